@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Idempotent host preparation shared by `npm start` and `npm test`.
+# Everything it installs or builds is cached; a second run only checks.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CACHE_DIR="${PARSL_USAGE_CACHE:-/var/cache/parsl-usage}"
+PODMAN_SOCK="${PODMAN_SOCK:-/run/podman/podman.sock}"
+export DOCKER_HOST="${DOCKER_HOST:-unix://$PODMAN_SOCK}"
+
+log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+APT_PACKAGES=(podman runc debootstrap docker-compose clickhouse-client slirp4netns uidmap iproute2 curl)
+
+ensure_apt() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+  fi
+}
+
+ensure_podman_config() {
+  local conf=/etc/containers/containers.conf
+  # crun fails on this kernel ("cgroups in hybrid mode"); default ulimits cannot be raised in this sandbox.
+  if ! grep -q '^# parsl-usage' "$conf" 2>/dev/null; then
+    log "writing $conf (runtime runc, no default ulimits)"
+    mkdir -p /etc/containers
+    cat >"$conf" <<'CONF'
+# parsl-usage: written by infra/scripts/setup-host.sh
+[containers]
+default_ulimits = []
+
+[engine]
+runtime = "runc"
+CONF
+  fi
+}
+
+ensure_podman_service() {
+  if curl -sf --unix-socket "$PODMAN_SOCK" http://d/_ping >/dev/null 2>&1; then return; fi
+  log "starting podman API service on $PODMAN_SOCK"
+  mkdir -p "$(dirname "$PODMAN_SOCK")"
+  rm -f "$PODMAN_SOCK"
+  nohup podman system service --time=0 "unix://$PODMAN_SOCK" >/var/log/parsl-usage-podman.log 2>&1 &
+  for _ in $(seq 1 100); do
+    curl -sf --unix-socket "$PODMAN_SOCK" http://d/_ping >/dev/null 2>&1 && return
+    sleep 0.1
+  done
+  log "podman API did not come up; see /var/log/parsl-usage-podman.log"; exit 1
+}
+
+image_exists() { podman image exists "$1"; }
+
+ensure_base_image() {
+  local img=localhost/parsl-usage/base:bookworm
+  image_exists "$img" && return
+  log "building base rootfs with debootstrap (about 35 s)"
+  mkdir -p "$CACHE_DIR"
+  rm -rf "$CACHE_DIR/rootfs.tmp"
+  debootstrap --variant=minbase bookworm "$CACHE_DIR/rootfs.tmp" http://deb.debian.org/debian >"$CACHE_DIR/debootstrap.log" 2>&1
+  rm -rf "$CACHE_DIR/rootfs.tmp/var/cache/apt/archives/"*.deb
+  tar -C "$CACHE_DIR/rootfs.tmp" -c . | podman import -q - "$img" >/dev/null
+  rm -rf "$CACHE_DIR/rootfs.tmp"
+}
+
+ensure_kafka_libs() {
+  local libs="$ROOT/infra/kafka/target/kafka-libs"
+  local stamp="$libs/.pom.sha256"
+  local want; want="$(sha256sum "$ROOT/infra/kafka/pom.xml" | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then return; fi
+  log "fetching Kafka broker jars from Maven Central"
+  rm -rf "$libs"
+  (cd "$ROOT/infra/kafka" && mvn -q -B dependency:copy-dependencies)
+  echo "$want" >"$stamp"
+}
+
+# Rebuild an image only when it is missing or any file of its recipe changed.
+ensure_image() {
+  local name=$1 context=$2 containerfile=$3
+  local hash; hash="$( (cd "$context" && find . -path ./target -prune -o -type f -print0 | sort -z | xargs -0 sha256sum; cat "$containerfile" ) | sha256sum | cut -c1-16)"
+  local have; have="$(podman image inspect --format '{{index .Labels "recipe"}}' "$name" 2>/dev/null || true)"
+  [[ "$have" == "$hash" ]] && return
+  log "building image $name"
+  podman build -q --network=host --label "recipe=$hash" -t "$name" -f "$containerfile" "$context" >/dev/null
+}
+
+ensure_kafka_image() {
+  ensure_kafka_libs
+  # The jars are part of the recipe through the pom's hash; copying them keeps the build context small.
+  local ctx="$CACHE_DIR/kafka-context"
+  rm -rf "$ctx"; mkdir -p "$ctx"
+  cp -r "$ROOT/infra/kafka/target/kafka-libs" "$ctx/libs"
+  cp "$ROOT/infra/kafka/pom.xml" "$ROOT/infra/kafka/entrypoint.sh" "$ROOT/infra/kafka/server.properties" "$ctx/"
+  ensure_image localhost/parsl-usage/kafka:3.9.1 "$ctx" "$ROOT/infra/images/kafka.Containerfile"
+}
+
+ensure_clickhouse_image() {
+  ensure_image localhost/parsl-usage/clickhouse:18.16 "$ROOT/infra/clickhouse" "$ROOT/infra/images/clickhouse.Containerfile"
+}
+
+ensure_node_deps() {
+  cd "$ROOT"
+  local stamp=node_modules/.package-lock.sha256
+  local want; want="$(cat package-lock.json package.json */package.json services/*/package.json 2>/dev/null | sha256sum | cut -d' ' -f1)"
+  if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+    log "installing npm dependencies"
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$want" >"$stamp"
+  fi
+  log "building TypeScript"
+  npx tsc -b schemas services/relay services/aggregator
+}
+
+setup_all() {
+  ensure_apt
+  ensure_podman_config
+  ensure_podman_service
+  ensure_base_image
+  ensure_kafka_image
+  ensure_clickhouse_image
+  ensure_node_deps
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then setup_all; fi
