@@ -1,10 +1,16 @@
 import { defineConfig } from 'vitest/config';
 import { fileURLToPath } from 'node:url';
 
-const schemasSrc = fileURLToPath(new URL('./schemas/src/index.ts', import.meta.url));
+const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig({
-  resolve: { alias: { '@parsl-usage/schemas': schemasSrc } },
+  // Tests run against the TypeScript sources of the workspace packages, not their build output.
+  resolve: {
+    alias: [
+      { find: /^@parsl-usage\/schemas$/, replacement: here('./schemas/src/index.ts') },
+      { find: /^@parsl-usage\/(relay|aggregator)\/(.+)$/, replacement: here('./services') + '/$1/src/$2.ts' },
+    ],
+  },
   test: {
     projects: [
       {

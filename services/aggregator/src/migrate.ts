@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { FatalError } from './errors.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  checksum: string;
+  statements: string[];
+}
+
+const DB_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const FILE_NAME = /^(\d{3})-([a-z0-9-]+)\.sql$/;
+
+/** Splits a migration file into statements: `;` ends a statement at the end of a line; `--` lines are comments. */
+export function splitStatements(sql: string): string[] {
+  const out: string[] = [];
+  let current: string[] = [];
+  for (const line of sql.split('\n')) {
+    if (line.trim().startsWith('--')) continue;
+    current.push(line);
+    if (line.trimEnd().endsWith(';')) {
+      const stmt = current.join('\n').trim().replace(/;$/, '').trim();
+      if (stmt) out.push(stmt);
+      current = [];
+    }
+  }
+  const rest = current.join('\n').trim();
+  if (rest) out.push(rest);
+  return out;
+}
+
+export function parseMigration(fileName: string, text: string, database: string): Migration {
+  const m = FILE_NAME.exec(fileName);
+  if (!m?.[1] || !m[2]) throw new FatalError(`migration file name ${fileName} is not NNN-name.sql`);
+  return {
+    version: Number(m[1]),
+    name: m[2],
+    // The checksum covers the template, not the database name, so a file is the same migration everywhere.
+    checksum: createHash('sha256').update(text).digest('hex'),
+    statements: splitStatements(text.replaceAll('${db}', database)),
+  };
+}
+
+export async function loadMigrations(dir: string, database: string): Promise<Migration[]> {
+  if (!DB_NAME.test(database)) throw new FatalError(`database name ${JSON.stringify(database)} is not an identifier`);
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
+  const migrations: Migration[] = [];
+  for (const f of files) migrations.push(parseMigration(f, await readFile(join(dir, f), 'utf8'), database));
+  const seen = new Set<number>();
+  for (const m of migrations) {
+    if (seen.has(m.version)) throw new FatalError(`two migrations share version ${m.version}`);
+    seen.add(m.version);
+  }
+  return migrations;
+}
+
+export interface MigrationResult {
+  applied: number[];
+  skipped: number[];
+}
+
+/**
+ * Applies every migration not yet recorded in `${database}.schema_migrations`.
+ * Running it twice changes nothing; a recorded migration whose file changed is an error,
+ * because silently diverging schemas are worse than a stopped deploy.
+ */
+export async function applyMigrations(
+  client: ClickHouseClient,
+  opts: { database: string; dir: string; log?: (msg: string) => void },
+): Promise<MigrationResult> {
+  const migrations = await loadMigrations(opts.dir, opts.database);
+  const db = opts.database;
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree() ORDER BY version`,
+  });
+  const rows = await (
+    await client.query({ query: `SELECT version, checksum FROM ${db}.schema_migrations FINAL`, format: 'JSONEachRow' })
+  ).json<{ version: number; checksum: string }>();
+  const done = new Map(rows.map((r) => [Number(r.version), r.checksum]));
+  const result: MigrationResult = { applied: [], skipped: [] };
+  for (const m of migrations) {
+    const have = done.get(m.version);
+    if (have !== undefined) {
+      if (have !== m.checksum) {
+        throw new FatalError(
+          `migration ${m.version}-${m.name} was applied with another checksum; add a new migration instead of editing an applied one`,
+        );
+      }
+      result.skipped.push(m.version);
+      continue;
+    }
+    for (const stmt of m.statements) {
+      try {
+        await client.command({ query: stmt });
+      } catch (err) {
+        throw new FatalError(`migration ${m.version}-${m.name} failed at: ${stmt.slice(0, 200)}`, err);
+      }
+    }
+    await client.insert({
+      table: `${db}.schema_migrations`,
+      values: [{ version: m.version, name: m.name, checksum: m.checksum }],
+      format: 'JSONEachRow',
+    });
+    opts.log?.(`applied migration ${m.version}-${m.name}`);
+    result.applied.push(m.version);
+  }
+  return result;
+}

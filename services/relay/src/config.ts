@@ -1,0 +1,93 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+const hostPort = /^[^\s:,]+:\d{1,5}$/;
+
+const schema = z.object({
+  RELAY_UDP_HOST: z.string().min(1).default('127.0.0.1'),
+  RELAY_UDP_PORT: port.default(50_077),
+  RELAY_RCVBUF_BYTES: positiveInt.default(8 * 1024 * 1024),
+  RELAY_MAX_DATAGRAM_BYTES: positiveInt.max(65_507).default(8192),
+  RELAY_WORKERS: positiveInt.max(256).default(1),
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter((b) => b.length > 0),
+    )
+    .refine((list) => list.length > 0 && list.every((b) => hostPort.test(b)), {
+      message: 'expected a comma-separated list of host:port',
+    }),
+  KAFKA_CLIENT_ID: z.string().min(1).default('parsl-usage-relay'),
+  RELAY_RAW_TOPIC: z.string().min(1).default('parsl.usage.raw'),
+  RELAY_REJECTED_TOPIC: z.string().min(1).default('parsl.usage.rejected'),
+  RELAY_REJECTED_MAX_BYTES: z.coerce.number().int().min(0).default(2048),
+  RELAY_BATCH_MAX_MESSAGES: positiveInt.default(1000),
+  RELAY_BATCH_MAX_MS: positiveInt.default(5),
+  RELAY_RATE_PER_SOURCE: z.coerce.number().positive().default(50),
+  RELAY_BURST_PER_SOURCE: positiveInt.default(200),
+  RELAY_RATE_TABLE_MAX: positiveInt.default(100_000),
+  RELAY_SPOOL_DIR: z.string().min(1).default('./.run/spool'),
+  RELAY_SPOOL_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
+  RELAY_SPOOL_FSYNC: bool.default('true'),
+  RELAY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  RELAY_HTTP_PORT: port.default(9464),
+  RELAY_INSTANCE_ID: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface RelayConfig {
+  udp: { host: string; port: number; rcvbufBytes: number; maxDatagramBytes: number };
+  workers: number;
+  kafka: { brokers: string[]; clientId: string };
+  topics: { raw: string; rejected: string };
+  rejectedMaxBytes: number;
+  batch: { maxMessages: number; maxMs: number };
+  rateLimit: { ratePerSec: number; burst: number; maxSources: number };
+  spool: { dir: string; maxBytes: number; fsync: boolean };
+  http: { host: string; port: number };
+  instanceId: string;
+  logLevel: string;
+}
+
+/** Pure over `env`: every invalid variable is reported in one error, not just the first. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
+  // Empty strings count as unset, so `RELAY_UDP_PORT=` in a unit file does not become port 0.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(problems);
+  }
+  const c = parsed.data;
+  return {
+    udp: {
+      host: c.RELAY_UDP_HOST,
+      port: c.RELAY_UDP_PORT,
+      rcvbufBytes: c.RELAY_RCVBUF_BYTES,
+      maxDatagramBytes: c.RELAY_MAX_DATAGRAM_BYTES,
+    },
+    workers: c.RELAY_WORKERS,
+    kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID },
+    topics: { raw: c.RELAY_RAW_TOPIC, rejected: c.RELAY_REJECTED_TOPIC },
+    rejectedMaxBytes: c.RELAY_REJECTED_MAX_BYTES,
+    batch: { maxMessages: c.RELAY_BATCH_MAX_MESSAGES, maxMs: c.RELAY_BATCH_MAX_MS },
+    rateLimit: {
+      ratePerSec: c.RELAY_RATE_PER_SOURCE,
+      burst: c.RELAY_BURST_PER_SOURCE,
+      maxSources: c.RELAY_RATE_TABLE_MAX,
+    },
+    spool: { dir: c.RELAY_SPOOL_DIR, maxBytes: c.RELAY_SPOOL_MAX_BYTES, fsync: c.RELAY_SPOOL_FSYNC },
+    http: { host: c.RELAY_HTTP_HOST, port: c.RELAY_HTTP_PORT },
+    instanceId: c.RELAY_INSTANCE_ID ?? `${hostname()}-${process.pid}`,
+    logLevel: c.LOG_LEVEL,
+  };
+}
