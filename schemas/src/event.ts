@@ -60,8 +60,7 @@ export interface MessageMeta {
 }
 
 export type DecodeOutcome =
-  | { kind: 'ok'; event: UsageEvent }
-  | { kind: 'rejected'; reason: RejectReason; detail: string };
+  { kind: 'ok'; event: UsageEvent } | { kind: 'rejected'; reason: RejectReason; detail: string };
 
 export const rejectReasons = [
   'empty',

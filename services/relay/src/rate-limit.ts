@@ -39,7 +39,7 @@ export class RateLimiter {
       // A clock step backwards must not mint tokens, hence the max(0, ...).
       const elapsed = Math.max(0, nowMs - b.lastMs);
       b.tokens = Math.min(this.opts.burst, b.tokens + elapsed * this.perMs);
-      b.lastMs = nowMs;
+      b.lastMs = Math.max(b.lastMs, nowMs);
     }
     this.buckets.set(source, b);
     if (b.tokens >= 1) {

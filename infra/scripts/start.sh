@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# README command (A): brings the whole pipeline up on this machine.
+# Kafka and ClickHouse run as podman containers from the locally built images; the relay
+# and the aggregator run as node processes. Everything is idempotent: running it again
+# restarts nothing that is already up.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$ROOT/infra/scripts/setup-host.sh"
+setup_all
+
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+CLICKHOUSE_PORT="${CLICKHOUSE_PORT:-8123}"
+RELAY_UDP_HOST="${RELAY_UDP_HOST:-127.0.0.1}"
+RELAY_UDP_PORT="${RELAY_UDP_PORT:-50077}"
+RUN_DIR="$ROOT/.run"
+mkdir -p "$RUN_DIR/logs"
+
+container_up() { [[ "$(podman inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" == "true" ]]; }
+
+if ! container_up parsl-usage-kafka; then
+  podman rm -f parsl-usage-kafka >/dev/null 2>&1 || true
+  log "starting Kafka on 127.0.0.1:$KAFKA_PORT"
+  podman run -d --name parsl-usage-kafka -p "127.0.0.1:$KAFKA_PORT:$KAFKA_PORT" \
+    -v parsl-usage-kafka-data:/var/lib/kafka/data \
+    -e KAFKA_LISTENERS="PLAINTEXT://:$KAFKA_PORT,CONTROLLER://:9093" \
+    -e KAFKA_ADVERTISED_LISTENERS="PLAINTEXT://127.0.0.1:$KAFKA_PORT" \
+    localhost/parsl-usage/kafka:3.9.1 >/dev/null
+fi
+if ! container_up parsl-usage-clickhouse; then
+  podman rm -f parsl-usage-clickhouse >/dev/null 2>&1 || true
+  log "starting ClickHouse on 127.0.0.1:$CLICKHOUSE_PORT"
+  podman run -d --name parsl-usage-clickhouse -p "127.0.0.1:$CLICKHOUSE_PORT:8123" \
+    -v parsl-usage-clickhouse-data:/var/lib/clickhouse \
+    localhost/parsl-usage/clickhouse:18.16 >/dev/null
+fi
+
+wait_for() {
+  local what=$1; shift
+  for _ in $(seq 1 120); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
+  log "$what did not become ready"; exit 1
+}
+wait_for ClickHouse curl -sf "http://127.0.0.1:$CLICKHOUSE_PORT/ping"
+wait_for Kafka bash -c "podman logs parsl-usage-kafka 2>&1 | grep -q 'Kafka Server started'"
+
+export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" CLICKHOUSE_URL="http://127.0.0.1:$CLICKHOUSE_PORT"
+log "creating topics and applying migrations"
+CLICKHOUSE_USER=admin CLICKHOUSE_PASSWORD="${CLICKHOUSE_ADMIN_PASSWORD:-admin-dev-password}" \
+  node services/aggregator/dist/migrate-cli.js >"$RUN_DIR/logs/migrate.log" 2>&1 || { cat "$RUN_DIR/logs/migrate.log"; exit 1; }
+
+start_service() {
+  local name=$1 entry=$2
+  local pidfile="$RUN_DIR/$name.pid"
+  if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return; fi
+  log "starting $name"
+  nohup node "$entry" >>"$RUN_DIR/logs/$name.log" 2>&1 &
+  echo $! >"$pidfile"
+}
+RELAY_UDP_HOST="$RELAY_UDP_HOST" RELAY_UDP_PORT="$RELAY_UDP_PORT" RELAY_SPOOL_DIR="$RUN_DIR/spool" \
+  start_service relay services/relay/dist/main.js
+start_service aggregator services/aggregator/dist/main.js
+
+wait_for "relay health" curl -sf "http://127.0.0.1:${RELAY_HTTP_PORT:-9464}/healthz"
+wait_for "aggregator health" curl -sf "http://127.0.0.1:${AGG_HTTP_PORT:-9465}/healthz"
+
+cat <<MSG
+
+Parsl usage pipeline is up.
+  Send datagrams to   udp://$RELAY_UDP_HOST:$RELAY_UDP_PORT
+      printf '1{"correlator":"11111111-2222-3333-4444-555555555555","parsl_v":"2025.03.17","python_v":"3.12.2","platform.system":"Linux","tracking_level":1}' > /dev/udp/$RELAY_UDP_HOST/$RELAY_UDP_PORT
+  Query ClickHouse    curl 'http://127.0.0.1:$CLICKHOUSE_PORT/?user=analyst&password=analyst-dev-password' --data-binary 'SELECT workflow_id, status, parsl_version FROM parsl_usage.workflows FINAL'
+  Kafka               127.0.0.1:$KAFKA_PORT (topics parsl.usage.raw, parsl.usage.rejected)
+  Health              http://127.0.0.1:${RELAY_HTTP_PORT:-9464}/healthz  http://127.0.0.1:${AGG_HTTP_PORT:-9465}/healthz  (/metrics beside them)
+  Logs                $RUN_DIR/logs/
+  Stop                npm stop
+MSG

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Stops everything `npm start` started: services first (they flush on SIGTERM), then the stores.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+RUN_DIR="$ROOT/.run"
+for name in relay aggregator dashboard; do
+  pidfile="$RUN_DIR/$name.pid"
+  [[ -f "$pidfile" ]] || continue
+  pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && { echo "$name did not stop in 10 s; killing"; kill -KILL "$pid"; }
+  fi
+  rm -f "$pidfile"
+done
+if command -v podman >/dev/null; then
+  podman stop -t 10 parsl-usage-kafka parsl-usage-clickhouse >/dev/null 2>&1
+  podman rm -f parsl-usage-kafka parsl-usage-clickhouse >/dev/null 2>&1
+fi
+echo "stopped (data kept in podman volumes parsl-usage-kafka-data and parsl-usage-clickhouse-data; 'npm run reset' removes them)"

@@ -1,0 +1,139 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { WorkflowChangeRow } from '@parsl-usage/schemas';
+import { FatalError, TransientError, isRetriable } from './errors.js';
+import { EPOCH_DATE, EPOCH_DATETIME, type WorkflowState } from './workflow-state.js';
+
+/** What the aggregator needs from its sink; the only place that speaks SQL at run time. */
+export interface WorkflowSink {
+  /** One insert: all rows of one partition's flush. */
+  insertChanges(rows: WorkflowChangeRow[]): Promise<void>;
+  /** The current facts of these workflows, as last written. */
+  lookup(ids: string[]): Promise<Map<string, WorkflowState>>;
+  /** Highest Kafka offset per partition that the sink already holds. */
+  watermarks(): Promise<Map<number, bigint>>;
+  ping(): Promise<boolean>;
+}
+
+const STATE_COLUMNS = [
+  'workflow_id', 'version', 'status', 'protocol', 'tracking_level', 'parsl_version', 'parsl_release_date',
+  'install_age_days', 'python_version', 'python_minor', 'platform', 'os_release', 'project_name', 'is_test',
+  'executors', 'providers', 'launchers', 'other_components', 'executors_len', 'dependency_resolver', 'mpi',
+  'app_count', 'app_fails', 'has_launch', 'has_closure', 'day', 'launch_received_at', 'closure_received_at',
+  'start_time', 'end_time', 'execution_time', 'points', 'kafka_partition', 'kafka_offset',
+] as const;
+
+const LOOKUP_CHUNK = 2_000; // ids per query: keeps the SQL text well under max_query_size
+
+/** A ClickHouse string literal. Ids are checked upstream; escaping keeps this safe regardless. */
+export function sqlString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** 18.16 prints zero dates as 0000-00-00; current releases as 1970-01-01. The state uses the latter. */
+function normDate(v: unknown): string {
+  const s = String(v);
+  return s.startsWith('0000-00-00') ? EPOCH_DATE : s;
+}
+function normDateTime(v: unknown): string {
+  const s = String(v);
+  return s.startsWith('0000-00-00') ? EPOCH_DATETIME : s;
+}
+
+export function rowToState(r: Record<string, unknown>): WorkflowState {
+  const n = (k: string): number => Number(r[k]);
+  const str = (k: string): string => String(r[k] ?? '');
+  const arr = (k: string): string[] => (Array.isArray(r[k]) ? (r[k] as unknown[]).map(String) : []);
+  return {
+    workflow_id: str('workflow_id'),
+    version: str('version'),
+    status: str('status') as WorkflowState['status'],
+    protocol: str('protocol') as WorkflowState['protocol'],
+    tracking_level: n('tracking_level'),
+    parsl_version: str('parsl_version'),
+    parsl_release_date: normDate(r.parsl_release_date),
+    install_age_days: n('install_age_days'),
+    python_version: str('python_version'),
+    python_minor: str('python_minor'),
+    platform: str('platform'),
+    os_release: str('os_release'),
+    project_name: str('project_name'),
+    is_test: n('is_test'),
+    executors: arr('executors'),
+    providers: arr('providers'),
+    launchers: arr('launchers'),
+    other_components: arr('other_components'),
+    executors_len: n('executors_len'),
+    dependency_resolver: n('dependency_resolver'),
+    mpi: n('mpi'),
+    app_count: n('app_count'),
+    app_fails: n('app_fails'),
+    has_launch: n('has_launch'),
+    has_closure: n('has_closure'),
+    day: normDate(r.day),
+    launch_received_at: normDateTime(r.launch_received_at),
+    closure_received_at: normDateTime(r.closure_received_at),
+    start_time: normDateTime(r.start_time),
+    end_time: normDateTime(r.end_time),
+    execution_time: n('execution_time'),
+    points: n('points'),
+    kafka_partition: n('kafka_partition'),
+    kafka_offset: str('kafka_offset'),
+  };
+}
+
+function classify(err: unknown, what: string): Error {
+  // Connection failures and server overload are transient; a rejected statement is not.
+  if (isRetriable(err)) return new TransientError(`ClickHouse ${what} failed: ${String(err)}`, err);
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/timeout|socket hang up|ECONN|Too many simultaneous queries|MEMORY_LIMIT/i.test(msg)) {
+    return new TransientError(`ClickHouse ${what} failed: ${msg}`, err);
+  }
+  return new FatalError(`ClickHouse ${what} failed: ${msg}`, err);
+}
+
+export function createClickHouseSink(client: ClickHouseClient, database: string): WorkflowSink {
+  return {
+    async insertChanges(rows) {
+      if (rows.length === 0) return;
+      try {
+        await client.insert({ table: `${database}.workflow_changes`, values: rows, format: 'JSONEachRow' });
+      } catch (err) {
+        throw classify(err, 'insert');
+      }
+    },
+    async lookup(ids) {
+      const out = new Map<string, WorkflowState>();
+      for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+        const chunk = ids.slice(i, i + LOOKUP_CHUNK);
+        const query = `SELECT ${STATE_COLUMNS.join(', ')} FROM ${database}.workflows FINAL WHERE workflow_id IN (${chunk.map(sqlString).join(', ')})`;
+        try {
+          const rows = await (await client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>();
+          for (const r of rows) {
+            const s = rowToState(r);
+            out.set(s.workflow_id, s);
+          }
+        } catch (err) {
+          throw classify(err, 'lookup');
+        }
+      }
+      return out;
+    },
+    async watermarks() {
+      try {
+        const rows = await (
+          await client.query({
+            query: `SELECT kafka_partition AS p, toString(max(kafka_offset)) AS o FROM ${database}.workflow_changes GROUP BY kafka_partition`,
+            format: 'JSONEachRow',
+          })
+        ).json<{ p: number; o: string }>();
+        return new Map(rows.map((r) => [Number(r.p), BigInt(r.o)]));
+      } catch (err) {
+        throw classify(err, 'watermark query');
+      }
+    },
+    async ping() {
+      const r = await client.ping();
+      return r.success;
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an SQL identifier');
+const topic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name');
+const brokers = z
+  .string()
+  .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port')).min(1));
+
+const schema = z.object({
+  KAFKA_BROKERS: brokers.default('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: z.string().min(1).default('parsl-usage-aggregator'),
+  AGG_GROUP_ID: z.string().min(1).default('parsl-usage-aggregator'),
+  AGG_RAW_TOPIC: topic.default('parsl.usage.raw'),
+  AGG_REJECTED_TOPIC: topic.default('parsl.usage.rejected'),
+  AGG_RAW_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
+  CLICKHOUSE_URL: z.string().url().default('http://127.0.0.1:8123'),
+  CLICKHOUSE_USER: z.string().min(1).default('ingest'),
+  CLICKHOUSE_PASSWORD: z.string().default('ingest-dev-password'),
+  CLICKHOUSE_DATABASE: identifier.default('parsl_usage'),
+  /** Kafka's own batching gives the flush bounds: an insert per partition per fetched batch. */
+  AGG_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  AGG_FETCH_MIN_BYTES: z.coerce.number().int().min(1).default(65_536),
+  AGG_FETCH_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1_024).default(4_194_304),
+  AGG_WINDOW_MS: z.coerce.number().int().min(1_000).default(7 * 86_400_000),
+  AGG_MAX_OPEN_WORKFLOWS: z.coerce.number().int().min(1).default(1_000_000),
+  AGG_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  AGG_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
+  AGG_MIGRATE_ON_START: bool.default('false'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type AggregatorConfig = z.infer<typeof schema>;
+
+/** Validates the environment; one error lists every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AggregatorConfig {
+  const picked: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') picked[key] = v;
+  }
+  const parsed = schema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(picked[String(i.path[0])])})`);
+    throw new ConfigError(`invalid aggregator configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

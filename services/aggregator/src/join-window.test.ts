@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { JoinWindow } from './join-window.js';
+import type { WorkflowState } from './workflow-state.js';
+
+const state = (id: string) => ({ workflow_id: id }) as WorkflowState;
+
+describe('JoinWindow', () => {
+  it('keeps dirty entries until they are flushed, whatever the cap', () => {
+    const w = new JoinWindow({ maxEntries: 2, windowMs: 1_000 });
+    for (const id of ['a', 'b', 'c', 'd']) w.put(0, state(id), 0);
+    expect(w.evict(0)).toBe(0);
+    expect(w.overCapacity).toBe(true);
+    w.markFlushed(0);
+    expect(w.evict(0)).toBe(2);
+    expect([w.get(0, 'a'), w.get(0, 'b')]).toEqual([undefined, undefined]);
+    expect(w.get(0, 'd')?.workflow_id).toBe('d');
+  });
+
+  it.each([
+    ['inside the window', 999, 1],
+    ['past the window', 1_001, 0],
+  ])('evicts clean entries by age: %s', (_n, now, left) => {
+    const w = new JoinWindow({ maxEntries: 10, windowMs: 1_000 });
+    w.put(0, state('a'), 0);
+    w.markFlushed(0);
+    w.evict(now);
+    expect(w.size).toBe(left);
+  });
+
+  it('marks only the flushed partition clean', () => {
+    const w = new JoinWindow({ maxEntries: 10, windowMs: 1_000 });
+    w.put(0, state('a'), 0);
+    w.put(1, state('b'), 0);
+    w.markFlushed(0);
+    expect(w.dirty).toBe(1);
+  });
+
+  it('forgets partitions it no longer owns', () => {
+    const w = new JoinWindow({ maxEntries: 10, windowMs: 1_000 });
+    w.put(0, state('a'), 0);
+    w.put(1, state('b'), 0);
+    w.dropPartitionsExcept(new Set([1]));
+    expect([w.get(0, 'a'), w.get(1, 'b')?.workflow_id]).toEqual([undefined, 'b']);
+    expect(w.dirty).toBe(1);
+  });
+
+  it('touching an entry makes it the most recent', () => {
+    const w = new JoinWindow({ maxEntries: 1, windowMs: 10_000 });
+    w.put(0, state('a'), 0);
+    w.put(0, state('b'), 1);
+    w.put(0, state('a'), 2);
+    w.markFlushed(0);
+    w.evict(3);
+    expect(w.get(0, 'a')?.workflow_id).toBe('a');
+    expect(w.get(0, 'b')).toBeUndefined();
+  });
+});

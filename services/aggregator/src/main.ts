@@ -1,0 +1,58 @@
+import { createClient } from '@clickhouse/client';
+import { Kafka, logLevel } from 'kafkajs';
+import { pino } from 'pino';
+import { decodeDatagram } from '@parsl-usage/schemas';
+import { createApp } from './app.js';
+import { createClickHouseSink } from './clickhouse-sink.js';
+import { loadConfig } from './config.js';
+import { Metrics } from './metrics.js';
+import { provision } from './provision.js';
+
+const config = loadConfig();
+const logger = pino({ level: config.LOG_LEVEL, base: { service: 'aggregator' } });
+const clickhouse = createClient({
+  url: config.CLICKHOUSE_URL,
+  username: config.CLICKHOUSE_USER,
+  password: config.CLICKHOUSE_PASSWORD,
+});
+const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN });
+if (config.AGG_MIGRATE_ON_START) await provision({ config, kafka, clickhouse, logger });
+const app = createApp({
+  config: {
+    rawTopic: config.AGG_RAW_TOPIC,
+    rejectedTopic: config.AGG_REJECTED_TOPIC,
+    windowMs: config.AGG_WINDOW_MS,
+    maxOpenWorkflows: config.AGG_MAX_OPEN_WORKFLOWS,
+    httpHost: config.AGG_HTTP_HOST,
+    httpPort: config.AGG_HTTP_PORT,
+  },
+  logger,
+  consumer: kafka.consumer({
+    groupId: config.AGG_GROUP_ID,
+    maxWaitTimeInMs: config.AGG_FETCH_MAX_WAIT_MS,
+    minBytes: config.AGG_FETCH_MIN_BYTES,
+    maxBytesPerPartition: config.AGG_FETCH_MAX_BYTES_PER_PARTITION,
+  }),
+  producer: kafka.producer({ allowAutoTopicCreation: false }),
+  sink: createClickHouseSink(clickhouse, config.CLICKHOUSE_DATABASE),
+  decode: decodeDatagram,
+  metrics: new Metrics(),
+});
+
+let exiting = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    if (exiting) return;
+    exiting = true;
+    logger.info({ signal }, 'shutting down');
+    app
+      .stop()
+      .then(() => clickhouse.close())
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  });
+}
+await app.start();

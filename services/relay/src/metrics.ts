@@ -1,0 +1,129 @@
+/**
+ * A minimal Prometheus text-format registry. The relay needs a dozen series; a client
+ * library would be a dependency for what fits on a page.
+ */
+type Labels = Record<string, string>;
+
+function labelKey(labels: Labels): string {
+  const parts = Object.entries(labels)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+interface Series {
+  render(): string[];
+}
+
+export class Counter implements Series {
+  private readonly values = new Map<string, number>();
+
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+  ) {}
+
+  inc(labels: Labels = {}, by = 1): void {
+    const k = labelKey(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+
+  get(labels: Labels = {}): number {
+    return this.values.get(labelKey(labels)) ?? 0;
+  }
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    if (this.values.size === 0) lines.push(`${this.name} 0`);
+    for (const [k, v] of this.values) lines.push(`${this.name}${k} ${v}`);
+    return lines;
+  }
+}
+
+export class Gauge implements Series {
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+    private readonly read: () => number,
+  ) {}
+
+  render(): string[] {
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, `${this.name} ${this.read()}`];
+  }
+}
+
+export class Histogram implements Series {
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+    private readonly bounds: readonly number[],
+  ) {
+    this.counts = bounds.map(() => 0);
+  }
+
+  observe(v: number): void {
+    this.sum += v;
+    this.count += 1;
+    for (let i = 0; i < this.bounds.length; i++) {
+      if (v <= (this.bounds[i] ?? Infinity)) this.counts[i] = (this.counts[i] ?? 0) + 1;
+    }
+  }
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    this.bounds.forEach((b, i) => lines.push(`${this.name}_bucket{le="${b}"} ${this.counts[i] ?? 0}`));
+    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`);
+    lines.push(`${this.name}_sum ${this.sum}`, `${this.name}_count ${this.count}`);
+    return lines;
+  }
+}
+
+export interface RelayMetrics {
+  received: Counter;
+  accepted: Counter;
+  rejected: Counter;
+  rateLimited: Counter;
+  published: Counter;
+  spooled: Counter;
+  dropped: Counter;
+  publishErrors: Counter;
+  batchLatency: Histogram;
+  render(): string;
+  /** Gauges read live state, so they are attached once the spool exists. */
+  addGauge(name: string, help: string, read: () => number): void;
+}
+
+export function createMetrics(): RelayMetrics {
+  const series: Series[] = [];
+  const add = <T extends Series>(s: T): T => {
+    series.push(s);
+    return s;
+  };
+  return {
+    received: add(new Counter('relay_received_total', 'Datagrams read from the UDP socket')),
+    accepted: add(new Counter('relay_accepted_total', 'Datagrams that passed sniff, bound for the raw topic')),
+    rejected: add(new Counter('relay_rejected_total', 'Datagrams bound for the rejected topic, by reason')),
+    rateLimited: add(new Counter('relay_rate_limited_total', 'Datagrams over the per-source limit, not published')),
+    published: add(new Counter('relay_published_total', 'Messages acknowledged by Kafka, by topic kind')),
+    spooled: add(new Counter('relay_spooled_total', 'Messages written to the on-disk spool')),
+    dropped: add(new Counter('relay_dropped_total', 'Messages lost, by reason')),
+    publishErrors: add(new Counter('relay_publish_errors_total', 'Failed Kafka publish attempts, by retriable')),
+    batchLatency: add(
+      new Histogram(
+        'relay_batch_latency_seconds',
+        'From the first datagram of a batch to its Kafka acknowledgement',
+        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      ),
+    ),
+    addGauge(name, help, read) {
+      series.push(new Gauge(name, help, read));
+    },
+    render() {
+      return series.flatMap((s) => s.render()).join('\n') + '\n';
+    },
+  };
+}

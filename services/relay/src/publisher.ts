@@ -1,0 +1,145 @@
+import { Kafka, logLevel, Partitioners, type LogEntry, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { PublishError } from './errors.js';
+import type { RelayRecord } from './records.js';
+
+/** What the batcher and the replayer need from Kafka; the fake in unit tests implements it. */
+export interface Publisher {
+  /** Resolves once every record is acknowledged by all in-sync replicas; rejects with PublishError. */
+  publish(records: readonly RelayRecord[]): Promise<void>;
+  isConnected(): boolean;
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/**
+ * Protocol errors that no retry will cure. Anything else (refused connection, timeout, no
+ * leader, unknown topic while it is being created) counts as "Kafka unavailable": spool it.
+ */
+const PERMANENT = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+  'INVALID_TOPIC_EXCEPTION',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'INVALID_REQUIRED_ACKS',
+  'UNSUPPORTED_VERSION',
+]);
+
+export function isPermanentKafkaError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && PERMANENT.has(type)) return true;
+    // kafkajs chains causes through `originalError`, not the standard `cause`.
+    e = (e as { originalError?: unknown }).originalError ?? e.cause;
+  }
+  return false;
+}
+
+function pinoLogCreator(logger: Logger) {
+  const child = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ level, log }: LogEntry): void => {
+      const { message, ...extra } = log;
+      if (level <= logLevel.ERROR) child.error(extra, message);
+      else if (level === logLevel.WARN) child.warn(extra, message);
+      else if (level === logLevel.INFO) child.info(extra, message);
+      else child.debug(extra, message);
+    };
+}
+
+export interface KafkaPublisherOptions {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  /** Short by default: an unavailable Kafka should send batches to the spool within seconds. */
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  retries?: number;
+}
+
+/**
+ * acks = -1 (all in-sync replicas) and one request in flight, so a retry cannot reorder a
+ * workflow's launch and closure messages. The kafkajs idempotent producer is deliberately
+ * off: it defaults to unbounded retries (a publish would hang instead of failing over to the
+ * spool), kafkajs itself warns that bounding them voids its guarantees, and a batch replayed
+ * from the spool is a new produce anyway. Delivery is at-least-once; the aggregator
+ * deduplicates on (workflow id, phase).
+ */
+export class KafkaPublisher implements Publisher {
+  private readonly producer: Producer;
+  private connected = false;
+  private connecting: Promise<void> | undefined;
+
+  constructor(opts: KafkaPublisherOptions) {
+    const retry = { retries: opts.retries ?? 2, initialRetryTime: 100, maxRetryTime: 1_000 }; // ms
+    const kafka = new Kafka({
+      clientId: opts.clientId,
+      brokers: opts.brokers,
+      connectionTimeout: opts.connectionTimeoutMs ?? 1_000, // ms
+      requestTimeout: opts.requestTimeoutMs ?? 10_000, // ms
+      retry,
+      logCreator: pinoLogCreator(opts.logger),
+      logLevel: logLevel.WARN,
+    });
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      maxInFlightRequests: 1,
+      idempotent: false,
+      retry,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  }
+
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  async connect(): Promise<void> {
+    this.connecting ??= this.producer.connect().then(
+      () => {
+        this.connected = true;
+        this.connecting = undefined;
+      },
+      (err: unknown) => {
+        this.connected = false;
+        this.connecting = undefined;
+        throw new PublishError('cannot connect to Kafka', { retriable: true, cause: err });
+      },
+    );
+    return this.connecting;
+  }
+
+  async publish(records: readonly RelayRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    if (!this.connected) await this.connect();
+    const byTopic = new Map<string, { key: Buffer | null; value: Buffer; headers: Record<string, string> }[]>();
+    for (const r of records) {
+      let list = byTopic.get(r.topic);
+      if (list === undefined) byTopic.set(r.topic, (list = []));
+      list.push({ key: r.key, value: r.value, headers: r.headers });
+    }
+    try {
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+    } catch (err) {
+      const permanent = isPermanentKafkaError(err);
+      // A broker that vanished after connect leaves kafkajs "connected"; health must not say so.
+      if (!permanent) this.connected = false;
+      throw new PublishError(`Kafka publish failed: ${(err as Error).message}`, {
+        retriable: !permanent,
+        cause: err,
+      });
+    }
+    this.connected = true;
+  }
+
+  async disconnect(): Promise<void> {
+    this.connected = false;
+    await this.producer.disconnect();
+  }
+}

@@ -1,0 +1,364 @@
+import { mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import type { Logger } from 'pino';
+import { SpoolError } from './errors.js';
+import type { RelayMetrics } from './metrics.js';
+import type { Publisher } from './publisher.js';
+import type { RelayRecord } from './records.js';
+
+/*
+ * On-disk format. A spool directory holds append-only segment files named by a 16-digit
+ * sequence number, oldest first, and a LOCK file naming the owning pid. A segment is a run of
+ *
+ *   u32be payload length | u32be crc32(payload) | payload
+ *   payload = u32be meta length | meta (JSON: topic, base64 key or null, headers) | value bytes
+ *
+ * Fsync policy: with fsync on (the default), every appended batch is fdatasync'ed before
+ * append() resolves, so a machine crash loses at most the batch being written; with it off,
+ * the page cache decides. A batch is a few ms of datagrams and the spool is only written while
+ * Kafka is down, so the cost is bounded by the batch rate (<= 1000/RELAY_BATCH_MAX_MS per s).
+ *
+ * A restarted relay never appends to an old segment: a torn tail from a crash stays at the
+ * end of its file, where the reader detects it (short record or bad crc) and drops it.
+ */
+const HEADER_BYTES = 8;
+const DEFAULT_SEGMENT_MAX_BYTES = 16 * 1024 * 1024;
+const SEGMENT_RE = /^(\d{16})\.seg$/;
+
+export function encodeRecord(r: RelayRecord): Buffer {
+  const meta = Buffer.from(
+    JSON.stringify({ t: r.topic, k: r.key === null ? null : r.key.toString('base64'), h: r.headers }),
+    'utf8',
+  );
+  const payload = Buffer.allocUnsafe(4 + meta.length + r.value.length);
+  payload.writeUInt32BE(meta.length, 0);
+  meta.copy(payload, 4);
+  r.value.copy(payload, 4 + meta.length);
+  const header = Buffer.allocUnsafe(HEADER_BYTES);
+  header.writeUInt32BE(payload.length, 0);
+  header.writeUInt32BE(crc32(payload), 4);
+  return Buffer.concat([header, payload]);
+}
+
+/** Decodes records up to the first torn or corrupt one; what follows it is `tornBytes`. */
+export function decodeSegment(buf: Buffer): { records: RelayRecord[]; tornBytes: number } {
+  const records: RelayRecord[] = [];
+  let off = 0;
+  while (off + HEADER_BYTES <= buf.length) {
+    const len = buf.readUInt32BE(off);
+    const crc = buf.readUInt32BE(off + 4);
+    const end = off + HEADER_BYTES + len;
+    if (end > buf.length) break;
+    const payload = buf.subarray(off + HEADER_BYTES, end);
+    if (crc32(payload) !== crc || len < 4) break;
+    const metaLen = payload.readUInt32BE(0);
+    if (4 + metaLen > payload.length) break;
+    let meta: { t: string; k: string | null; h: Record<string, string> };
+    try {
+      meta = JSON.parse(payload.subarray(4, 4 + metaLen).toString('utf8')) as typeof meta;
+    } catch {
+      break;
+    }
+    records.push({
+      topic: meta.t,
+      key: meta.k === null ? null : Buffer.from(meta.k, 'base64'),
+      value: Buffer.from(payload.subarray(4 + metaLen)),
+      headers: meta.h,
+    });
+    off = end;
+  }
+  return { records, tornBytes: buf.length - off };
+}
+
+interface Segment {
+  seq: number;
+  path: string;
+  bytes: number;
+}
+
+export interface SpoolOptions {
+  dir: string;
+  maxBytes: number;
+  fsync: boolean;
+  logger: Logger;
+  segmentMaxBytes?: number;
+}
+
+export type AppendOutcome = { kind: 'ok'; bytes: number } | { kind: 'full'; bytes: number };
+
+export interface SpooledSegment {
+  seq: number;
+  records: RelayRecord[];
+  tornBytes: number;
+}
+
+export class Spool {
+  private readonly segments: Segment[] = [];
+  private active: { seg: Segment; fh: FileHandle } | undefined;
+  private nextSeq = 0;
+  private totalBytes = 0;
+  private writable = true;
+  private closed = false;
+  // Appends, reads and removals run one at a time, in call order.
+  private chain: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly opts: SpoolOptions) {}
+
+  /** Creates the directory, takes the lock and finds what an earlier run left to replay. */
+  static async open(opts: SpoolOptions): Promise<Spool> {
+    const spool = new Spool(opts);
+    await mkdir(opts.dir, { recursive: true });
+    await takeLock(opts.dir);
+    for (const name of (await readdir(opts.dir)).sort()) {
+      const m = SEGMENT_RE.exec(name);
+      if (m?.[1] === undefined) continue;
+      const path = join(opts.dir, name);
+      const { size } = await stat(path);
+      const seq = Number(m[1]);
+      spool.nextSeq = Math.max(spool.nextSeq, seq + 1);
+      if (size === 0) {
+        await unlink(path);
+        continue;
+      }
+      spool.segments.push({ seq, path, bytes: size });
+      spool.totalBytes += size;
+    }
+    if (spool.segments.length > 0) {
+      opts.logger.info(
+        { segments: spool.segments.length, bytes: spool.totalBytes },
+        'spool holds data from an earlier run; it will be replayed before new datagrams',
+      );
+    }
+    return spool;
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  isEmpty(): boolean {
+    return this.segments.length === 0;
+  }
+
+  isWritable(): boolean {
+    return this.writable && !this.closed;
+  }
+
+  append(records: readonly RelayRecord[]): Promise<AppendOutcome> {
+    return this.serial(async () => {
+      if (this.closed) throw new SpoolError('spool is closed', { retriable: false });
+      const buf = Buffer.concat(records.map(encodeRecord));
+      if (this.totalBytes + buf.length > this.opts.maxBytes) return { kind: 'full', bytes: buf.length };
+      const segMax = this.opts.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES;
+      if (this.active !== undefined && this.active.seg.bytes >= segMax) await this.seal();
+      try {
+        const active = this.active ?? (await this.openSegment());
+        await active.fh.write(buf, 0, buf.length, null);
+        if (this.opts.fsync) await active.fh.datasync();
+        active.seg.bytes += buf.length;
+        this.totalBytes += buf.length;
+        this.writable = true;
+        return { kind: 'ok', bytes: buf.length };
+      } catch (err) {
+        this.writable = false;
+        // Whatever part of the batch reached the file is a torn tail; seal it there.
+        await this.seal().catch(() => undefined);
+        throw new SpoolError('spool write failed', { retriable: true, cause: err });
+      }
+    });
+  }
+
+  /** The oldest segment, sealing it first if it is the one being appended to. */
+  readOldest(): Promise<SpooledSegment | undefined> {
+    return this.serial(async () => {
+      const seg = this.segments[0];
+      if (seg === undefined) return undefined;
+      if (this.active?.seg === seg) await this.seal();
+      const { records, tornBytes } = decodeSegment(await readFile(seg.path));
+      return { seq: seg.seq, records, tornBytes };
+    });
+  }
+
+  remove(seq: number): Promise<void> {
+    return this.serial(async () => {
+      const i = this.segments.findIndex((s) => s.seq === seq);
+      const seg = this.segments[i];
+      if (seg === undefined) return;
+      if (this.active?.seg === seg) await this.seal();
+      await unlink(seg.path);
+      this.segments.splice(i, 1);
+      this.totalBytes -= seg.bytes;
+    });
+  }
+
+  close(): Promise<void> {
+    return this.serial(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      await this.seal();
+      await unlink(join(this.opts.dir, 'LOCK')).catch(() => undefined);
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async openSegment(): Promise<{ seg: Segment; fh: FileHandle }> {
+    const seq = this.nextSeq++;
+    const path = join(this.opts.dir, `${String(seq).padStart(16, '0')}.seg`);
+    const fh = await open(path, 'a');
+    const seg = { seq, path, bytes: 0 };
+    this.segments.push(seg);
+    this.active = { seg, fh };
+    return this.active;
+  }
+
+  private async seal(): Promise<void> {
+    const active = this.active;
+    if (active === undefined) return;
+    this.active = undefined;
+    await active.fh.close();
+    // After a failed write the in-memory size is a guess; the file is the truth.
+    const { size } = await stat(active.seg.path);
+    this.totalBytes += size - active.seg.bytes;
+    active.seg.bytes = size;
+    if (size === 0) {
+      await unlink(active.seg.path);
+      this.segments.splice(this.segments.indexOf(active.seg), 1);
+    }
+  }
+}
+
+/** One relay per spool directory: two writers would interleave records in one segment. */
+async function takeLock(dir: string): Promise<void> {
+  const path = join(dir, 'LOCK');
+  try {
+    await writeFile(path, String(process.pid), { flag: 'wx' });
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new SpoolError(`cannot lock spool ${dir}`, { retriable: false, cause: err });
+    }
+  }
+  const owner = Number((await readFile(path, 'utf8')).trim());
+  if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+    throw new SpoolError(`spool ${dir} is in use by pid ${owner}`, { retriable: false });
+  }
+  await writeFile(path, String(process.pid));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface ReplayerDeps {
+  spool: Spool;
+  publisher: Publisher;
+  metrics: RelayMetrics;
+  logger: Logger;
+  chunkMaxMessages: number;
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+/**
+ * Drains the spool into Kafka, oldest segment first, in chunks. A segment is deleted only once
+ * every chunk of it is acknowledged, so a crash mid-segment replays it again (duplicates,
+ * never loss). A chunk Kafka can never accept is dropped and counted rather than left to
+ * block everything behind it.
+ */
+export class SpoolReplayer {
+  private loop: Promise<void> | undefined;
+  private wanted = false;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly deps: ReplayerDeps) {}
+
+  /** Called after every append, and at start for what an earlier run left behind. */
+  kick(): void {
+    if (this.stopped) return;
+    this.wanted = true;
+    this.loop ??= this.run().finally(() => {
+      this.loop = undefined;
+    });
+  }
+
+  isRunning(): boolean {
+    return this.loop !== undefined;
+  }
+
+  /** Stops after the chunk in flight; what is left stays on disk for the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const { spool, publisher, metrics, logger } = this.deps;
+    const backoff = this.deps.backoff ?? { initialMs: 200, maxMs: 10_000 };
+    let delay = backoff.initialMs;
+    while (this.wanted && !this.stopped) {
+      this.wanted = false;
+      while (!this.stopped && !spool.isEmpty()) {
+        const seg = await spool.readOldest();
+        if (seg === undefined) break;
+        if (seg.tornBytes > 0) {
+          metrics.dropped.inc({ reason: 'spool_corrupt' });
+          logger.error({ seq: seg.seq, tornBytes: seg.tornBytes }, 'spool segment has a torn tail; dropped it');
+        }
+        let pos = 0;
+        while (pos < seg.records.length && !this.stopped) {
+          const chunk = seg.records.slice(pos, pos + this.deps.chunkMaxMessages);
+          try {
+            await publisher.publish(chunk);
+            countPublished(metrics, chunk);
+            pos += chunk.length;
+            delay = backoff.initialMs;
+          } catch (err) {
+            const retriable = (err as { retriable?: unknown }).retriable === true;
+            metrics.publishErrors.inc({ retriable: String(retriable) });
+            if (!retriable) {
+              metrics.dropped.inc({ reason: 'publish_rejected' }, chunk.length);
+              logger.error({ err, messages: chunk.length }, 'Kafka refused spooled messages for good; dropped');
+              pos += chunk.length;
+              continue;
+            }
+            logger.warn({ err: (err as Error).message, retryInMs: delay }, 'spool replay: Kafka unavailable');
+            await this.sleep(delay);
+            delay = Math.min(backoff.maxMs, delay * 2);
+          }
+        }
+        if (this.stopped) break;
+        await spool.remove(seg.seq);
+        if (spool.isEmpty()) logger.info('spool drained');
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
+
+export function countPublished(metrics: RelayMetrics, records: readonly RelayRecord[]): void {
+  const byTopic = new Map<string, number>();
+  for (const r of records) byTopic.set(r.topic, (byTopic.get(r.topic) ?? 0) + 1);
+  for (const [topic, n] of byTopic) metrics.published.inc({ topic }, n);
+}
