@@ -14,7 +14,49 @@ interface Entry {
  * once ClickHouse holds it, because a late closure looks the launch up there. It is
  * bounded in count (`maxEntries`) and in age (`windowMs`). Pure: time comes in as `now`.
  */
+const INTERNED_FIELDS = [
+  'status', 'protocol', 'parsl_version', 'parsl_release_date', 'python_version', 'python_minor', 'platform',
+  'os_release', 'project_name', 'day', 'end_time', 'start_time', 'closure_received_at', 'launch_received_at',
+] as const;
+const ARRAY_FIELDS = ['executors', 'providers', 'launchers', 'other_components'] as const;
+const INTERN_MAX = 200_000; // distinct values kept; past it, values are stored as they come
+
+/**
+ * Most facts of a workflow repeat across millions of runs (versions, platforms, component
+ * lists). Sharing one copy of each keeps a million open workflows in about half the memory.
+ */
+class Interner {
+  private readonly strings = new Map<string, string>();
+  private readonly arrays = new Map<string, string[]>();
+
+  string(s: string): string {
+    const have = this.strings.get(s);
+    if (have !== undefined) return have;
+    if (this.strings.size < INTERN_MAX) this.strings.set(s, s);
+    return s;
+  }
+
+  array(a: string[]): string[] {
+    if (a.length === 0) return EMPTY;
+    const key = a.join('\u0000');
+    const have = this.arrays.get(key);
+    if (have) return have;
+    const frozen = Object.freeze(a.map((x) => this.string(x))) as string[];
+    if (this.arrays.size < INTERN_MAX) this.arrays.set(key, frozen);
+    return frozen;
+  }
+
+  state(s: WorkflowState): WorkflowState {
+    const out = { ...s };
+    for (const f of INTERNED_FIELDS) (out as Record<string, unknown>)[f] = this.string(s[f]);
+    for (const f of ARRAY_FIELDS) out[f] = this.array(s[f]);
+    return out;
+  }
+}
+const EMPTY = Object.freeze([]) as unknown as string[];
+
 export class JoinWindow {
+  private readonly interner = new Interner();
   // Map iteration order is insertion order, so re-inserting on touch makes the first entry the least recent.
   private readonly entries = new Map<string, Entry>();
   private dirtyCount = 0;
@@ -46,7 +88,7 @@ export class JoinWindow {
       this.entries.delete(k);
       if (old.dirty) this.dirtyCount--;
     }
-    this.entries.set(k, { state, touchedAt: now, dirty: true });
+    this.entries.set(k, { state: this.interner.state(state), touchedAt: now, dirty: true });
     this.dirtyCount++;
   }
 
@@ -54,7 +96,7 @@ export class JoinWindow {
   remember(partition: number, state: WorkflowState, now: number): void {
     const k = this.key(partition, state.workflow_id);
     if (this.entries.has(k)) return;
-    this.entries.set(k, { state, touchedAt: now, dirty: false });
+    this.entries.set(k, { state: this.interner.state(state), touchedAt: now, dirty: false });
   }
 
   /** ClickHouse acknowledged everything of `partition` inserted so far. */

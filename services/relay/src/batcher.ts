@@ -1,0 +1,81 @@
+import type { RelayRecord } from './records.js';
+
+export interface Batch {
+  records: RelayRecord[];
+  /** When the first record arrived: batch latency is measured from here. */
+  openedAtMs: number;
+}
+
+export interface BatcherOptions {
+  maxMessages: number;
+  maxMs: number;
+  /** Sealed batches waiting for delivery; past this the newest batch is handed to onOverflow. */
+  maxPendingBatches: number;
+  /** Must not reject: it publishes, spools, or drops and counts. */
+  deliver: (batch: Batch) => Promise<void>;
+  onOverflow: (batch: Batch) => void;
+  onDeliverError: (batch: Batch, err: unknown) => void;
+  now: () => number;
+}
+
+/**
+ * Accumulates records and seals a batch when it holds maxMessages or is maxMs old. Batches are
+ * delivered one at a time in order: that single lane is what keeps spool and Kafka ordering
+ * simple, and it is enough since each delivery carries up to maxMessages records.
+ */
+export class Batcher {
+  private current: RelayRecord[] = [];
+  private openedAtMs = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly queue: Batch[] = [];
+  private pump: Promise<void> | undefined;
+
+  constructor(private readonly opts: BatcherOptions) {}
+
+  /** Never waits: the UDP handler calls this once per datagram. */
+  add(record: RelayRecord): void {
+    if (this.current.length === 0) {
+      this.openedAtMs = this.opts.now();
+      this.timer = setTimeout(() => this.seal(), this.opts.maxMs);
+    }
+    this.current.push(record);
+    if (this.current.length >= this.opts.maxMessages) this.seal();
+  }
+
+  /** Records not yet handed to deliver, plus those being delivered. */
+  get pendingBatches(): number {
+    return this.queue.length + (this.pump === undefined ? 0 : 1);
+  }
+
+  /** Seals what is buffered and resolves once every batch so far is delivered. */
+  async flush(): Promise<void> {
+    this.seal();
+    while (this.pump !== undefined) await this.pump;
+  }
+
+  private seal(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.current.length === 0) return;
+    const batch = { records: this.current, openedAtMs: this.openedAtMs };
+    this.current = [];
+    if (this.queue.length >= this.opts.maxPendingBatches) {
+      this.opts.onOverflow(batch);
+      return;
+    }
+    this.queue.push(batch);
+    this.pump ??= this.drain().finally(() => {
+      this.pump = undefined;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    for (let batch = this.queue.shift(); batch !== undefined; batch = this.queue.shift()) {
+      try {
+        await this.opts.deliver(batch);
+      } catch (err) {
+        this.opts.onDeliverError(batch, err);
+      }
+    }
+  }
+}
