@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeDatagram } from './decode.js';
-import { usageEventSchema } from './event.js';
-import type { Component, MessageMeta, UsageEvent } from './event.js';
+import { rejectReasons, usageEventSchema } from './event.js';
+import type { Component, MessageMeta, RejectReason, UsageEvent } from './event.js';
 
 const META: MessageMeta = {
   receivedAtMs: 1_742_256_000_123,
@@ -334,7 +334,7 @@ describe('decodeDatagram tolerance', () => {
 });
 
 describe('decodeDatagram rejects', () => {
-  it.each<[string, Buffer, string, string]>([
+  const cases: [string, Buffer, RejectReason, string][] = [
     ['empty', Buffer.alloc(0), 'empty', ''],
     ['too large', Buffer.alloc(40_000, 0x7b), 'too_large', ''],
     ['bad prefix', Buffer.from('2{}'), 'bad_prefix', ''],
@@ -376,7 +376,13 @@ describe('decodeDatagram rejects', () => {
     ['legacy t_apps negative', legacy({ end: 1, t_apps: -1 }), 'bad_field', 't_apps'],
     ['legacy sites fractional', legacy({ end: 1, sites: 1.5 }), 'bad_field', 'sites'],
     ['legacy failed as a string', legacy({ end: 1, failed: '0' }), 'bad_field', 'failed'],
-  ])('%s -> %s', (_name, bytes, reason, detailPart) => {
+  ];
+
+  it('covers every reject reason', () => {
+    expect(new Set(cases.map(([, , reason]) => reason))).toEqual(new Set(rejectReasons));
+  });
+
+  it.each(cases)('%s -> %s', (_name, bytes, reason, detailPart) => {
     const out = decodeDatagram(bytes, META);
     expect(out.kind).toBe('rejected');
     if (out.kind !== 'rejected') return;

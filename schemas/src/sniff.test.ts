@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MAX_DATAGRAM_BYTES, MAX_ID_CHARS, sniff, sniffMessage } from './sniff.js';
 
@@ -29,6 +30,27 @@ describe('sniff accepts', () => {
   it('sniffMessage also returns the parsed object', () => {
     const out = sniffMessage(v1({ correlator: ID, end: 7 }));
     expect(out).toEqual({ kind: 'ok', protocol: 'v1', id: ID, message: { correlator: ID, end: 7 } });
+  });
+});
+
+describe('sniff on every fixture', () => {
+  const dir = new URL('../fixtures/', import.meta.url);
+  const files = ['parsl-2025.03.17', 'parsl-2024.06.03', 'legacy'].flatMap((sub) =>
+    readdirSync(new URL(`${sub}/`, dir))
+      .filter((name) => name.endsWith('.bin'))
+      .map((name) => `${sub}/${name}`),
+  );
+
+  it('finds the fixtures', () => {
+    expect(files).toHaveLength(12);
+  });
+
+  it.each(files)('%s', (path) => {
+    const bytes = readFileSync(new URL(path, dir));
+    const out = sniff(bytes);
+    expect(out).toMatchObject({ kind: 'ok', protocol: path.startsWith('legacy/') ? 'legacy' : 'v1' });
+    if (out.kind === 'ok')
+      expect(out.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });
 
