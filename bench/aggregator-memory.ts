@@ -34,7 +34,11 @@ for (let i = 0; i < n; i++) {
         ],
       }),
   );
-  const d = decodeDatagram(bytes, { receivedAtMs: 1_790_000_000_000 + i, kafkaPartition: i % 6, kafkaOffset: String(i) });
+  const d = decodeDatagram(bytes, {
+    receivedAtMs: 1_790_000_000_000 + i,
+    kafkaPartition: i % 6,
+    kafkaOffset: String(i),
+  });
   if (d.kind !== 'ok') throw new Error(`fixture rejected: ${d.reason}`);
   const r = applyEvent(null, d.event);
   if (r.changed) window.put(i % 6, r.next, 0);

@@ -20,7 +20,11 @@ async function send(topic: string, messages: Array<[string, Buffer]>): Promise<v
   await producer.send({
     topic,
     acks: -1,
-    messages: messages.map(([key, value]) => ({ key, value, headers: { received_at_ms: String(Date.now()) } })),
+    messages: messages.map(([key, value]) => ({
+      key,
+      value,
+      headers: { received_at_ms: String(Date.now()) },
+    })),
   });
 }
 
@@ -57,12 +61,21 @@ describe('aggregator against real Kafka and ClickHouse', () => {
     ]);
     const agg = await startAggregator({ database: db, topics });
     try {
-      const counts = await eventually(async () => {
-        const c = await statusCounts(db);
-        return (c.completed ?? 0) === 3 ? c : undefined;
-      }, { what: 'three completed workflows' });
+      const counts = await eventually(
+        async () => {
+          const c = await statusCounts(db);
+          return (c.completed ?? 0) === 3 ? c : undefined;
+        },
+        { what: 'three completed workflows' },
+      );
       expect(counts).toEqual({ completed: 3, launched: 1 });
-      const wf = await rows<{ workflow_id: string; status: string; app_count: string; app_fails: string; executors: string[] }>(
+      const wf = await rows<{
+        workflow_id: string;
+        status: string;
+        app_count: string;
+        app_fails: string;
+        executors: string[];
+      }>(
         `SELECT workflow_id, status, app_count, app_fails, executors FROM ${db}.workflows FINAL ORDER BY workflow_id`,
       );
       expect(wf.map((w) => [w.workflow_id, w.status, Number(w.app_count), Number(w.app_fails)])).toEqual([
@@ -72,9 +85,12 @@ describe('aggregator against real Kafka and ClickHouse', () => {
         ['d', 'completed', 7, 2],
       ]);
       expect(wf[0]?.executors).toEqual(['parsl.executors.high_throughput.executor.HighThroughputExecutor']);
-      await eventually(async () => (agg.metrics.get('aggregator_rejected_total', { reason: 'bad_json' }) === 1 ? true : undefined), {
-        what: 'the rejection to be published',
-      });
+      await eventually(
+        () => (agg.metrics.get('aggregator_rejected_total', { reason: 'bad_json' }) === 1 ? true : undefined),
+        {
+          what: 'the rejection to be published',
+        },
+      );
     } finally {
       await agg.stop();
     }
@@ -84,30 +100,52 @@ describe('aggregator against real Kafka and ClickHouse', () => {
     const db = await freshDatabase('replay');
     const topics = await freshTopics(3);
     const ids = Array.from({ length: 60 }, (_, i) => `wf-${i}`);
-    await send(topics.raw, ids.map((id) => [id, v1Launch(id)]));
-    await send(topics.raw, ids.filter((_, i) => i % 2 === 0).map((id) => [id, v1Closure(id)]));
+    await send(
+      topics.raw,
+      ids.map((id) => [id, v1Launch(id)]),
+    );
+    await send(
+      topics.raw,
+      ids.filter((_, i) => i % 2 === 0).map((id) => [id, v1Closure(id)]),
+    );
 
     const first = await startAggregator({ database: db, topics });
-    await eventually(async () => ((await totalSign(db)) === 60 && (await statusCounts(db)).completed === 30 ? true : undefined), {
-      what: 'first pass',
-    });
+    await eventually(
+      async () =>
+        (await totalSign(db)) === 60 && (await statusCounts(db)).completed === 30 ? true : undefined,
+      {
+        what: 'first pass',
+      },
+    );
     await first.stop();
     const before = await statusCounts(db);
-    const [{ n: rowsBefore } = { n: '0' }] = await rows<{ n: string }>(`SELECT count() AS n FROM ${db}.workflow_changes`);
+    const [{ n: rowsBefore } = { n: '0' }] = await rows<{ n: string }>(
+      `SELECT count() AS n FROM ${db}.workflow_changes`,
+    );
 
     // A new group has no committed offsets: it re-reads every partition from the start,
     // exactly what a crash between the insert and the commit does to the tail of a batch.
     const replay = await startAggregator({ database: db, topics });
     try {
-      await eventually(async () => (replay.metrics.get('aggregator_replayed_skipped_total') >= 90 ? true : undefined), {
-        what: 'the replay to be read',
-      });
+      await eventually(
+        () => (replay.metrics.get('aggregator_replayed_skipped_total') >= 90 ? true : undefined),
+        {
+          what: 'the replay to be read',
+        },
+      );
       expect(await statusCounts(db)).toEqual(before);
-      const [{ n: rowsAfter } = { n: '0' }] = await rows<{ n: string }>(`SELECT count() AS n FROM ${db}.workflow_changes`);
+      const [{ n: rowsAfter } = { n: '0' }] = await rows<{ n: string }>(
+        `SELECT count() AS n FROM ${db}.workflow_changes`,
+      );
       expect(rowsAfter).toBe(rowsBefore);
       // Late closures after the restart join through ClickHouse, not memory.
-      await send(topics.raw, ids.filter((_, i) => i % 2 === 1).map((id) => [id, v1Closure(id)]));
-      await eventually(async () => ((await statusCounts(db)).completed === 60 ? true : undefined), { what: 'late closures' });
+      await send(
+        topics.raw,
+        ids.filter((_, i) => i % 2 === 1).map((id) => [id, v1Closure(id)]),
+      );
+      await eventually(async () => ((await statusCounts(db)).completed === 60 ? true : undefined), {
+        what: 'late closures',
+      });
       expect(await statusCounts(db)).toEqual({ completed: 60 });
       expect(await totalSign(db)).toBe(60);
     } finally {
@@ -119,15 +157,26 @@ describe('aggregator against real Kafka and ClickHouse', () => {
     const db = await freshDatabase('late');
     const topics = await freshTopics(1);
     let skewMs = 0; // the aggregator's clock, moved instead of waiting out the window
-    const agg = await startAggregator({ database: db, topics, windowMs: 1_000, maxOpenWorkflows: 1, now: () => Date.now() + skewMs });
+    const agg = await startAggregator({
+      database: db,
+      topics,
+      windowMs: 1_000,
+      maxOpenWorkflows: 1,
+      now: () => Date.now() + skewMs,
+    });
     try {
-      await send(topics.raw, [['late-1', v1Launch('late-1')], ['other', v1Launch('other')]]);
+      await send(topics.raw, [
+        ['late-1', v1Launch('late-1')],
+        ['other', v1Launch('other')],
+      ]);
       await eventually(async () => ((await totalSign(db)) === 2 ? true : undefined), { what: 'launches' });
-      await eventually(async () => (agg.metrics.get('aggregator_inserts_total') >= 1 ? true : undefined));
+      await eventually(() => (agg.metrics.get('aggregator_inserts_total') >= 1 ? true : undefined));
       skewMs = 5_000;
       await send(topics.raw, [['other', v1Closure('other')]]);
       await send(topics.raw, [['late-1', v1Closure('late-1')]]);
-      await eventually(async () => ((await statusCounts(db)).completed === 2 ? true : undefined), { what: 'late joins' });
+      await eventually(async () => ((await statusCounts(db)).completed === 2 ? true : undefined), {
+        what: 'late joins',
+      });
       expect(await statusCounts(db)).toEqual({ completed: 2 });
     } finally {
       await agg.stop();

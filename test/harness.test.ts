@@ -17,8 +17,13 @@ describe('test harness: real Kafka and ClickHouse', () => {
     await consumer.connect();
     await consumer.subscribe({ topic: raw, fromBeginning: true });
     const seen: string[] = [];
-    await consumer.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
-    await eventually(async () => (seen.length > 0 ? seen : undefined), { what: 'the message' });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        seen.push(String(message.value));
+        return Promise.resolve();
+      },
+    });
+    await eventually(() => (seen.length > 0 ? seen : undefined), { what: 'the message' });
     await consumer.disconnect();
     expect(seen).toEqual(['hello']);
   });
@@ -29,7 +34,10 @@ describe('test harness: real Kafka and ClickHouse', () => {
     expect(again.applied).toEqual([]);
     expect(again.skipped.length).toBeGreaterThan(0);
     const tables = await (
-      await admin.query({ query: `SELECT name FROM system.tables WHERE database = '${db}'`, format: 'JSONEachRow' })
+      await admin.query({
+        query: `SELECT name FROM system.tables WHERE database = '${db}'`,
+        format: 'JSONEachRow',
+      })
     ).json<{ name: string }>();
     expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['workflow_changes', 'workflows']));
   });

@@ -63,7 +63,7 @@ export async function freshTopics(partitions = 3): Promise<{ raw: string; reject
 
 /** Polls `probe` until it returns a value other than undefined, or fails at the deadline. */
 export async function eventually<T>(
-  probe: () => Promise<T | undefined>,
+  probe: () => Promise<T | undefined> | T | undefined,
   opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);

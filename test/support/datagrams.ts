@@ -34,12 +34,28 @@ export function v1Closure(id: string, over: Record<string, unknown> = {}): Buffe
 
 export function legacyLaunch(id: string): Buffer {
   return Buffer.from(
-    JSON.stringify({ uuid: id, test: false, parsl_v: '1.2.0', python_v: '3.8.10', os: 'Linux', os_v: '5.4.0', start: 1_600_000_000.5 }),
+    JSON.stringify({
+      uuid: id,
+      test: false,
+      parsl_v: '1.2.0',
+      python_v: '3.8.10',
+      os: 'Linux',
+      os_v: '5.4.0',
+      start: 1_600_000_000.5,
+    }),
   );
 }
 
 export function legacyClosure(id: string): Buffer {
   return Buffer.from(
-    JSON.stringify({ uuid: id, end: 1_600_000_100.25, t_apps: 7, sites: 1, c_time: null, failed: 2, test: false }),
+    JSON.stringify({
+      uuid: id,
+      end: 1_600_000_100.25,
+      t_apps: 7,
+      sites: 1,
+      c_time: null,
+      failed: 2,
+      test: false,
+    }),
   );
 }

@@ -86,12 +86,13 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
         },
       })),
     });
-    for (const r of rejected) metrics.inc('aggregator_rejected_total', 'messages that failed to decode', 1, { reason: r.reason });
+    for (const r of rejected)
+      metrics.inc('aggregator_rejected_total', 'messages that failed to decode', 1, { reason: r.reason });
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale } = payload;
-    if (!isRunning() || isStale()) return;
+    const { batch } = payload;
+    if (!payload.isRunning() || payload.isStale()) return;
     const partition = batch.partition;
     // The sink is the source of truth for what was applied; read it once per assignment.
     watermarks ??= await withRetry(() => sink.watermarks(), {
@@ -107,11 +108,21 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
       receivedAtMs: receivedAt(m),
     }));
     const t0 = now();
-    const result = await processBatch({ decode: deps.decode, sink, window }, partition, messages, watermark, t0);
-    await heartbeat();
+    const result = await processBatch(
+      { decode: deps.decode, sink, window },
+      partition,
+      messages,
+      watermark,
+      t0,
+    );
+    await payload.heartbeat();
     // Rejections first: if the insert then fails, they are republished on replay (at least once),
     // while accepted data is never lost and never doubled.
-    await withRetry(() => publishRejected(result.rejected), { attempts: 5, baseDelayMs: 200, maxDelayMs: 5_000 });
+    await withRetry(() => publishRejected(result.rejected), {
+      attempts: 5,
+      baseDelayMs: 200,
+      maxDelayMs: 5_000,
+    });
     await withRetry(() => sink.insertChanges(result.rows), {
       attempts: 8,
       baseDelayMs: 200,
@@ -133,7 +144,10 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
     metrics.inc('aggregator_replayed_skipped_total', 'messages already in ClickHouse', result.skipped);
     metrics.inc('aggregator_rows_inserted_total', 'change rows inserted', result.rows.length);
     metrics.inc('aggregator_inserts_total', 'inserts into workflow_changes', result.rows.length > 0 ? 1 : 0);
-    logger.debug({ partition, messages: messages.length, rows: result.rows.length, ms: now() - t0 }, 'batch applied');
+    logger.debug(
+      { partition, messages: messages.length, rows: result.rows.length, ms: now() - t0 },
+      'batch applied',
+    );
   }
 
   return {
@@ -168,7 +182,10 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
             // Unflushed state of this batch is gone with the throw; kafkajs restarts from the committed offsets.
             window.clear();
             watermarks = null;
-            logger.error({ err, partition: payload.batch.partition }, 'batch failed; consumer will restart from committed offsets');
+            logger.error(
+              { err, partition: payload.batch.partition },
+              'batch failed; consumer will restart from committed offsets',
+            );
             throw err;
           }
         },

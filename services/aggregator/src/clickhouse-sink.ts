@@ -15,11 +15,40 @@ export interface WorkflowSink {
 }
 
 const STATE_COLUMNS = [
-  'workflow_id', 'version', 'status', 'protocol', 'tracking_level', 'parsl_version', 'parsl_release_date',
-  'install_age_days', 'python_version', 'python_minor', 'platform', 'os_release', 'project_name', 'is_test',
-  'executors', 'providers', 'launchers', 'other_components', 'executors_len', 'dependency_resolver', 'mpi',
-  'app_count', 'app_fails', 'has_launch', 'has_closure', 'day', 'launch_received_at', 'closure_received_at',
-  'start_time', 'end_time', 'execution_time', 'points', 'kafka_partition', 'kafka_offset',
+  'workflow_id',
+  'version',
+  'status',
+  'protocol',
+  'tracking_level',
+  'parsl_version',
+  'parsl_release_date',
+  'install_age_days',
+  'python_version',
+  'python_minor',
+  'platform',
+  'os_release',
+  'project_name',
+  'is_test',
+  'executors',
+  'providers',
+  'launchers',
+  'other_components',
+  'executors_len',
+  'dependency_resolver',
+  'mpi',
+  'app_count',
+  'app_fails',
+  'has_launch',
+  'has_closure',
+  'day',
+  'launch_received_at',
+  'closure_received_at',
+  'start_time',
+  'end_time',
+  'execution_time',
+  'points',
+  'kafka_partition',
+  'kafka_offset',
 ] as const;
 
 const LOOKUP_CHUNK = 2_000; // ids per query: keeps the SQL text well under max_query_size
@@ -41,7 +70,10 @@ function normDateTime(v: unknown): string {
 
 export function rowToState(r: Record<string, unknown>): WorkflowState {
   const n = (k: string): number => Number(r[k]);
-  const str = (k: string): string => String(r[k] ?? '');
+  const str = (k: string): string => {
+    const v = r[k];
+    return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
+  };
   const arr = (k: string): string[] => (Array.isArray(r[k]) ? (r[k] as unknown[]).map(String) : []);
   return {
     workflow_id: str('workflow_id'),
@@ -107,7 +139,9 @@ export function createClickHouseSink(client: ClickHouseClient, database: string)
         const chunk = ids.slice(i, i + LOOKUP_CHUNK);
         const query = `SELECT ${STATE_COLUMNS.join(', ')} FROM ${database}.workflows FINAL WHERE workflow_id IN (${chunk.map(sqlString).join(', ')})`;
         try {
-          const rows = await (await client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>();
+          const rows = await (
+            await client.query({ query, format: 'JSONEachRow' })
+          ).json<Record<string, unknown>>();
           for (const r of rows) {
             const s = rowToState(r);
             out.set(s.workflow_id, s);

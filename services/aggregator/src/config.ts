@@ -6,7 +6,12 @@ const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an
 const topic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name');
 const brokers = z
   .string()
-  .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port')).min(1));
 
 const schema = z.object({
@@ -24,7 +29,11 @@ const schema = z.object({
   AGG_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   AGG_FETCH_MIN_BYTES: z.coerce.number().int().min(1).default(65_536),
   AGG_FETCH_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1_024).default(4_194_304),
-  AGG_WINDOW_MS: z.coerce.number().int().min(1_000).default(7 * 86_400_000),
+  AGG_WINDOW_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(7 * 86_400_000),
   AGG_MAX_OPEN_WORKFLOWS: z.coerce.number().int().min(1).default(1_000_000),
   AGG_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   AGG_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
@@ -43,7 +52,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const parsed = schema.safeParse(picked);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(picked[String(i.path[0])])})`);
+    const lines = parsed.error.issues.map(
+      (i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(picked[String(i.path[0])])})`,
+    );
     throw new ConfigError(`invalid aggregator configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;

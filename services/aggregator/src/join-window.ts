@@ -15,8 +15,20 @@ interface Entry {
  * bounded in count (`maxEntries`) and in age (`windowMs`). Pure: time comes in as `now`.
  */
 const INTERNED_FIELDS = [
-  'status', 'protocol', 'parsl_version', 'parsl_release_date', 'python_version', 'python_minor', 'platform',
-  'os_release', 'project_name', 'day', 'end_time', 'start_time', 'closure_received_at', 'launch_received_at',
+  'status',
+  'protocol',
+  'parsl_version',
+  'parsl_release_date',
+  'python_version',
+  'python_minor',
+  'platform',
+  'os_release',
+  'project_name',
+  'day',
+  'end_time',
+  'start_time',
+  'closure_received_at',
+  'launch_received_at',
 ] as const;
 const ARRAY_FIELDS = ['executors', 'providers', 'launchers', 'other_components'] as const;
 const INTERN_MAX = 200_000; // distinct values kept; past it, values are stored as they come

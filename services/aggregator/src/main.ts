@@ -15,7 +15,11 @@ const clickhouse = createClient({
   username: config.CLICKHOUSE_USER,
   password: config.CLICKHOUSE_PASSWORD,
 });
-const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN });
+const kafka = new Kafka({
+  clientId: config.KAFKA_CLIENT_ID,
+  brokers: config.KAFKA_BROKERS,
+  logLevel: logLevel.WARN,
+});
 if (config.AGG_MIGRATE_ON_START) await provision({ config, kafka, clickhouse, logger });
 const app = createApp({
   config: {

@@ -1,6 +1,9 @@
 /** A minimal Prometheus text-format registry: counters and gauges with fixed label sets. */
 export class Metrics {
-  private readonly values = new Map<string, { help: string; type: 'counter' | 'gauge'; series: Map<string, number> }>();
+  private readonly values = new Map<
+    string,
+    { help: string; type: 'counter' | 'gauge'; series: Map<string, number> }
+  >();
 
   private family(name: string, help: string, type: 'counter' | 'gauge') {
     let f = this.values.get(name);

@@ -12,7 +12,11 @@ const clickhouse = createClient({
   username: config.CLICKHOUSE_USER,
   password: config.CLICKHOUSE_PASSWORD,
 });
-const kafka = new Kafka({ clientId: 'parsl-usage-migrate', brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN });
+const kafka = new Kafka({
+  clientId: 'parsl-usage-migrate',
+  brokers: config.KAFKA_BROKERS,
+  logLevel: logLevel.WARN,
+});
 try {
   await provision({ config, kafka, clickhouse, logger });
 } catch (err) {

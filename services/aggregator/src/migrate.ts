@@ -45,7 +45,8 @@ export function parseMigration(fileName: string, text: string, database: string)
 }
 
 export async function loadMigrations(dir: string, database: string): Promise<Migration[]> {
-  if (!DB_NAME.test(database)) throw new FatalError(`database name ${JSON.stringify(database)} is not an identifier`);
+  if (!DB_NAME.test(database))
+    throw new FatalError(`database name ${JSON.stringify(database)} is not an identifier`);
   const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
   const migrations: Migration[] = [];
   for (const f of files) migrations.push(parseMigration(f, await readFile(join(dir, f), 'utf8'), database));
@@ -78,7 +79,10 @@ export async function applyMigrations(
     query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree() ORDER BY version`,
   });
   const rows = await (
-    await client.query({ query: `SELECT version, checksum FROM ${db}.schema_migrations FINAL`, format: 'JSONEachRow' })
+    await client.query({
+      query: `SELECT version, checksum FROM ${db}.schema_migrations FINAL`,
+      format: 'JSONEachRow',
+    })
   ).json<{ version: number; checksum: string }>();
   const done = new Map(rows.map((r) => [Number(r.version), r.checksum]));
   const result: MigrationResult = { applied: [], skipped: [] };

@@ -47,7 +47,14 @@ export async function processBatch(
   watermark: bigint,
   now: number,
 ): Promise<BatchResult> {
-  const result: BatchResult = { rows: [], rejected: [], skipped: 0, events: 0, unchanged: 0, lastOffset: null };
+  const result: BatchResult = {
+    rows: [],
+    rejected: [],
+    skipped: 0,
+    events: 0,
+    unchanged: 0,
+    lastOffset: null,
+  };
   const decoded = [];
   for (const m of messages) {
     result.lastOffset = m.offset;
@@ -56,9 +63,19 @@ export async function processBatch(
       continue;
     }
     const bytes = m.value ?? Buffer.alloc(0);
-    const out = deps.decode(bytes, { receivedAtMs: m.receivedAtMs, kafkaPartition: partition, kafkaOffset: m.offset });
+    const out = deps.decode(bytes, {
+      receivedAtMs: m.receivedAtMs,
+      kafkaPartition: partition,
+      kafkaOffset: m.offset,
+    });
     if (out.kind === 'rejected') {
-      result.rejected.push({ value: bytes, reason: out.reason, detail: out.detail, partition, offset: m.offset });
+      result.rejected.push({
+        value: bytes,
+        reason: out.reason,
+        detail: out.detail,
+        partition,
+        offset: m.offset,
+      });
       continue;
     }
     decoded.push(out.event);

@@ -6,7 +6,9 @@ import type { AggregatorConfig } from './config.js';
 import { applyMigrations } from './migrate.js';
 import { ensureTopics, pipelineTopics } from './topics.js';
 
-export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../../infra/clickhouse/migrations', import.meta.url));
+export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(
+  new URL('../../../infra/clickhouse/migrations', import.meta.url),
+);
 
 /** Creates the Kafka topics and applies the ClickHouse migrations; safe to run any number of times. */
 export async function provision(opts: {
@@ -22,7 +24,10 @@ export async function provision(opts: {
   try {
     const created = await ensureTopics(
       admin,
-      pipelineTopics({ raw: config.AGG_RAW_TOPIC, rejected: config.AGG_REJECTED_TOPIC }, config.AGG_RAW_PARTITIONS),
+      pipelineTopics(
+        { raw: config.AGG_RAW_TOPIC, rejected: config.AGG_REJECTED_TOPIC },
+        config.AGG_RAW_PARTITIONS,
+      ),
     );
     logger.info({ created }, 'kafka topics ensured');
   } finally {

@@ -38,7 +38,16 @@ const htex = { kind: 'executor' as const, cls: 'parsl.executors.HighThroughputEx
 const local = { kind: 'provider' as const, cls: 'parsl.providers.LocalProvider', attrs: {} };
 
 const launch3 = ev({ components: [htex, local], executorsLen: 1, startTime: 1_790_000_000 });
-const closure3 = ev({ phase: 'closure', kafkaOffset: '11', receivedAtMs: DAY2, endTime: 1_790_000_100, executionTime: 100, appCount: 5, appFails: 1, components: [htex] });
+const closure3 = ev({
+  phase: 'closure',
+  kafkaOffset: '11',
+  receivedAtMs: DAY2,
+  endTime: 1_790_000_100,
+  executionTime: 100,
+  appCount: 5,
+  appFails: 1,
+  components: [htex],
+});
 
 function fold(events: UsageEvent[]): WorkflowState | null {
   let s: WorkflowState | null = null;
@@ -54,13 +63,18 @@ describe('applyEvent', () => {
     ['level-1 launch', [ev({ trackingLevel: 1 })], 'launched', 1],
     ['level-2 launch', [ev({ trackingLevel: 2 })], 'launched', 1],
     ['level-3 launch awaits its closure', [launch3], 'running', 2],
-    ['legacy launch (no level) awaits its closure', [ev({ protocol: 'legacy', trackingLevel: null })], 'running', 1],
+    [
+      'legacy launch (no level) awaits its closure',
+      [ev({ protocol: 'legacy', trackingLevel: null })],
+      'running',
+      1,
+    ],
     ['launch then closure', [launch3, closure3], 'completed', 2],
     ['closure then launch is the same run', [closure3, launch3], 'completed', 2],
     ['closure alone', [closure3], 'closure_only', 1],
     ['duplicate launch and closure', [launch3, launch3, closure3, closure3], 'completed', 2],
   ])('%s', (_name, events, status, points) => {
-    const s = fold(events as UsageEvent[]);
+    const s = fold(events);
     expect(s?.status).toBe(status);
     expect(s?.points).toBe(points);
   });
@@ -68,9 +82,16 @@ describe('applyEvent', () => {
   it('is order-independent for launch and closure facts', () => {
     const a = fold([launch3, closure3]);
     const b = fold([closure3, { ...launch3, kafkaOffset: '11' }]);
-    const strip = (s: WorkflowState | null) => s && { ...s, version: '', kafka_offset: '', closure_received_at: '', launch_received_at: '' };
+    const strip = (s: WorkflowState | null) =>
+      s && { ...s, version: '', kafka_offset: '', closure_received_at: '', launch_received_at: '' };
     expect(strip(b)).toEqual(strip(a));
-    expect(a).toMatchObject({ app_count: 5, app_fails: 1, execution_time: 100, executors_len: 1, day: '2026-10-01' });
+    expect(a).toMatchObject({
+      app_count: 5,
+      app_fails: 1,
+      execution_time: 100,
+      executors_len: 1,
+      day: '2026-10-01',
+    });
     expect(a?.executors).toEqual(['parsl.executors.HighThroughputExecutor']);
     expect(a?.providers).toEqual(['parsl.providers.LocalProvider']);
   });

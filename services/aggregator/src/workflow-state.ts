@@ -146,7 +146,11 @@ export function applyEvent(
   s.providers = uniqSorted([...s.providers, ...componentsOf(e, 'provider')]);
   s.launchers = uniqSorted([...s.launchers, ...componentsOf(e, 'launcher')]);
   s.other_components = uniqSorted([...s.other_components, ...componentsOf(e, 'other')]);
-  s.executors_len = pick(s.executors_len, e.executorsLen === null ? null : clampUInt(e.executorsLen, 65_535), 0);
+  s.executors_len = pick(
+    s.executors_len,
+    e.executorsLen === null ? null : clampUInt(e.executorsLen, 65_535),
+    0,
+  );
   s.dependency_resolver = Math.max(s.dependency_resolver, boolFlag(e.dependencyResolver));
   s.mpi = Math.max(s.mpi, boolFlag(e.mpi));
   s.app_count = Math.max(s.app_count, clampUInt(e.appCount, Number.MAX_SAFE_INTEGER));
@@ -175,7 +179,13 @@ export function changeRows(
 ): WorkflowChangeRow[] {
   const rows: WorkflowChangeRow[] = [];
   if (prev) {
-    rows.push({ ...prev, sign: -1, kafka_partition: at.kafkaPartition, kafka_offset: at.kafkaOffset, seq: 0 });
+    rows.push({
+      ...prev,
+      sign: -1,
+      kafka_partition: at.kafkaPartition,
+      kafka_offset: at.kafkaOffset,
+      seq: 0,
+    });
   }
   rows.push({ ...next, sign: 1, kafka_partition: at.kafkaPartition, kafka_offset: at.kafkaOffset, seq: 1 });
   return rows;
