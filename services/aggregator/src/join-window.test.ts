@@ -1,8 +1,42 @@
 import { describe, expect, it } from 'vitest';
 import { JoinWindow } from './join-window.js';
-import type { WorkflowState } from './workflow-state.js';
+import type { UsageEvent } from '@parsl-usage/schemas';
+import { applyEvent, type WorkflowState } from './workflow-state.js';
 
-const state = (id: string) => ({ workflow_id: id }) as WorkflowState;
+function state(id: string): WorkflowState {
+  const e = {
+    workflowId: id,
+    phase: 'launch',
+    protocol: 'v1',
+    trackingLevel: 1,
+    components: [],
+    receivedAtMs: 0,
+    kafkaPartition: 0,
+    kafkaOffset: '0',
+  };
+  const r = applyEvent(null, { ...nulls, ...e } as UsageEvent);
+  if (!r.changed) throw new Error('unreachable');
+  return r.next;
+}
+const nulls = Object.fromEntries(
+  [
+    'parslVersion',
+    'pythonVersion',
+    'pythonMinor',
+    'platform',
+    'osRelease',
+    'projectName',
+    'isTest',
+    'executorsLen',
+    'dependencyResolver',
+    'mpi',
+    'appCount',
+    'appFails',
+    'startTime',
+    'endTime',
+    'executionTime',
+  ].map((k) => [k, null]),
+);
 
 describe('JoinWindow', () => {
   it('keeps dirty entries until they are flushed, whatever the cap', () => {

@@ -1,10 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import type { RejectReason } from '@parsl-usage/schemas';
+import type { RejectReason, SniffOutcome } from '@parsl-usage/schemas';
 
 /** The signature of `sniff` from @parsl-usage/schemas, injected so tests can substitute it. */
-export type SniffOutcome =
-  | { kind: 'ok'; protocol: 'v1' | 'legacy'; id: string }
-  | { kind: 'rejected'; reason: RejectReason; detail: string };
 export type Sniff = (bytes: Buffer) => SniffOutcome;
 
 /** One Kafka message, as the relay publishes it and as the spool stores it. */

@@ -1,0 +1,70 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { Logger } from 'pino';
+
+export interface UdpServerOptions {
+  host: string;
+  port: number;
+  rcvbufBytes: number;
+  logger: Logger;
+  onDatagram: (bytes: Buffer, rinfo: RemoteInfo) => void;
+}
+
+/**
+ * The UDP intake. The handler is synchronous by contract: nothing is awaited per datagram,
+ * because while the event loop waits the kernel buffer fills and the kernel drops silently.
+ */
+export class UdpServer {
+  private socket: Socket | undefined;
+  private bound = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: UdpServerOptions) {}
+
+  async start(): Promise<{ address: string; port: number; rcvbufBytes: number }> {
+    const { host, port, rcvbufBytes, logger } = this.opts;
+    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', recvBufferSize: rcvbufBytes });
+    this.socket = socket;
+    socket.on('message', this.opts.onDatagram);
+    socket.on('error', (err) => logger.error({ err }, 'UDP socket error'));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind({ address: host, port }, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    this.bound = true;
+    const addr = socket.address();
+    // Linux doubles SO_RCVBUF for bookkeeping and caps the request at net.core.rmem_max, so
+    // the granted size is what decides how long a stall the socket can absorb.
+    const granted = socket.getRecvBufferSize();
+    const log = { address: addr.address, port: addr.port, requestedRcvbuf: rcvbufBytes, grantedRcvbuf: granted };
+    if (granted < rcvbufBytes) {
+      logger.warn(log, 'kernel granted a smaller UDP receive buffer than requested; raise net.core.rmem_max');
+    } else {
+      logger.info(log, 'UDP intake bound');
+    }
+    return { address: addr.address, port: addr.port, rcvbufBytes: granted };
+  }
+
+  isHealthy(): boolean {
+    return this.bound;
+  }
+
+  /** Idempotent. */
+  stop(): Promise<void> {
+    const socket = this.socket;
+    if (socket === undefined) return Promise.resolve();
+    this.closing ??= new Promise<void>((resolve) => {
+      this.bound = false;
+      socket.off('message', this.opts.onDatagram);
+      try {
+        socket.close(() => resolve());
+      } catch {
+        resolve(); // already closed
+      }
+    });
+    return this.closing;
+  }
+}
