@@ -5,7 +5,8 @@
 -- yet) is 'unfinished' once its day is older than today - 7, i.e. its launch is more than
 -- the aggregator's 7-day join window old. Day granularity keeps all views consistent with
 -- each other (a run may show as 'running' for up to 8 days).
--- Runs on 18.16 and 24.8+: no window functions, joins are ALL INNER JOIN ... USING.
+-- Runs on 18.16 and 24.8+: no window functions, joins are ALL INNER JOIN ... USING, and
+-- joined subqueries have aliases (current releases require them).
 
 -- Workflows per day by status, Parsl leaderboard points, apps and app failures.
 CREATE VIEW IF NOT EXISTS ${db}.daily_workflows AS
@@ -182,7 +183,7 @@ FROM
         WHERE dimension = 'parsl_version' AND is_test = 0
         GROUP BY day, version_release_date
         HAVING version_runs != 0
-    )
+    ) AS day_versions
     ALL INNER JOIN
     (
         SELECT 1 AS k, value AS release, release_date
@@ -190,7 +191,7 @@ FROM
         WHERE dimension = 'parsl_version' AND is_test = 0 AND release_date > toDate('1970-01-01')
         GROUP BY release, release_date
         HAVING sum(workflows) != 0
-    ) USING k
+    ) AS releases USING k
     WHERE day >= release_date
     GROUP BY release, release_date, day
 );

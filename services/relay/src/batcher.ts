@@ -70,12 +70,32 @@ export class Batcher {
   }
 
   private async drain(): Promise<void> {
-    for (let batch = this.queue.shift(); batch !== undefined; batch = this.queue.shift()) {
+    for (let batch = this.take(); batch !== undefined; batch = this.take()) {
       try {
         await this.opts.deliver(batch);
       } catch (err) {
         this.opts.onDeliverError(batch, err);
       }
     }
+  }
+
+  /**
+   * The next batch to deliver. Batches the timer sealed while a delivery was in flight are
+   * merged up to maxMessages: under load one Kafka round trip then carries many small
+   * batches' records instead of queueing a round trip for each.
+   */
+  private take(): Batch | undefined {
+    const first = this.queue.shift();
+    if (first === undefined) return undefined;
+    let next = this.queue[0];
+    if (next === undefined || first.records.length + next.records.length > this.opts.maxMessages)
+      return first;
+    const records = [...first.records];
+    while (next !== undefined && records.length + next.records.length <= this.opts.maxMessages) {
+      records.push(...next.records);
+      this.queue.shift();
+      next = this.queue[0];
+    }
+    return { records, openedAtMs: first.openedAtMs };
   }
 }

@@ -14,6 +14,8 @@ const schema = z.object({
   RELAY_RCVBUF_BYTES: positiveInt.default(8 * 1024 * 1024),
   RELAY_MAX_DATAGRAM_BYTES: positiveInt.max(65_507).default(8192),
   RELAY_WORKERS: positiveInt.max(256).default(1),
+  // Set by the cluster primary for each worker, not by operators.
+  RELAY_WORKER_INDEX: z.coerce.number().int().min(0).default(0),
   KAFKA_BROKERS: z
     .string()
     .default('127.0.0.1:9092')
@@ -47,6 +49,7 @@ const schema = z.object({
 export interface RelayConfig {
   udp: { host: string; port: number; rcvbufBytes: number; maxDatagramBytes: number };
   workers: number;
+  workerIndex: number;
   kafka: { brokers: string[]; clientId: string };
   topics: { raw: string; rejected: string };
   rejectedMaxBytes: number;
@@ -76,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
       maxDatagramBytes: c.RELAY_MAX_DATAGRAM_BYTES,
     },
     workers: c.RELAY_WORKERS,
+    workerIndex: c.RELAY_WORKER_INDEX,
     kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID },
     topics: { raw: c.RELAY_RAW_TOPIC, rejected: c.RELAY_REJECTED_TOPIC },
     rejectedMaxBytes: c.RELAY_REJECTED_MAX_BYTES,

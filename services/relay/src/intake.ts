@@ -1,5 +1,11 @@
 import type { RateLimiter } from './rate-limit.js';
-import { acceptedRecord, rejectedRecord, type RecordContext, type RelayRecord, type Sniff } from './records.js';
+import {
+  acceptedRecord,
+  rejectedRecord,
+  type RecordContext,
+  type RelayRecord,
+  type Sniff,
+} from './records.js';
 
 export interface IntakeDeps {
   sniff: Sniff;

@@ -105,13 +105,19 @@ export function createMetrics(): RelayMetrics {
   };
   return {
     received: add(new Counter('relay_received_total', 'Datagrams read from the UDP socket')),
-    accepted: add(new Counter('relay_accepted_total', 'Datagrams that passed sniff, bound for the raw topic')),
+    accepted: add(
+      new Counter('relay_accepted_total', 'Datagrams that passed sniff, bound for the raw topic'),
+    ),
     rejected: add(new Counter('relay_rejected_total', 'Datagrams bound for the rejected topic, by reason')),
-    rateLimited: add(new Counter('relay_rate_limited_total', 'Datagrams over the per-source limit, not published')),
+    rateLimited: add(
+      new Counter('relay_rate_limited_total', 'Datagrams over the per-source limit, not published'),
+    ),
     published: add(new Counter('relay_published_total', 'Messages acknowledged by Kafka, by topic kind')),
     spooled: add(new Counter('relay_spooled_total', 'Messages written to the on-disk spool')),
     dropped: add(new Counter('relay_dropped_total', 'Messages lost, by reason')),
-    publishErrors: add(new Counter('relay_publish_errors_total', 'Failed Kafka publish attempts, by retriable')),
+    publishErrors: add(
+      new Counter('relay_publish_errors_total', 'Failed Kafka publish attempts, by retriable'),
+    ),
     batchLatency: add(
       new Histogram(
         'relay_batch_latency_seconds',

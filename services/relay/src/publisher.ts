@@ -115,7 +115,10 @@ export class KafkaPublisher implements Publisher {
   async publish(records: readonly RelayRecord[]): Promise<void> {
     if (records.length === 0) return;
     if (!this.connected) await this.connect();
-    const byTopic = new Map<string, { key: Buffer | null; value: Buffer; headers: Record<string, string> }[]>();
+    const byTopic = new Map<
+      string,
+      { key: Buffer | null; value: Buffer; headers: Record<string, string> }[]
+    >();
     for (const r of records) {
       let list = byTopic.get(r.topic);
       if (list === undefined) byTopic.set(r.topic, (list = []));

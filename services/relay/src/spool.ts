@@ -287,9 +287,14 @@ export class SpoolReplayer {
   kick(): void {
     if (this.stopped) return;
     this.wanted = true;
-    this.loop ??= this.run().finally(() => {
-      this.loop = undefined;
-    });
+    this.loop ??= this.run()
+      .catch((err: unknown) => {
+        // A spool read or delete failed; the next append kicks the replayer again.
+        this.deps.logger.error({ err }, 'spool replay stopped by a spool error');
+      })
+      .finally(() => {
+        this.loop = undefined;
+      });
   }
 
   isRunning(): boolean {
@@ -314,7 +319,10 @@ export class SpoolReplayer {
         if (seg === undefined) break;
         if (seg.tornBytes > 0) {
           metrics.dropped.inc({ reason: 'spool_corrupt' });
-          logger.error({ seq: seg.seq, tornBytes: seg.tornBytes }, 'spool segment has a torn tail; dropped it');
+          logger.error(
+            { seq: seg.seq, tornBytes: seg.tornBytes },
+            'spool segment has a torn tail; dropped it',
+          );
         }
         let pos = 0;
         while (pos < seg.records.length && !this.stopped) {
@@ -329,7 +337,10 @@ export class SpoolReplayer {
             metrics.publishErrors.inc({ retriable: String(retriable) });
             if (!retriable) {
               metrics.dropped.inc({ reason: 'publish_rejected' }, chunk.length);
-              logger.error({ err, messages: chunk.length }, 'Kafka refused spooled messages for good; dropped');
+              logger.error(
+                { err, messages: chunk.length },
+                'Kafka refused spooled messages for good; dropped',
+              );
               pos += chunk.length;
               continue;
             }

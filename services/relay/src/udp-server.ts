@@ -36,10 +36,17 @@ export class UdpServer {
     });
     this.bound = true;
     const addr = socket.address();
-    // Linux doubles SO_RCVBUF for bookkeeping and caps the request at net.core.rmem_max, so
-    // the granted size is what decides how long a stall the socket can absorb.
-    const granted = socket.getRecvBufferSize();
-    const log = { address: addr.address, port: addr.port, requestedRcvbuf: rcvbufBytes, grantedRcvbuf: granted };
+    // Linux caps the request at net.core.rmem_max and then reports double (half is kernel
+    // bookkeeping), so the usable size is half of what getRecvBufferSize says. That size is
+    // how long an event-loop stall the socket absorbs before the kernel drops datagrams.
+    const reported = socket.getRecvBufferSize();
+    const granted = process.platform === 'linux' ? Math.floor(reported / 2) : reported;
+    const log = {
+      address: addr.address,
+      port: addr.port,
+      requestedRcvbuf: rcvbufBytes,
+      grantedRcvbuf: granted,
+    };
     if (granted < rcvbufBytes) {
       logger.warn(log, 'kernel granted a smaller UDP receive buffer than requested; raise net.core.rmem_max');
     } else {

@@ -1,0 +1,160 @@
+import type { Logger } from 'pino';
+import { Batcher, type Batch } from './batcher.js';
+import type { RelayConfig } from './config.js';
+import { createDelivery } from './delivery.js';
+import { HttpServer, type HealthReport } from './http-server.js';
+import { classify, type IntakeDeps } from './intake.js';
+import { createMetrics, type RelayMetrics } from './metrics.js';
+import type { Publisher } from './publisher.js';
+import { RateLimiter } from './rate-limit.js';
+import type { Sniff } from './records.js';
+import { Spool, SpoolReplayer } from './spool.js';
+import { UdpServer } from './udp-server.js';
+
+export interface AppDeps {
+  config: RelayConfig;
+  logger: Logger;
+  publisher: Publisher;
+  sniff: Sniff;
+  now?: () => number;
+}
+
+export interface RelayApp {
+  start(): Promise<{ udpPort: number; httpPort: number }>;
+  /** Idempotent: close intake, flush, leave the rest in the spool, disconnect. */
+  stop(): Promise<void>;
+  isHealthy(): boolean;
+  health(): HealthReport;
+  readonly metrics: RelayMetrics;
+}
+
+/** Roughly 100k datagrams may wait in memory for a slow Kafka before batches are dropped. */
+const PENDING_MESSAGES_BOUND = 100_000;
+
+export function createApp(deps: AppDeps): RelayApp {
+  const { config, logger, publisher } = deps;
+  const now = deps.now ?? Date.now;
+  const metrics = createMetrics();
+  let spool: Spool | undefined;
+  let replayer: SpoolReplayer | undefined;
+  let delivery: ((batch: Batch) => Promise<void>) | undefined;
+
+  const batcher = new Batcher({
+    maxMessages: config.batch.maxMessages,
+    maxMs: config.batch.maxMs,
+    maxPendingBatches: Math.max(8, Math.ceil(PENDING_MESSAGES_BOUND / config.batch.maxMessages)),
+    deliver: (batch) => {
+      if (delivery === undefined) throw new Error('relay not started');
+      return delivery(batch);
+    },
+    onOverflow: (batch) => {
+      metrics.dropped.inc({ reason: 'overload' }, batch.records.length);
+      logger.error({ messages: batch.records.length }, 'delivery backlog full; batch dropped');
+    },
+    onDeliverError: (batch, err) => {
+      metrics.dropped.inc({ reason: 'internal' }, batch.records.length);
+      logger.error({ err, messages: batch.records.length }, 'delivery failed unexpectedly; batch dropped');
+    },
+    now,
+  });
+
+  const intake: IntakeDeps = {
+    sniff: deps.sniff,
+    limiter: new RateLimiter(config.rateLimit),
+    maxDatagramBytes: config.udp.maxDatagramBytes,
+    ctx: {
+      relayId: config.instanceId,
+      rawTopic: config.topics.raw,
+      rejectedTopic: config.topics.rejected,
+      rejectedMaxBytes: config.rejectedMaxBytes,
+    },
+  };
+
+  const udp = new UdpServer({
+    host: config.udp.host,
+    port: config.udp.port,
+    rcvbufBytes: config.udp.rcvbufBytes,
+    logger,
+    onDatagram: (bytes, rinfo) => {
+      metrics.received.inc();
+      const out = classify(intake, bytes, rinfo, now());
+      switch (out.kind) {
+        case 'rate_limited':
+          metrics.rateLimited.inc();
+          return;
+        case 'rejected':
+          metrics.rejected.inc({ reason: out.reason });
+          break;
+        case 'accepted':
+          metrics.accepted.inc();
+          break;
+      }
+      batcher.add(out.record);
+    },
+  });
+
+  function health(): HealthReport {
+    const checks = {
+      udpBound: udp.isHealthy(),
+      kafkaConnected: publisher.isConnected(),
+      spoolWritable: spool?.isWritable() ?? false,
+      spoolBytes: spool?.bytes ?? 0,
+    };
+    return { healthy: checks.udpBound && (checks.kafkaConnected || checks.spoolWritable), checks };
+  }
+
+  const http = new HttpServer({
+    host: config.http.host,
+    port: config.http.port,
+    health,
+    metrics: () => metrics.render(),
+  });
+
+  let stopping: Promise<void> | undefined;
+
+  return {
+    metrics,
+    health,
+    isHealthy: () => health().healthy,
+
+    async start() {
+      spool = await Spool.open({ ...config.spool, logger });
+      const s = spool;
+      replayer = new SpoolReplayer({
+        spool: s,
+        publisher,
+        metrics,
+        logger,
+        chunkMaxMessages: config.batch.maxMessages,
+      });
+      delivery = createDelivery({ publisher, spool: s, replayer, metrics, logger, now });
+      metrics.addGauge('relay_spool_bytes', 'Bytes held in the on-disk spool', () => s.bytes);
+      metrics.addGauge('relay_pending_batches', 'Batches waiting for delivery', () => batcher.pendingBatches);
+      try {
+        await publisher.connect();
+      } catch (err) {
+        // Not fatal: the relay's job during a Kafka outage is to spool.
+        logger.warn({ err: (err as Error).message }, 'Kafka unavailable at start; datagrams will be spooled');
+      }
+      if (!s.isEmpty()) replayer.kick();
+      const { port: httpPort } = await http.start();
+      // Intake opens last, once there is somewhere for datagrams to go.
+      const { port: udpPort } = await udp.start();
+      logger.info({ udpPort, httpPort }, 'relay started');
+      return { udpPort, httpPort };
+    },
+
+    stop() {
+      stopping ??= (async () => {
+        await udp.stop();
+        await batcher.flush();
+        await replayer?.stop();
+        await publisher.disconnect().catch((err: unknown) => logger.warn({ err }, 'Kafka disconnect failed'));
+        await spool?.close();
+        await http.stop();
+        logger.info({ spoolBytes: spool?.bytes ?? 0 }, 'relay stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { sniff } from '@parsl-usage/schemas';
+import { describe, expect, it } from 'vitest';
+import { classify, type IntakeDeps } from './intake.js';
+import { RateLimiter } from './rate-limit.js';
+import { sourcePrefix } from './records.js';
+
+const deps = (over: Partial<IntakeDeps> = {}): IntakeDeps => ({
+  sniff,
+  limiter: new RateLimiter({ ratePerSec: 1, burst: 100, maxSources: 10 }),
+  maxDatagramBytes: 64,
+  ctx: { relayId: 'relay-1', rawTopic: 'raw', rejectedTopic: 'rej', rejectedMaxBytes: 8 },
+  ...over,
+});
+const src = { address: '192.0.2.77' };
+const NOW = 1_700_000_000_123;
+
+describe('classify', () => {
+  it.each([
+    ['v1', '1{"correlator":"abc","parsl_v":"2024.1.1"}', 'abc'],
+    ['legacy', '{"uuid":"u-1","test":false}', 'u-1'],
+  ])('accepts %s with key = id, exact bytes and headers', (protocol, text, id) => {
+    const bytes = Buffer.from(text);
+    const out = classify(deps(), bytes, src, NOW);
+    expect(out.kind).toBe('accepted');
+    if (out.kind !== 'accepted') return;
+    expect(out.record).toEqual({
+      topic: 'raw',
+      key: Buffer.from(id),
+      value: bytes,
+      headers: { received_at_ms: String(NOW), relay_id: 'relay-1', protocol },
+    });
+  });
+
+  it.each([
+    ['garbage', Buffer.from('hello world'), 'bad_prefix'],
+    ['empty', Buffer.alloc(0), 'empty'],
+    ['no id', Buffer.from('{"test":true}'), 'no_id'],
+    ['bad utf-8', Buffer.from([0x7b, 0xff, 0x7d]), 'bad_utf8'],
+    ['over the cap', Buffer.alloc(65, 0x7b), 'too_large'],
+  ])('rejects %s to the rejected topic with reason %s, truncated', (_n, bytes, reason) => {
+    const out = classify(deps(), bytes, src, NOW);
+    expect(out.kind).toBe('rejected');
+    if (out.kind !== 'rejected') return;
+    expect(out.reason).toBe(reason);
+    expect(out.record.topic).toBe('rej');
+    expect(out.record.key).toBeNull();
+    expect(out.record.value).toEqual(bytes.subarray(0, 8));
+    expect(out.record.headers).toMatchObject({
+      reason,
+      received_at_ms: String(NOW),
+      relay_id: 'relay-1',
+      source: '192.0.2.0/24',
+    });
+    expect(out.record.headers.detail?.length).toBeGreaterThan(0);
+  });
+
+  it('rate-limits before anything else, garbage included', () => {
+    const d = deps({ limiter: new RateLimiter({ ratePerSec: 1, burst: 2, maxSources: 10 }) });
+    const kinds = ['1{"correlator":"a"}', 'junk', '1{"correlator":"a"}'].map(
+      (t) => classify(d, Buffer.from(t), src, NOW).kind,
+    );
+    expect(kinds).toEqual(['accepted', 'rejected', 'rate_limited']);
+  });
+});
+
+describe('sourcePrefix', () => {
+  it.each([
+    ['203.0.113.9', '203.0.113.0/24'],
+    ['::ffff:203.0.113.9', '203.0.113.0/24'],
+    ['2001:db8:abcd:12::1', '2001:db8:abcd::/48'],
+    ['2001:db8::1', '2001:db8:0::/48'],
+    ['::1', '0:0:0::/48'],
+    ['fe80::1%eth0', 'fe80:0:0::/48'],
+    ['not-an-ip', 'unknown'],
+  ])('%s -> %s', (address, expected) => {
+    expect(sourcePrefix(address)).toBe(expected);
+  });
+});

@@ -1,0 +1,246 @@
+/**
+ * Every rollup of 002-rollups.sql equals, row for row, the same figures computed over the
+ * current workflows (`workflows FINAL`), and the daily totals equal the sign-sums of
+ * workflow_changes, after a history of retract+add updates in which runs change status,
+ * facts and day (closure_only -> completed moves a run to its launch day).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { clickhouse, freshDatabase } from './setup/env.js';
+import { ChangeLog, cookbookHistory, daysAgo, facts, release, writeHistory, type WorkflowFacts } from './analytics-support.js';
+
+/** Deterministic pseudo-random numbers (LCG), so a failure reproduces. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Runs with 1 to 4 versions each; later versions change status, facts and (for closure_only -> completed) the day. */
+function randomHistory(n: number, seed: number): WorkflowFacts[][] {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  const pythons = ['3.9', '3.10', '3.11', '3.12', '3.13'];
+  const platforms = ['Linux', 'Darwin', 'Windows'];
+  const executors = ['HighThroughputExecutor', 'ThreadPoolExecutor', 'WorkQueueExecutor', 'MPIExecutor'];
+  const providers = ['SlurmProvider', 'LocalProvider', 'PBSProProvider'];
+  const projects = ['', '', 'alpha', 'beta', 'gamma'];
+  const releases = [daysAgo(200), daysAgo(90), daysAgo(25)];
+  const history: WorkflowFacts[][] = [];
+  for (let i = 0; i < n; i++) {
+    const level = pick([1, 2, 3, 3, 0]);
+    const launchDay = daysAgo(Math.floor(r() * 30));
+    const rel = pick([...releases, '']);
+    const version = (day: string): Partial<WorkflowFacts> => (rel ? release(rel, day) : { parsl_version: 'dev' });
+    // duplicates inside the arrays: the rollups must count a run once per class
+    const execs = level >= 2 ? [pick(executors), pick(executors), pick(executors)] : [];
+    const base: Partial<WorkflowFacts> = {
+      tracking_level: level,
+      python_minor: pick(pythons),
+      platform: pick(platforms),
+      project_name: pick(projects),
+      is_test: r() < 0.1 ? 1 : 0,
+      protocol: r() < 0.2 ? 'legacy' : 'v1',
+      executors: execs,
+      providers: level >= 2 ? [pick(providers)] : [],
+      launchers: level >= 2 && r() < 0.5 ? ['SrunLauncher'] : [],
+    };
+    const id = `r${i}`;
+    const closure = (): Partial<WorkflowFacts> => ({
+      has_closure: 1,
+      app_count: Math.floor(r() * 1000),
+      app_fails: Math.floor(r() * 10),
+      execution_time: r() < 0.1 ? -1 : Math.exp(r() * 12) - 1,
+    });
+    if (level === 1 || level === 2) {
+      history.push([facts(id, { ...base, day: launchDay, ...version(launchDay) })]);
+      continue;
+    }
+    const versions: WorkflowFacts[] = [];
+    if (r() < 0.3) {
+      // closure first, on a later day; the launch arrives afterwards and the run moves to its launch day
+      const closureDay = daysAgo(Math.max(0, daysBetweenAgo(launchDay) - 1 - Math.floor(r() * 3)));
+      const c = closure();
+      versions.push(facts(id, { ...base, ...c, day: closureDay, status: 'closure_only', has_launch: 0, ...version(closureDay) }));
+      if (r() < 0.8) versions.push(facts(id, { ...base, ...c, day: launchDay, status: 'completed', ...version(launchDay) }));
+    } else {
+      versions.push(facts(id, { ...base, day: launchDay, status: 'running', ...version(launchDay) }));
+      if (r() < 0.7) versions.push(facts(id, { ...base, ...closure(), day: launchDay, status: 'completed', ...version(launchDay) }));
+      // a second closure for the same run (replayed with corrected counts)
+      if (versions.length === 2 && r() < 0.3) versions.push(facts(id, { ...base, ...closure(), day: launchDay, status: 'completed', ...version(launchDay) }));
+    }
+    history.push(versions);
+  }
+  return history;
+}
+
+function daysBetweenAgo(day: string): number {
+  return Math.round((Date.now() - Date.parse(`${day}T00:00:00Z`)) / 86_400_000);
+}
+
+/** Rows as tab-separated lines: the text form is the same on 18.16 and current releases. */
+async function rows(client: ClickHouseClient, query: string): Promise<string[]> {
+  const rs = await client.query({ query, format: 'TabSeparated' });
+  const text = await rs.text();
+  return text === '' ? [] : text.replace(/\n$/, '').split('\n');
+}
+
+const BUCKET = `toUInt8(if(execution_time < 1, 0, least(160, 1 + toUInt32(floor(4 * log2(execution_time))))))`;
+const AGE = `toInt16(if(install_age_days < 0, -1, least(install_age_days, 3650)))`;
+
+describe('rollups equal the current workflows', () => {
+  let db: string;
+  let client: ClickHouseClient;
+  let changes = 0;
+
+  beforeAll(async () => {
+    db = await freshDatabase('h3_rollups');
+    client = clickhouse('admin');
+    const log = new ChangeLog(client, `${db}.workflow_changes`);
+    const history = [...cookbookHistory(), ...randomHistory(400, 42)];
+    changes = history.reduce((n, h) => n + h.length, 0);
+    await writeHistory(log, history, 150);
+  });
+
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it('the history has updates and moved days', async () => {
+    const [updates] = await rows(client, `SELECT countIf(sign = -1) FROM ${db}.workflow_changes`);
+    expect(Number(updates)).toBeGreaterThan(100);
+    expect(changes).toBeGreaterThan(400);
+    // a retraction whose day differs from its replacement's: the day moved
+    const [moved] = await rows(
+      client,
+      `SELECT count() FROM (SELECT workflow_id, kafka_offset, groupUniqArray(day) AS days FROM ${db}.workflow_changes GROUP BY workflow_id, kafka_offset) WHERE length(days) > 1`,
+    );
+    expect(Number(moved)).toBeGreaterThan(10);
+  });
+
+  it('daily totals: rollup = workflows FINAL = sign-sum of workflow_changes', async () => {
+    const cols = (w: (x: string) => string, n: string): string =>
+      `${n}, ${w(`status = 'launched'`)}, ${w(`status = 'running'`)}, ${w(`status = 'completed'`)}, ${w(`status = 'closure_only'`)}, ${w('points')}, ${w('app_count')}, ${w('app_fails')}`;
+    const rollup = await rows(
+      client,
+      `SELECT day, is_test, sum(workflows) AS n, sum(launched), sum(running), sum(completed), sum(closure_only), sum(points), sum(apps), sum(app_fails)
+       FROM ${db}.rollup_daily GROUP BY day, is_test HAVING n != 0 ORDER BY day, is_test`,
+    );
+    const final = await rows(
+      client,
+      `SELECT day, is_test, ${cols((x) => `sum(toInt64(${x}))`, 'count()')} FROM ${db}.workflows FINAL GROUP BY day, is_test ORDER BY day, is_test`,
+    );
+    const signed = await rows(
+      client,
+      `SELECT day, is_test, ${cols((x) => `sum(sign * toInt64(${x}))`, 'sum(toInt64(sign)) AS n')} FROM ${db}.workflow_changes GROUP BY day, is_test HAVING n != 0 ORDER BY day, is_test`,
+    );
+    expect(rollup.length).toBeGreaterThan(20);
+    expect(rollup).toEqual(final);
+    expect(rollup).toEqual(signed);
+  });
+
+  it('execution-time histogram', async () => {
+    const rollup = await rows(
+      client,
+      `SELECT day, is_test, bucket, sum(workflows) AS n FROM ${db}.rollup_exec_time GROUP BY day, is_test, bucket HAVING n != 0 ORDER BY day, is_test, bucket`,
+    );
+    const final = await rows(
+      client,
+      `SELECT day, is_test, ${BUCKET} AS b, count() FROM ${db}.workflows FINAL WHERE has_closure = 1 AND execution_time >= 0 GROUP BY day, is_test, b ORDER BY day, is_test, b`,
+    );
+    expect(rollup.length).toBeGreaterThan(20);
+    expect(rollup).toEqual(final);
+  });
+
+  it.each(['python_minor', 'parsl_version', 'platform', 'tracking_level', 'protocol'])('dimension %s', async (dim) => {
+    const rd = dim === 'parsl_version' ? 'parsl_release_date' : `toDate('1970-01-01')`;
+    const rollup = await rows(
+      client,
+      `SELECT day, is_test, value, release_date, sum(workflows) AS n, sum(apps), sum(app_fails) FROM ${db}.rollup_daily_dimension
+       WHERE dimension = '${dim}' GROUP BY day, is_test, value, release_date HAVING n != 0 ORDER BY day, is_test, value, release_date`,
+    );
+    const final = await rows(
+      client,
+      `SELECT day, is_test, toString(${dim}) AS v, ${rd} AS rd, count(), sum(app_count), sum(app_fails) FROM ${db}.workflows FINAL
+       GROUP BY day, is_test, v, rd ORDER BY day, is_test, v, rd`,
+    );
+    expect(rollup.length).toBeGreaterThan(20);
+    expect(rollup).toEqual(final);
+  });
+
+  it.each([
+    ['executor', 'executors'],
+    ['provider', 'providers'],
+    ['launcher', 'launchers'],
+  ])('components: %s', async (kind, column) => {
+    const rollup = await rows(
+      client,
+      `SELECT day, is_test, component, sum(workflows) AS n, sum(apps), sum(app_fails) FROM ${db}.rollup_daily_component
+       WHERE kind = '${kind}' GROUP BY day, is_test, component HAVING n != 0 ORDER BY day, is_test, component`,
+    );
+    const final = await rows(
+      client,
+      `SELECT day, is_test, c, count(), sum(app_count), sum(app_fails) FROM ${db}.workflows FINAL ARRAY JOIN arrayDistinct(${column}) AS c
+       GROUP BY day, is_test, c ORDER BY day, is_test, c`,
+    );
+    expect(rollup.length).toBeGreaterThan(10);
+    expect(rollup).toEqual(final);
+  });
+
+  it('projects', async () => {
+    const rollup = await rows(
+      client,
+      `SELECT project_name, day, is_test, sum(workflows) AS n, sum(points), sum(apps) FROM ${db}.rollup_daily_project
+       GROUP BY project_name, day, is_test HAVING n != 0 ORDER BY project_name, day, is_test`,
+    );
+    const final = await rows(
+      client,
+      `SELECT project_name, day, is_test, count(), sum(points), sum(app_count) FROM ${db}.workflows FINAL WHERE project_name != ''
+       GROUP BY project_name, day, is_test ORDER BY project_name, day, is_test`,
+    );
+    expect(rollup.length).toBeGreaterThan(20);
+    expect(rollup).toEqual(final);
+  });
+
+  it('installation age', async () => {
+    const rollup = await rows(
+      client,
+      `SELECT day, is_test, age_days, sum(workflows) AS n FROM ${db}.rollup_daily_install_age GROUP BY day, is_test, age_days HAVING n != 0 ORDER BY day, is_test, age_days`,
+    );
+    const final = await rows(
+      client,
+      `SELECT day, is_test, ${AGE} AS a, count() FROM ${db}.workflows FINAL GROUP BY day, is_test, a ORDER BY day, is_test, a`,
+    );
+    expect(rollup.length).toBeGreaterThan(20);
+    expect(rollup).toEqual(final);
+  });
+
+  it('daily_workflows (views) = workflows_current counted by derived status', async () => {
+    const view = await rows(
+      client,
+      `SELECT day, workflows, launched, running, unfinished, completed, closure_only FROM ${db}.daily_workflows ORDER BY day`,
+    );
+    const current = await rows(
+      client,
+      `SELECT day, count(), countIf(status = 'launched'), countIf(status = 'running'), countIf(status = 'unfinished'),
+              countIf(status = 'completed'), countIf(status = 'closure_only')
+       FROM ${db}.workflows_current WHERE is_test = 0 GROUP BY day ORDER BY day`,
+    );
+    expect(view).toEqual(current);
+    const [unfinished] = await rows(client, `SELECT sum(unfinished) FROM ${db}.daily_workflows`);
+    expect(Number(unfinished)).toBeGreaterThan(0);
+  });
+
+  it('the moved run is counted on its launch day only', async () => {
+    const w2 = await rows(client, `SELECT day, status FROM ${db}.workflows_current WHERE workflow_id = 'w2'`);
+    expect(w2).toEqual([`${daysAgo(6)}\tcompleted`]);
+    // closure_only on day -5 was retracted: among the cookbook runs, nothing is closure_only any more
+    const [left] = await rows(
+      client,
+      `SELECT sum(sign) FROM ${db}.workflow_changes WHERE workflow_id = 'w2' AND day = '${daysAgo(5)}'`,
+    );
+    expect(left).toBe('0');
+  });
+});
