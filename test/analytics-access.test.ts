@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { applyMigrations } from '@parsl-usage/aggregator/migrate';
 import { MIGRATIONS_DIR } from './setup/env.js';
-import { ChangeLog, cookbookHistory, startPrivateClickHouse, writeHistory, type PrivateClickHouse } from './analytics-support.js';
+import {
+  ChangeLog,
+  cookbookHistory,
+  startPrivateClickHouse,
+  writeHistory,
+  type PrivateClickHouse,
+} from './analytics-support.js';
 
 async function text(client: ClickHouseClient, query: string): Promise<string> {
   return (await (await client.query({ query, format: 'TabSeparated' })).text()).trim();
@@ -67,27 +73,53 @@ describe('ClickHouse users and limits', () => {
     });
 
     it('left everything as it was', async () => {
-      expect(await text(admin, "SELECT count() FROM system.columns WHERE database = 'parsl_usage' AND name = 'evil'")).toBe('0');
-      expect(await text(admin, "SELECT count() FROM system.tables WHERE database = 'parsl_usage' AND name LIKE 'evil%'")).toBe('0');
+      expect(
+        await text(
+          admin,
+          "SELECT count() FROM system.columns WHERE database = 'parsl_usage' AND name = 'evil'",
+        ),
+      ).toBe('0');
+      expect(
+        await text(
+          admin,
+          "SELECT count() FROM system.tables WHERE database = 'parsl_usage' AND name LIKE 'evil%'",
+        ),
+      ).toBe('0');
       expect(await text(admin, "SELECT count() FROM system.databases WHERE name = 'evil_db'")).toBe('0');
-      expect(await text(admin, "SELECT count() FROM parsl_usage.workflow_changes WHERE workflow_id = 'x'")).toBe('0');
+      expect(
+        await text(admin, "SELECT count() FROM parsl_usage.workflow_changes WHERE workflow_id = 'x'"),
+      ).toBe('0');
       expect(await text(admin, 'SELECT sum(workflows) FROM parsl_usage.daily_workflows')).toBe('9');
     });
 
     it('cannot read another database, directly or through remote()', async () => {
-      expect(await failure(() => text(analyst, 'SELECT * FROM other_db.secret'))).toMatch(/access denied to database other_db/i);
-      expect(await failure(() => text(analyst, 'SELECT * FROM default.secret'))).toMatch(/access denied to database default/i);
+      expect(await failure(() => text(analyst, 'SELECT * FROM other_db.secret'))).toMatch(
+        /access denied to database other_db/i,
+      );
+      expect(await failure(() => text(analyst, 'SELECT * FROM default.secret'))).toMatch(
+        /access denied to database default/i,
+      );
       expect(
-        await failure(() => text(analyst, "SELECT * FROM remote('127.0.0.1', other_db, secret, 'default', '')")),
+        await failure(() =>
+          text(analyst, "SELECT * FROM remote('127.0.0.1', other_db, secret, 'default', '')"),
+        ),
       ).toMatch(/table functions are forbidden in readonly mode/i);
     });
 
     it('cannot change its limits: SET, settings in the request, readonly=0', async () => {
-      expect(await failure(() => analyst.command({ query: 'SET max_execution_time = 3600' }))).toMatch(/readonly/i);
+      expect(await failure(() => analyst.command({ query: 'SET max_execution_time = 3600' }))).toMatch(
+        /readonly/i,
+      );
       expect(await text(analyst, 'SELECT 1')).toBe('1');
-      for (const settings of [{ max_execution_time: 3600 }, { max_memory_usage: '100000000000' }, { readonly: '0' }] as const) {
+      for (const settings of [
+        { max_execution_time: 3600 },
+        { max_memory_usage: '100000000000' },
+        { readonly: '0' },
+      ] as const) {
         const msg = await failure(() =>
-          analyst.query({ query: 'SELECT 1', format: 'TabSeparated', clickhouse_settings: settings }).then((r) => r.text()),
+          analyst
+            .query({ query: 'SELECT 1', format: 'TabSeparated', clickhouse_settings: settings })
+            .then((r) => r.text()),
         );
         expect(msg).toMatch(/readonly mode/i);
       }
@@ -96,7 +128,9 @@ describe('ClickHouse users and limits', () => {
     it('a query reading without end is stopped by max_rows_to_read', async () => {
       const t0 = Date.now();
       // count() over a 10^12-row range; `numbers()` is a table function, forbidden here, so system.numbers
-      const msg = await failure(() => text(analyst, 'SELECT count() FROM (SELECT number FROM system.numbers LIMIT 1000000000000)'));
+      const msg = await failure(() =>
+        text(analyst, 'SELECT count() FROM (SELECT number FROM system.numbers LIMIT 1000000000000)'),
+      );
       expect(msg).toMatch(/limit for rows to read exceeded/i);
       expect(Date.now() - t0).toBeLessThan(20_000);
     });
@@ -113,7 +147,10 @@ describe('ClickHouse users and limits', () => {
 
     it('a huge GROUP BY is stopped by max_memory_usage', async () => {
       const msg = await failure(() =>
-        text(analyst, 'SELECT k, count() FROM (SELECT number % 500000000 AS k FROM system.numbers LIMIT 1000000000) GROUP BY k ORDER BY k LIMIT 1'),
+        text(
+          analyst,
+          'SELECT k, count() FROM (SELECT number % 500000000 AS k FROM system.numbers LIMIT 1000000000) GROUP BY k ORDER BY k LIMIT 1',
+        ),
       );
       expect(msg).toMatch(/memory limit \(for query\) exceeded/i);
     });
@@ -135,7 +172,12 @@ describe('ClickHouse users and limits', () => {
     it('a result larger than max_result_rows is cut off', async () => {
       // Over HTTP the rows stream out before the limit trips, so the status is already 200 and
       // the server ends the body with the exception text instead of failing the request.
-      const body = await (await analyst.query({ query: 'SELECT number FROM system.numbers LIMIT 2000000', format: 'TabSeparated' })).text();
+      const body = await (
+        await analyst.query({
+          query: 'SELECT number FROM system.numbers LIMIT 2000000',
+          format: 'TabSeparated',
+        })
+      ).text();
       const lines = body.split('\n');
       expect(lines.length).toBeLessThan(1_100_000);
       expect(body.slice(-500)).toMatch(/limit for result exceeded, max rows: 1\.00 million/i);
@@ -146,9 +188,14 @@ describe('ClickHouse users and limits', () => {
     it('inserts into and reads parsl_usage', async () => {
       const before = Number(await text(ingest, 'SELECT count() FROM parsl_usage.workflow_changes'));
       const log = new ChangeLog(ingest, 'parsl_usage.workflow_changes');
-      await writeHistory(log, [cookbookHistory()[2] ?? []].map((h) => h.map((f) => ({ ...f, workflow_id: 'ingest-probe' }))));
+      await writeHistory(
+        log,
+        [cookbookHistory()[2] ?? []].map((h) => h.map((f) => ({ ...f, workflow_id: 'ingest-probe' }))),
+      );
       expect(Number(await text(ingest, 'SELECT count() FROM parsl_usage.workflow_changes'))).toBe(before + 1);
-      expect(await text(ingest, 'SELECT max(kafka_offset) FROM parsl_usage.workflow_changes')).toMatch(/^\d+$/);
+      expect(await text(ingest, 'SELECT max(kafka_offset) FROM parsl_usage.workflow_changes')).toMatch(
+        /^\d+$/,
+      );
     });
 
     it.each([
@@ -161,13 +208,17 @@ describe('ClickHouse users and limits', () => {
     });
 
     it('cannot read another database', async () => {
-      expect(await failure(() => text(ingest, 'SELECT * FROM other_db.secret'))).toMatch(/access denied to database other_db/i);
+      expect(await failure(() => text(ingest, 'SELECT * FROM other_db.secret'))).toMatch(
+        /access denied to database other_db/i,
+      );
     });
   });
 
   describe('default', () => {
     it('is refused from outside the server', async () => {
-      expect(await failure(() => text(ch.client('default'), 'SELECT 1'))).toMatch(/not allowed|authentication|password/i);
+      expect(await failure(() => text(ch.client('default'), 'SELECT 1'))).toMatch(
+        /not allowed|authentication|password/i,
+      );
     });
   });
 });

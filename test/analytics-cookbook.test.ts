@@ -24,7 +24,9 @@ type Row = Record<string, string>;
 
 // 18.16 quotes 64-bit integers in JSON, current releases may not: compare everything as text.
 function asText(r: Record<string, unknown>): Row {
-  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.isArray(v) ? JSON.stringify(v) : String(v)]));
+  return Object.fromEntries(
+    Object.entries(r).map(([k, v]) => [k, Array.isArray(v) ? JSON.stringify(v) : String(v)]),
+  );
 }
 
 function pick(rows: Row[], ...cols: string[]): string[][] {
@@ -208,7 +210,9 @@ describe('docs/COOKBOOK.md', () => {
   });
 
   it('leaderboards', async () => {
-    expect(pick(await run('leaderboard-365d'), 'project_name', 'runs', 'points', 'first_day', 'last_day')).toEqual([
+    expect(
+      pick(await run('leaderboard-365d'), 'project_name', 'runs', 'points', 'first_day', 'last_day'),
+    ).toEqual([
       ['alpha', '3', '5', daysAgo(40, now), daysAgo(3, now)],
       ['beta', '2', '3', daysAgo(12, now), daysAgo(4, now)],
       ['gamma', '1', '2', daysAgo(1, now), daysAgo(1, now)],
@@ -240,8 +244,10 @@ describe('docs/COOKBOOK.md', () => {
   ])('the funders report (%s) runs as analyst and agrees with the fixture', async (_what, spec) => {
     const { period, previous } = periodsFor(spec);
     const input = await fetchReportInput(analyst, 'parsl_usage', period, previous);
-    const runsIn = (p: Period) => log.workflows().filter((w) => w.is_test === 0 && w.day >= p.start && w.day < p.end);
-    const sum = (p: Period, f: (w: ReturnType<typeof runsIn>[number]) => number) => runsIn(p).reduce((n, w) => n + f(w), 0);
+    const runsIn = (p: Period) =>
+      log.workflows().filter((w) => w.is_test === 0 && w.day >= p.start && w.day < p.end);
+    const sum = (p: Period, f: (w: ReturnType<typeof runsIn>[number]) => number) =>
+      runsIn(p).reduce((n, w) => n + f(w), 0);
     expect(runsIn(period).length).toBeGreaterThan(0);
     expect(input.totals).toEqual({
       runs: runsIn(period).length,
@@ -250,11 +256,17 @@ describe('docs/COOKBOOK.md', () => {
       apps: sum(period, (w) => w.app_count),
       appFails: sum(period, (w) => w.app_fails),
       points: sum(period, (w) => w.points),
-      namedProjects: new Set(runsIn(period).map((w) => w.project_name).filter(Boolean)).size,
+      namedProjects: new Set(
+        runsIn(period)
+          .map((w) => w.project_name)
+          .filter(Boolean),
+      ).size,
     });
     expect(input.previousTotals.runs).toBe(runsIn(previous).length);
     expect(input.pythonVersions.reduce((n, r) => n + r.runs, 0)).toBe(runsIn(period).length);
-    expect(input.leaderboard.map((p) => p.points)).toEqual([...input.leaderboard.map((p) => p.points)].sort((a, b) => b - a));
+    expect(input.leaderboard.map((p) => p.points)).toEqual(
+      [...input.leaderboard.map((p) => p.points)].sort((a, b) => b - a),
+    );
     const md = renderReport(input).markdown;
     expect(md).toContain(`| Workflow runs | ${runsIn(period).length} |`);
   });

@@ -7,7 +7,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { clickhouse, freshDatabase } from './setup/env.js';
-import { ChangeLog, cookbookHistory, daysAgo, facts, release, writeHistory, type WorkflowFacts } from './analytics-support.js';
+import {
+  ChangeLog,
+  cookbookHistory,
+  daysAgo,
+  facts,
+  release,
+  writeHistory,
+  type WorkflowFacts,
+} from './analytics-support.js';
 
 /** Deterministic pseudo-random numbers (LCG), so a failure reproduces. */
 function rng(seed: number): () => number {
@@ -33,7 +41,8 @@ function randomHistory(n: number, seed: number): WorkflowFacts[][] {
     const level = pick([1, 2, 3, 3, 0]);
     const launchDay = daysAgo(Math.floor(r() * 30));
     const rel = pick([...releases, '']);
-    const version = (day: string): Partial<WorkflowFacts> => (rel ? release(rel, day) : { parsl_version: 'dev' });
+    const version = (day: string): Partial<WorkflowFacts> =>
+      rel ? release(rel, day) : { parsl_version: 'dev' };
     // duplicates inside the arrays: the rollups must count a run once per class
     const execs = level >= 2 ? [pick(executors), pick(executors), pick(executors)] : [];
     const base: Partial<WorkflowFacts> = {
@@ -63,13 +72,31 @@ function randomHistory(n: number, seed: number): WorkflowFacts[][] {
       // closure first, on a later day; the launch arrives afterwards and the run moves to its launch day
       const closureDay = daysAgo(Math.max(0, daysBetweenAgo(launchDay) - 1 - Math.floor(r() * 3)));
       const c = closure();
-      versions.push(facts(id, { ...base, ...c, day: closureDay, status: 'closure_only', has_launch: 0, ...version(closureDay) }));
-      if (r() < 0.8) versions.push(facts(id, { ...base, ...c, day: launchDay, status: 'completed', ...version(launchDay) }));
+      versions.push(
+        facts(id, {
+          ...base,
+          ...c,
+          day: closureDay,
+          status: 'closure_only',
+          has_launch: 0,
+          ...version(closureDay),
+        }),
+      );
+      if (r() < 0.8)
+        versions.push(
+          facts(id, { ...base, ...c, day: launchDay, status: 'completed', ...version(launchDay) }),
+        );
     } else {
       versions.push(facts(id, { ...base, day: launchDay, status: 'running', ...version(launchDay) }));
-      if (r() < 0.7) versions.push(facts(id, { ...base, ...closure(), day: launchDay, status: 'completed', ...version(launchDay) }));
+      if (r() < 0.7)
+        versions.push(
+          facts(id, { ...base, ...closure(), day: launchDay, status: 'completed', ...version(launchDay) }),
+        );
       // a second closure for the same run (replayed with corrected counts)
-      if (versions.length === 2 && r() < 0.3) versions.push(facts(id, { ...base, ...closure(), day: launchDay, status: 'completed', ...version(launchDay) }));
+      if (versions.length === 2 && r() < 0.3)
+        versions.push(
+          facts(id, { ...base, ...closure(), day: launchDay, status: 'completed', ...version(launchDay) }),
+        );
     }
     history.push(versions);
   }
@@ -87,7 +114,7 @@ async function rows(client: ClickHouseClient, query: string): Promise<string[]> 
   return text === '' ? [] : text.replace(/\n$/, '').split('\n');
 }
 
-const BUCKET = `toUInt8(if(execution_time < 1, 0, least(160, 1 + toUInt32(floor(4 * log2(execution_time))))))`;
+const BUCKET = `toUInt8(if(execution_time < 1, 0, least(160, 1 + toUInt32(floor(4 * log2(least(execution_time, 1e12)))))))`;
 const AGE = `toInt16(if(install_age_days < 0, -1, least(install_age_days, 3650)))`;
 
 describe('rollups equal the current workflows', () => {
@@ -154,21 +181,24 @@ describe('rollups equal the current workflows', () => {
     expect(rollup).toEqual(final);
   });
 
-  it.each(['python_minor', 'parsl_version', 'platform', 'tracking_level', 'protocol'])('dimension %s', async (dim) => {
-    const rd = dim === 'parsl_version' ? 'parsl_release_date' : `toDate('1970-01-01')`;
-    const rollup = await rows(
-      client,
-      `SELECT day, is_test, value, release_date, sum(workflows) AS n, sum(apps), sum(app_fails) FROM ${db}.rollup_daily_dimension
+  it.each(['python_minor', 'parsl_version', 'platform', 'tracking_level', 'protocol'])(
+    'dimension %s',
+    async (dim) => {
+      const rd = dim === 'parsl_version' ? 'parsl_release_date' : `toDate('1970-01-01')`;
+      const rollup = await rows(
+        client,
+        `SELECT day, is_test, value, release_date, sum(workflows) AS n, sum(apps), sum(app_fails) FROM ${db}.rollup_daily_dimension
        WHERE dimension = '${dim}' GROUP BY day, is_test, value, release_date HAVING n != 0 ORDER BY day, is_test, value, release_date`,
-    );
-    const final = await rows(
-      client,
-      `SELECT day, is_test, toString(${dim}) AS v, ${rd} AS rd, count(), sum(app_count), sum(app_fails) FROM ${db}.workflows FINAL
+      );
+      const final = await rows(
+        client,
+        `SELECT day, is_test, toString(${dim}) AS v, ${rd} AS rd, count(), sum(app_count), sum(app_fails) FROM ${db}.workflows FINAL
        GROUP BY day, is_test, v, rd ORDER BY day, is_test, v, rd`,
-    );
-    expect(rollup.length).toBeGreaterThan(20);
-    expect(rollup).toEqual(final);
-  });
+      );
+      expect(rollup.length).toBeGreaterThan(20);
+      expect(rollup).toEqual(final);
+    },
+  );
 
   it.each([
     ['executor', 'executors'],

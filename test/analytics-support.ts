@@ -14,7 +14,10 @@ export const USERS_D = fileURLToPath(new URL('../infra/clickhouse/users.d', impo
 export const COOKBOOK = fileURLToPath(new URL('../docs/COOKBOOK.md', import.meta.url));
 const CLICKHOUSE_IMAGE = process.env.CLICKHOUSE_IMAGE ?? 'localhost/parsl-usage/clickhouse:18.16';
 
-export type WorkflowFacts = Omit<WorkflowChangeRow, 'sign' | 'seq' | 'version' | 'kafka_partition' | 'kafka_offset'>;
+export type WorkflowFacts = Omit<
+  WorkflowChangeRow,
+  'sign' | 'seq' | 'version' | 'kafka_partition' | 'kafka_offset'
+>;
 
 const DAY_MS = 86_400_000;
 
@@ -72,7 +75,11 @@ export function facts(id: string, f: Partial<WorkflowFacts>): WorkflowFacts {
 
 /** A release at `day`: version string, release date and the install age of a run on `runDay`. */
 export function release(day: string, runDay: string): Partial<WorkflowFacts> {
-  return { parsl_version: dateVersion(day), parsl_release_date: day, install_age_days: daysBetween(day, runDay) };
+  return {
+    parsl_version: dateVersion(day),
+    parsl_release_date: day,
+    install_age_days: daysBetween(day, runDay),
+  };
 }
 
 /**
@@ -118,44 +125,115 @@ export function cookbookHistory(now = Date.now()): WorkflowFacts[][] {
   const d = (n: number): string => daysAgo(n, now);
   const htex = 'HighThroughputExecutor';
   const w1 = facts('w1', {
-    day: d(3), tracking_level: 3, status: 'running', python_minor: '3.12', project_name: 'alpha',
-    executors: [htex], providers: ['SlurmProvider'], launchers: ['SrunLauncher'], ...release(r2, d(3)),
+    day: d(3),
+    tracking_level: 3,
+    status: 'running',
+    python_minor: '3.12',
+    project_name: 'alpha',
+    executors: [htex],
+    providers: ['SlurmProvider'],
+    launchers: ['SrunLauncher'],
+    ...release(r2, d(3)),
   });
   const w2closure = facts('w2', {
-    day: d(5), tracking_level: 3, status: 'closure_only', has_launch: 0, has_closure: 1, python_minor: '3.11',
+    day: d(5),
+    tracking_level: 3,
+    status: 'closure_only',
+    has_launch: 0,
+    has_closure: 1,
+    python_minor: '3.11',
     launch_received_at: '1970-01-01 00:00:00',
-    project_name: 'alpha', executors: [htex], providers: ['LocalProvider'], launchers: ['SingleNodeLauncher'],
-    app_count: 50, execution_time: 30, ...release(r1, d(5)),
+    project_name: 'alpha',
+    executors: [htex],
+    providers: ['LocalProvider'],
+    launchers: ['SingleNodeLauncher'],
+    app_count: 50,
+    execution_time: 30,
+    ...release(r1, d(5)),
   });
   const w5 = facts('w5', {
-    day: d(12), tracking_level: 3, status: 'running', python_minor: '3.11', project_name: 'beta',
-    executors: [htex], providers: ['SlurmProvider'], launchers: ['SrunLauncher'], ...release(r1, d(12)),
+    day: d(12),
+    tracking_level: 3,
+    status: 'running',
+    python_minor: '3.11',
+    project_name: 'beta',
+    executors: [htex],
+    providers: ['SlurmProvider'],
+    launchers: ['SrunLauncher'],
+    ...release(r1, d(12)),
   });
   const w8 = facts('w8', {
-    day: d(1), tracking_level: 3, status: 'running', python_minor: '3.13', project_name: 'gamma',
-    executors: [htex], providers: ['PBSProProvider'], launchers: ['MpiExecLauncher'], ...release(r2, d(1)),
+    day: d(1),
+    tracking_level: 3,
+    status: 'running',
+    python_minor: '3.13',
+    project_name: 'gamma',
+    executors: [htex],
+    providers: ['PBSProProvider'],
+    launchers: ['MpiExecLauncher'],
+    ...release(r2, d(1)),
   });
   const closed = { status: 'completed' as const, has_closure: 1 };
   return [
     // running, then its closure: completed
     [w1, { ...w1, ...closed, app_count: 100, app_fails: 2, execution_time: 300 }],
     // closure first (closure_only on day -5), launch later: completed, and the day moves to -6
-    [w2closure, { ...w2closure, ...closed, has_launch: 1, ...release(r1, d(6)), day: d(6), launch_received_at: `${d(6)} 23:00:00` }],
+    [
+      w2closure,
+      {
+        ...w2closure,
+        ...closed,
+        has_launch: 1,
+        ...release(r1, d(6)),
+        day: d(6),
+        launch_received_at: `${d(6)} 23:00:00`,
+      },
+    ],
     [facts('w3', { day: d(10), python_minor: '3.10', platform: 'Darwin', ...release(r1, d(10)) })],
-    [facts('w4', { day: d(4), tracking_level: 2, python_minor: '3.12', project_name: 'beta', executors: ['ThreadPoolExecutor'], ...release(r2, d(4)) })],
+    [
+      facts('w4', {
+        day: d(4),
+        tracking_level: 2,
+        python_minor: '3.12',
+        project_name: 'beta',
+        executors: ['ThreadPoolExecutor'],
+        ...release(r2, d(4)),
+      }),
+    ],
     // level 3, never closed, 12 days old: unfinished
     [w5],
     [
       facts('w6', {
-        day: d(2), tracking_level: 3, status: 'completed', has_closure: 1, python_minor: '3.12', parsl_version: '1.2.0',
-        executors: ['WorkQueueExecutor'], providers: ['LocalProvider'], launchers: ['SingleNodeLauncher'],
-        app_count: 10, app_fails: 5, execution_time: 0.4,
+        day: d(2),
+        tracking_level: 3,
+        status: 'completed',
+        has_closure: 1,
+        python_minor: '3.12',
+        parsl_version: '1.2.0',
+        executors: ['WorkQueueExecutor'],
+        providers: ['LocalProvider'],
+        launchers: ['SingleNodeLauncher'],
+        app_count: 10,
+        app_fails: 5,
+        execution_time: 0.4,
       }),
     ],
     // Parsl's own CI: kept in the rollups, left out of every view
-    [facts('w7', { day: d(2), is_test: 1, python_minor: '3.12', project_name: 'alpha', ...release(r2, d(2)) })],
+    [
+      facts('w7', {
+        day: d(2),
+        is_test: 1,
+        python_minor: '3.12',
+        project_name: 'alpha',
+        ...release(r2, d(2)),
+      }),
+    ],
     // two successive corrections of the closure facts
-    [w8, { ...w8, ...closed, app_count: 5, app_fails: 0, execution_time: 7000 }, { ...w8, ...closed, app_count: 7, app_fails: 1, execution_time: 7200 }],
+    [
+      w8,
+      { ...w8, ...closed, app_count: 5, app_fails: 0, execution_time: 7000 },
+      { ...w8, ...closed, app_count: 7, app_fails: 1, execution_time: 7200 },
+    ],
     [facts('w9', { day: d(40), python_minor: '3.9', project_name: 'alpha', ...release(r1, d(40)) })],
     [facts('w10', { day: d(400), python_minor: '3.8', parsl_version: '1.2.0' })],
   ];
@@ -165,7 +243,11 @@ export function cookbookHistory(now = Date.now()): WorkflowFacts[][] {
  * Applies a history round-robin, one insert per round (versions of different runs interleave,
  * as in real traffic; at most `perInsert` changes per insert).
  */
-export async function writeHistory(log: ChangeLog, history: WorkflowFacts[][], perInsert = 1000): Promise<void> {
+export async function writeHistory(
+  log: ChangeLog,
+  history: WorkflowFacts[][],
+  perInsert = 1000,
+): Promise<void> {
   const longest = Math.max(...history.map((h) => h.length));
   for (let i = 0; i < longest; i++) {
     const round = history.flatMap((versions) => versions.slice(i, i + 1));
@@ -180,7 +262,8 @@ export async function cookbookQueries(): Promise<Map<string, string>> {
   for (const m of text.matchAll(/```sql\n([\s\S]*?)```/g)) {
     const sql = (m[1] ?? '').trim();
     const name = /^-- cookbook: ([a-z0-9-]+)/.exec(sql)?.[1];
-    if (!name) throw new Error(`a cookbook sql block lacks its "-- cookbook: name" line: ${sql.slice(0, 80)}`);
+    if (!name)
+      throw new Error(`a cookbook sql block lacks its "-- cookbook: name" line: ${sql.slice(0, 80)}`);
     if (out.has(name)) throw new Error(`two cookbook blocks are named ${name}`);
     out.set(name, sql);
   }
@@ -193,7 +276,12 @@ export interface PrivateClickHouse {
   stop(): Promise<void>;
 }
 
-const PASSWORDS = { admin: 'admin-dev-password', ingest: 'ingest-dev-password', analyst: 'analyst-dev-password', default: '' };
+const PASSWORDS = {
+  admin: 'admin-dev-password',
+  ingest: 'ingest-dev-password',
+  analyst: 'analyst-dev-password',
+  default: '',
+};
 
 /** A ClickHouse 18.16 of its own, with users.d from the working tree mounted over the image's. */
 export async function startPrivateClickHouse(): Promise<PrivateClickHouse> {

@@ -46,7 +46,8 @@ FROM ${db}.workflow_changes;
 -- out). Log-spaced buckets, 4 per doubling: bucket 0 is [0 s, 1 s), bucket k >= 1 is
 -- [2^((k-1)/4) s, 2^(k/4) s), capped at k = 160 (2^40 s). A bucket spans a factor 2^(1/4)
 -- (+18.9 %), so a quantile read at the bucket's geometric middle is within +-9.5 % of the
--- exact value.
+-- exact value. The 1e12 s cap keeps inf in range: a materialized view that throws would fail
+-- the aggregator's whole insert.
 CREATE TABLE IF NOT EXISTS ${db}.rollup_exec_time
 (
     day Date,
@@ -62,7 +63,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.rollup_exec_time_mv TO ${db}.rollup
 SELECT
     day,
     is_test,
-    toUInt8(if(execution_time < 1, 0, least(160, 1 + toUInt32(floor(4 * log2(execution_time)))))) AS bucket,
+    toUInt8(if(execution_time < 1, 0, least(160, 1 + toUInt32(floor(4 * log2(least(execution_time, 1e12))))))) AS bucket,
     toInt64(sign) AS workflows
 FROM ${db}.workflow_changes
 WHERE has_closure = 1 AND execution_time >= 0;

@@ -11,7 +11,14 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
-import { periodsFor, renderReport, reportQueries, type Period, type ReportInput, type Totals } from './report.js';
+import {
+  periodsFor,
+  renderReport,
+  reportQueries,
+  type Period,
+  type ReportInput,
+  type Totals,
+} from './report.js';
 
 const USAGE = 'usage: report-cli (--month YYYY-MM | --year YYYY) --out DIR';
 
@@ -27,7 +34,10 @@ const argsSchema = z
       .optional(),
     out: z.string({ required_error: '--out DIR is required' }).min(1, '--out DIR is required'),
   })
-  .refine((a) => (a.month === undefined) !== (a.year === undefined), 'give exactly one of --month and --year');
+  .refine(
+    (a) => (a.month === undefined) !== (a.year === undefined),
+    'give exactly one of --month and --year',
+  );
 
 const envSchema = z.object({
   CLICKHOUSE_URL: z.string().url('CLICKHOUSE_URL must be a URL').default('http://127.0.0.1:8123'),
@@ -63,7 +73,9 @@ export function parseReportArgs(argv: string[], env: Record<string, string | und
   if (!args.success) throw new Error(`${args.error.issues.map((i) => i.message).join('; ')}\n${USAGE}`);
   const e = envSchema.safeParse(env);
   if (!e.success) throw new Error(e.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  const { period, previous } = periodsFor(args.data.month !== undefined ? { month: args.data.month } : { year: args.data.year ?? '' });
+  const { period, previous } = periodsFor(
+    args.data.month !== undefined ? { month: args.data.month } : { year: args.data.year ?? '' },
+  );
   return {
     period,
     previous,
@@ -89,10 +101,18 @@ const totalsRow = z.object({
   named_projects: num,
 });
 const countRow = z.object({ name: z.string(), runs: num });
-const componentRow = z.object({ kind: z.enum(['executor', 'provider', 'launcher']), component: z.string(), runs: num });
+const componentRow = z.object({
+  kind: z.enum(['executor', 'provider', 'launcher']),
+  component: z.string(),
+  runs: num,
+});
 const projectRow = z.object({ project: z.string(), run_count: num, point_count: num });
 
-async function rows<T>(client: ClickHouseClient, query: string, schema: z.ZodType<T, z.ZodTypeDef, unknown>): Promise<T[]> {
+async function rows<T>(
+  client: ClickHouseClient,
+  query: string,
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+): Promise<T[]> {
   const rs = await client.query({ query, format: 'JSONEachRow' });
   return z.array(schema).parse(await rs.json());
 }

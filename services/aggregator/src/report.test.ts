@@ -1,16 +1,47 @@
 import { describe, expect, it } from 'vitest';
-import { growthPct, periodsFor, renderReport, reportQueries, type ReportInput, type Totals } from './report.js';
+import {
+  growthPct,
+  periodsFor,
+  renderReport,
+  reportQueries,
+  type ReportInput,
+  type Totals,
+} from './report.js';
 import { parseReportArgs } from './report-cli.js';
 
-const zeroTotals: Totals = { runs: 0, runsWithClosure: 0, unfinished: 0, apps: 0, appFails: 0, points: 0, namedProjects: 0 };
+const zeroTotals: Totals = {
+  runs: 0,
+  runsWithClosure: 0,
+  unfinished: 0,
+  apps: 0,
+  appFails: 0,
+  points: 0,
+  namedProjects: 0,
+};
 
 function input(over: Partial<ReportInput> = {}): ReportInput {
   const { period, previous } = periodsFor({ month: '2026-10' });
   return {
     period,
     previous,
-    totals: { runs: 1200, runsWithClosure: 400, unfinished: 20, apps: 150_000, appFails: 1500, points: 1600, namedProjects: 12 },
-    previousTotals: { runs: 1000, runsWithClosure: 300, unfinished: 25, apps: 100_000, appFails: 2000, points: 1300, namedProjects: 10 },
+    totals: {
+      runs: 1200,
+      runsWithClosure: 400,
+      unfinished: 20,
+      apps: 150_000,
+      appFails: 1500,
+      points: 1600,
+      namedProjects: 12,
+    },
+    previousTotals: {
+      runs: 1000,
+      runsWithClosure: 300,
+      unfinished: 25,
+      apps: 100_000,
+      appFails: 2000,
+      points: 1300,
+      namedProjects: 10,
+    },
     pythonVersions: [
       { name: '3.12', runs: 600 },
       { name: '3.11', runs: 400 },
@@ -43,9 +74,12 @@ describe('periodsFor', () => {
     expect([previous.label, previous.start, previous.end]).toEqual(prev);
   });
 
-  it.each([{ month: '2026-13' }, { month: '2026-1' }, { month: "2026-10'; DROP" }, { year: '26' }])('rejects %o', (spec) => {
-    expect(() => periodsFor(spec)).toThrow(/must be/);
-  });
+  it.each([{ month: '2026-13' }, { month: '2026-1' }, { month: "2026-10'; DROP" }, { year: '26' }])(
+    'rejects %o',
+    (spec) => {
+      expect(() => periodsFor(spec)).toThrow(/must be/);
+    },
+  );
 });
 
 describe('growthPct', () => {
@@ -65,7 +99,8 @@ describe('reportQueries', () => {
     const q = reportQueries('parsl_usage', periodsFor({ year: '2026' }).period);
     for (const sql of Object.values(q)) {
       expect(sql).toContain(`day >= toDate('2026-01-01') AND day < toDate('2027-01-01')`);
-      for (const m of sql.matchAll(/parsl_usage\.([a-z_]+)/g)) expect(m[1]).not.toMatch(/^(rollup_|workflow)/);
+      for (const m of sql.matchAll(/parsl_usage\.([a-z_]+)/g))
+        expect(m[1]).not.toMatch(/^(rollup_|workflow)/);
     }
   });
 
@@ -104,7 +139,16 @@ describe('renderReport', () => {
 
   it('an empty period renders without NaN and says so', () => {
     const r = renderReport(
-      input({ totals: zeroTotals, previousTotals: zeroTotals, pythonVersions: [], parslVersions: [], platforms: [], components: [], componentRuns: 0, leaderboard: [] }),
+      input({
+        totals: zeroTotals,
+        previousTotals: zeroTotals,
+        pythonVersions: [],
+        parslVersions: [],
+        platforms: [],
+        components: [],
+        componentRuns: 0,
+        leaderboard: [],
+      }),
     );
     expect(r.markdown).not.toMatch(/NaN|Infinity|undefined/);
     expect(r.markdown).toContain('No named projects in this period.');
@@ -114,11 +158,20 @@ describe('renderReport', () => {
 });
 
 describe('parseReportArgs', () => {
-  const env = { CLICKHOUSE_URL: 'http://127.0.0.1:8123', CLICKHOUSE_USER: 'analyst', CLICKHOUSE_PASSWORD: 'pw' };
+  const env = {
+    CLICKHOUSE_URL: 'http://127.0.0.1:8123',
+    CLICKHOUSE_USER: 'analyst',
+    CLICKHOUSE_PASSWORD: 'pw',
+  };
 
   it('takes a month', () => {
     const o = parseReportArgs(['--month', '2026-10', '--out', '/tmp/r'], env);
-    expect([o.period.label, o.previous.label, o.out, o.clickhouse.database]).toEqual(['2026-10', '2026-09', '/tmp/r', 'parsl_usage']);
+    expect([o.period.label, o.previous.label, o.out, o.clickhouse.database]).toEqual([
+      '2026-10',
+      '2026-09',
+      '/tmp/r',
+      'parsl_usage',
+    ]);
   });
 
   it.each([

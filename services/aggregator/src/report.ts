@@ -98,7 +98,8 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
  * interpolated: only a checked identifier and checked dates ever reach the SQL.
  */
 export function reportQueries(database: string, p: Period) {
-  if (!IDENT.test(database)) throw new Error(`database must be an identifier, got ${JSON.stringify(database)}`);
+  if (!IDENT.test(database))
+    throw new Error(`database must be an identifier, got ${JSON.stringify(database)}`);
   if (!DAY.test(p.start) || !DAY.test(p.end)) throw new Error(`bad period ${JSON.stringify(p)}`);
   const db = database;
   const where = `day >= toDate('${p.start}') AND day < toDate('${p.end}')`;
@@ -144,7 +145,10 @@ function fmtGrowth(g: number | null): string {
 
 /** Markdown table cell: a pipe or newline in a project name must not break the table. */
 function cell(s: string): string {
-  return (s === '' ? '(none)' : s).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+  return (s === '' ? '(none)' : s)
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/[\r\n]+/g, ' ');
 }
 
 function csvField(v: string | number | null): string {
@@ -173,9 +177,16 @@ export function renderReport(input: ReportInput): Report {
       `compared with ${previous.label}. Parsl's own test runs are left out.`,
     '',
   );
-  md.push('## Totals', '', `| | ${period.label} | ${previous.label} | change |`, '| --- | ---: | ---: | ---: |');
+  md.push(
+    '## Totals',
+    '',
+    `| | ${period.label} | ${previous.label} | change |`,
+    '| --- | ---: | ---: | ---: |',
+  );
   for (const { key, label } of TOTAL_ROWS) {
-    md.push(`| ${label} | ${fmtInt(totals[key])} | ${fmtInt(previousTotals[key])} | ${fmtGrowth(growthPct(totals[key], previousTotals[key]))} |`);
+    md.push(
+      `| ${label} | ${fmtInt(totals[key])} | ${fmtInt(previousTotals[key])} | ${fmtGrowth(growthPct(totals[key], previousTotals[key]))} |`,
+    );
   }
   md.push('');
   const counts = (title: string, what: string, rows: Count[]): void => {
@@ -192,12 +203,16 @@ export function renderReport(input: ReportInput): Report {
   counts('Parsl versions', 'Parsl', input.parslVersions);
   counts('Platforms', 'platform', input.platforms);
   md.push('## Components', '');
-  md.push(`Share of the ${fmtInt(input.componentRuns)} runs that report their configuration (tracking level 2 and 3).`, '');
+  md.push(
+    `Share of the ${fmtInt(input.componentRuns)} runs that report their configuration (tracking level 2 and 3).`,
+    '',
+  );
   for (const kind of ['executor', 'provider', 'launcher'] as const) {
     const rows = input.components.filter((c) => c.kind === kind).slice(0, TOP_COMPONENTS);
     md.push(`| ${kind} | runs | share |`, '| --- | ---: | ---: |');
     if (rows.length === 0) md.push(`| (none reported) | 0 | – |`);
-    for (const r of rows) md.push(`| ${cell(r.component)} | ${fmtInt(r.runs)} | ${pct(r.runs, input.componentRuns)} |`);
+    for (const r of rows)
+      md.push(`| ${cell(r.component)} | ${fmtInt(r.runs)} | ${pct(r.runs, input.componentRuns)} |`);
     md.push('');
   }
   md.push('## Leaderboard', '');
@@ -205,7 +220,9 @@ export function renderReport(input: ReportInput): Report {
     md.push('No named projects in this period.', '');
   } else {
     md.push('| # | project | runs | points |', '| ---: | --- | ---: | ---: |');
-    input.leaderboard.forEach((p, i) => md.push(`| ${i + 1} | ${cell(p.project)} | ${fmtInt(p.runs)} | ${fmtInt(p.points)} |`));
+    input.leaderboard.forEach((p, i) =>
+      md.push(`| ${i + 1} | ${cell(p.project)} | ${fmtInt(p.runs)} | ${fmtInt(p.points)} |`),
+    );
     md.push('');
   }
   md.push(`_Generated ${input.generatedAt}._`, '');
@@ -214,7 +231,8 @@ export function renderReport(input: ReportInput): Report {
   const line = (...f: (string | number | null)[]): void => {
     csv.push(f.map(csvField).join(','));
   };
-  for (const { key } of TOTAL_ROWS) line('totals', key, totals[key], previousTotals[key], growthPct(totals[key], previousTotals[key]));
+  for (const { key } of TOTAL_ROWS)
+    line('totals', key, totals[key], previousTotals[key], growthPct(totals[key], previousTotals[key]));
   for (const r of input.pythonVersions) line('python_version', r.name, r.runs, null, null);
   for (const r of input.parslVersions) line('parsl_version', r.name, r.runs, null, null);
   for (const r of input.platforms) line('platform', r.name, r.runs, null, null);
