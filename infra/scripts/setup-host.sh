@@ -47,6 +47,7 @@ ensure_podman_service() {
   mkdir -p "$(dirname "$PODMAN_SOCK")"
   rm -f "$PODMAN_SOCK"
   nohup podman system service --time=0 "unix://$PODMAN_SOCK" >/var/log/parsl-usage-podman.log 2>&1 &
+  echo $! >/run/parsl-usage-podman.pid
   for _ in $(seq 1 100); do
     curl -sf --unix-socket "$PODMAN_SOCK" http://d/_ping >/dev/null 2>&1 && return
     sleep 0.1

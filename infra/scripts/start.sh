@@ -14,6 +14,10 @@ RELAY_UDP_HOST="${RELAY_UDP_HOST:-127.0.0.1}"
 RELAY_UDP_PORT="${RELAY_UDP_PORT:-50077}"
 RUN_DIR="$ROOT/.run"
 mkdir -p "$RUN_DIR/logs"
+# The relay asks for an 8 MiB receive buffer to ride out bursts; the kernel caps it at rmem_max.
+if [[ "$(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo 0)" -lt 8388608 ]]; then
+  sysctl -qw net.core.rmem_max=8388608 2>/dev/null || log "could not raise net.core.rmem_max; the relay gets a smaller UDP buffer"
+fi
 
 container_up() { [[ "$(podman inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" == "true" ]]; }
 

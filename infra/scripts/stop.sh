@@ -18,4 +18,9 @@ if command -v podman >/dev/null; then
   podman stop -t 10 parsl-usage-kafka parsl-usage-clickhouse >/dev/null 2>&1
   podman rm -f parsl-usage-kafka parsl-usage-clickhouse >/dev/null 2>&1
 fi
+# The podman API service was started by setup-host.sh; stop it too unless other containers still use it.
+if [[ -f /run/parsl-usage-podman.pid ]] && [[ -z "$(podman ps -q 2>/dev/null)" ]]; then
+  kill -TERM "$(cat /run/parsl-usage-podman.pid)" 2>/dev/null
+  rm -f /run/parsl-usage-podman.pid
+fi
 echo "stopped (data kept in podman volumes parsl-usage-kafka-data and parsl-usage-clickhouse-data; 'npm run reset' removes them)"
