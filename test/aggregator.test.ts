@@ -69,6 +69,11 @@ describe('aggregator against real Kafka and ClickHouse', () => {
         { what: 'three completed workflows' },
       );
       expect(counts).toEqual({ completed: 3, launched: 1 });
+      // The change log's part becomes visible a moment before the parts its views wrote: poll both.
+      await eventually(
+        async () => ((await rows(`SELECT 1 FROM ${db}.workflows FINAL`)).length === 4 ? true : undefined),
+        { what: 'four workflow rows' },
+      );
       const wf = await rows<{
         workflow_id: string;
         status: string;

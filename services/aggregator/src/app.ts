@@ -123,7 +123,20 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
       baseDelayMs: 200,
       maxDelayMs: 5_000,
     });
-    await withRetry(() => sink.insertChanges(result.rows), {
+    // A failed insert may still have landed (the reply was lost): look before inserting again,
+    // or the retry would double the batch.
+    const lastRowOffset =
+      result.rows.length > 0 ? BigInt(result.rows[result.rows.length - 1]!.kafka_offset) : -1n;
+    let attempted = false;
+    const insertOnce = async (): Promise<void> => {
+      if (attempted) {
+        const held = (await sink.watermarks()).get(partition) ?? -1n;
+        if (held >= lastRowOffset) return;
+      }
+      attempted = true;
+      await sink.insertChanges(result.rows);
+    };
+    await withRetry(insertOnce, {
       attempts: 8,
       baseDelayMs: 200,
       maxDelayMs: 10_000,
