@@ -160,6 +160,12 @@ describe('docs/COOKBOOK.md', () => {
       [r2, '16', '1'],
       [r1, '20', '1'],
     ]);
+    // weeks since r2: days 8 and 10 are week 1 (0 of 2 runs newer), days 14..19 week 2 (3 of 5);
+    // r1's first runs after release are in week 2 (day 20, on r1)
+    expect(pick(await run('release-half-adoption-weekly'), 'release', 'weeks_to_half', 'max_share')).toEqual([
+      [r2, '2', '0.6'],
+      [r1, '2', '1'],
+    ]);
     const latest = await run('release-adoption-latest');
     // runs on days -12, -10, -6 are on an older release, days -4, -3 and -1 on r2, day -2 on 1.2.0
     expect(pick(latest, 'release', 'days_since_release', 'runs', 'newer_runs', 'share')).toEqual([

@@ -128,7 +128,13 @@ export function createClickHouseSink(client: ClickHouseClient, database: string)
     async insertChanges(rows) {
       if (rows.length === 0) return;
       try {
-        await client.insert({ table: `${database}.workflow_changes`, values: rows, format: 'JSONEachRow' });
+        // 18.16 stores zero, not the DEFAULT, for a column a JSONEachRow row leaves out: send it.
+        const insertedAt = new Date().toISOString().slice(0, 19).replace('T', ' ');
+        await client.insert({
+          table: `${database}.workflow_changes`,
+          values: rows.map((r) => ({ ...r, inserted_at: insertedAt })),
+          format: 'JSONEachRow',
+        });
       } catch (err) {
         throw classify(err, 'insert');
       }

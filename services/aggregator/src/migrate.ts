@@ -106,7 +106,15 @@ export async function applyMigrations(
     }
     await client.insert({
       table: `${db}.schema_migrations`,
-      values: [{ version: m.version, name: m.name, checksum: m.checksum }],
+      // Sent explicitly: 18.16 ignores DEFAULT for columns a JSONEachRow row leaves out.
+      values: [
+        {
+          version: m.version,
+          name: m.name,
+          checksum: m.checksum,
+          applied_at: new Date().toISOString().slice(0, 19).replace('T', ' '),
+        },
+      ],
       format: 'JSONEachRow',
     });
     opts.log?.(`applied migration ${m.version}-${m.name}`);

@@ -118,6 +118,10 @@ describe('renderReport', () => {
     ['a kind with nothing reported', '| (none reported) | 0 | – |'],
     ['leaderboard rank, escaped pipe', '| 1 | climate\\|sim | 50 | 100 |'],
     ['period header', '# Parsl usage, 2026-10'],
+    [
+      'period in words',
+      "Opt-in usage statistics of Parsl runs from 2026-10-01 to 2026-10-31 (UTC, by run day), compared with 2026-09. Parsl's own test runs are left out.",
+    ],
   ])('markdown: %s', (_what, line) => {
     expect(renderReport(input()).markdown.split('\n')).toContain(line);
   });
@@ -128,6 +132,7 @@ describe('renderReport', () => {
     ['falling figure', 'totals,unfinished,20,25,-20'],
     ['a pipe needs no quoting', 'leaderboard_points,climate|sim,100,,'],
     ['component', 'executor,HighThroughputExecutor,800,,'],
+    ['snake_case items', 'totals,runs_with_closure,400,300,33.3'],
   ])('csv: %s', (_what, line) => {
     expect(renderReport(input()).csv.split('\n')).toContain(line);
   });

@@ -156,15 +156,20 @@ function csvField(v: string | number | null): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-const TOTAL_ROWS: { key: keyof Totals; label: string }[] = [
-  { key: 'runs', label: 'Workflow runs' },
-  { key: 'runsWithClosure', label: 'Runs that reported their end (level 3)' },
-  { key: 'unfinished', label: 'Level-3 runs that never reported their end' },
-  { key: 'apps', label: 'Apps run' },
-  { key: 'appFails', label: 'Apps failed' },
-  { key: 'points', label: 'Leaderboard points' },
-  { key: 'namedProjects', label: 'Named projects' },
+const TOTAL_ROWS: { key: keyof Totals; csv: string; label: string }[] = [
+  { key: 'runs', csv: 'runs', label: 'Workflow runs' },
+  { key: 'runsWithClosure', csv: 'runs_with_closure', label: 'Runs that reported their end (level 3)' },
+  { key: 'unfinished', csv: 'unfinished', label: 'Level-3 runs that never reported their end' },
+  { key: 'apps', csv: 'apps', label: 'Apps run' },
+  { key: 'appFails', csv: 'app_fails', label: 'Apps failed' },
+  { key: 'points', csv: 'points', label: 'Leaderboard points' },
+  { key: 'namedProjects', csv: 'named_projects', label: 'Named projects' },
 ];
+
+/** The last day of a period, 'YYYY-MM-DD'. */
+export function lastDay(p: Period): string {
+  return new Date(Date.parse(`${p.end}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+}
 
 const TOP_COMPONENTS = 5;
 
@@ -173,7 +178,7 @@ export function renderReport(input: ReportInput): Report {
   const md: string[] = [];
   md.push(`# Parsl usage, ${period.label}`, '');
   md.push(
-    `Opt-in usage statistics of Parsl runs from ${period.start} to the day before ${period.end} (UTC), ` +
+    `Opt-in usage statistics of Parsl runs from ${period.start} to ${lastDay(period)} (UTC, by run day), ` +
       `compared with ${previous.label}. Parsl's own test runs are left out.`,
     '',
   );
@@ -231,8 +236,9 @@ export function renderReport(input: ReportInput): Report {
   const line = (...f: (string | number | null)[]): void => {
     csv.push(f.map(csvField).join(','));
   };
-  for (const { key } of TOTAL_ROWS)
-    line('totals', key, totals[key], previousTotals[key], growthPct(totals[key], previousTotals[key]));
+  for (const { key, csv: item } of TOTAL_ROWS) {
+    line('totals', item, totals[key], previousTotals[key], growthPct(totals[key], previousTotals[key]));
+  }
   for (const r of input.pythonVersions) line('python_version', r.name, r.runs, null, null);
   for (const r of input.parslVersions) line('parsl_version', r.name, r.runs, null, null);
   for (const r of input.platforms) line('platform', r.name, r.runs, null, null);
