@@ -10,4 +10,14 @@ cd "$ROOT"
 export DOCKER_HOST TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1
 echo "== lint"; npx eslint . --max-warnings=0
 echo "== typecheck"; npx tsc -b schemas services/relay services/aggregator test
-echo "== tests"; npx vitest run "$@"
+echo "== tests"
+mkdir -p .run
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile=.run/vitest-report.json "$@" || status=$?
+# A plain closing line that any CI log reader understands, whatever the runner prints.
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(".run/vitest-report.json", "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' || true
+exit "$status"
