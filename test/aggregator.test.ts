@@ -71,7 +71,7 @@ describe('aggregator against real Kafka and ClickHouse', () => {
       expect(counts).toEqual({ completed: 3, launched: 1 });
       // The change log's part becomes visible a moment before the parts its views wrote: poll both.
       await eventually(
-        async () => ((await rows(`SELECT 1 FROM ${db}.workflows FINAL`)).length === 4 ? true : undefined),
+        async () => ((await rows(`SELECT 1 FROM ${db}.workflow_versions FINAL`)).length === 4 ? true : undefined),
         { what: 'four workflow rows' },
       );
       const wf = await rows<{
@@ -81,7 +81,7 @@ describe('aggregator against real Kafka and ClickHouse', () => {
         app_fails: string;
         executors: string[];
       }>(
-        `SELECT workflow_id, status, app_count, app_fails, executors FROM ${db}.workflows FINAL ORDER BY workflow_id`,
+        `SELECT workflow_id, status, app_count, app_fails, executors FROM ${db}.workflow_versions FINAL ORDER BY workflow_id`,
       );
       expect(wf.map((w) => [w.workflow_id, w.status, Number(w.app_count), Number(w.app_fails)])).toEqual([
         ['a', 'completed', 3, 1],
@@ -143,6 +143,11 @@ describe('aggregator against real Kafka and ClickHouse', () => {
         `SELECT count() AS n FROM ${db}.workflow_changes`,
       );
       expect(rowsAfter).toBe(rowsBefore);
+      // The audit trail holds every decoded message once, replay or not.
+      const [ev] = await rows<{ n: string; u: string }>(
+        `SELECT count() AS n, uniqExact(kafka_partition, kafka_offset) AS u FROM ${db}.events`,
+      );
+      expect([Number(ev?.n), Number(ev?.u)]).toEqual([90, 90]);
       // Late closures after the restart join through ClickHouse, not memory.
       await send(
         topics.raw,

@@ -157,7 +157,7 @@ describe('rollups equal the current workflows', () => {
     );
     const final = await rows(
       client,
-      `SELECT day, is_test, ${cols((x) => `sum(toInt64(${x}))`, 'count()')} FROM ${db}.workflows FINAL GROUP BY day, is_test ORDER BY day, is_test`,
+      `SELECT day, is_test, ${cols((x) => `sum(toInt64(${x}))`, 'count()')} FROM ${db}.workflow_versions FINAL GROUP BY day, is_test ORDER BY day, is_test`,
     );
     const signed = await rows(
       client,
@@ -175,7 +175,7 @@ describe('rollups equal the current workflows', () => {
     );
     const final = await rows(
       client,
-      `SELECT day, is_test, ${BUCKET} AS b, count() FROM ${db}.workflows FINAL WHERE has_closure = 1 AND execution_time >= 0 GROUP BY day, is_test, b ORDER BY day, is_test, b`,
+      `SELECT day, is_test, ${BUCKET} AS b, count() FROM ${db}.workflow_versions FINAL WHERE has_closure = 1 AND execution_time >= 0 GROUP BY day, is_test, b ORDER BY day, is_test, b`,
     );
     expect(rollup.length).toBeGreaterThan(20);
     expect(rollup).toEqual(final);
@@ -192,7 +192,7 @@ describe('rollups equal the current workflows', () => {
       );
       const final = await rows(
         client,
-        `SELECT day, is_test, toString(${dim}) AS v, ${rd} AS rd, count(), sum(app_count), sum(app_fails) FROM ${db}.workflows FINAL
+        `SELECT day, is_test, toString(${dim}) AS v, ${rd} AS rd, count(), sum(app_count), sum(app_fails) FROM ${db}.workflow_versions FINAL
        GROUP BY day, is_test, v, rd ORDER BY day, is_test, v, rd`,
       );
       expect(rollup.length).toBeGreaterThan(20);
@@ -212,7 +212,7 @@ describe('rollups equal the current workflows', () => {
     );
     const final = await rows(
       client,
-      `SELECT day, is_test, c, count(), sum(app_count), sum(app_fails) FROM ${db}.workflows FINAL ARRAY JOIN arrayDistinct(${column}) AS c
+      `SELECT day, is_test, c, count(), sum(app_count), sum(app_fails) FROM ${db}.workflow_versions FINAL ARRAY JOIN arrayDistinct(${column}) AS c
        GROUP BY day, is_test, c ORDER BY day, is_test, c`,
     );
     expect(rollup.length).toBeGreaterThan(10);
@@ -227,7 +227,7 @@ describe('rollups equal the current workflows', () => {
     );
     const final = await rows(
       client,
-      `SELECT project_name, day, is_test, count(), sum(points), sum(app_count) FROM ${db}.workflows FINAL WHERE project_name != ''
+      `SELECT project_name, day, is_test, count(), sum(points), sum(app_count) FROM ${db}.workflow_versions FINAL WHERE project_name != ''
        GROUP BY project_name, day, is_test ORDER BY project_name, day, is_test`,
     );
     expect(rollup.length).toBeGreaterThan(20);
@@ -241,7 +241,7 @@ describe('rollups equal the current workflows', () => {
     );
     const final = await rows(
       client,
-      `SELECT day, is_test, ${AGE} AS a, count() FROM ${db}.workflows FINAL GROUP BY day, is_test, a ORDER BY day, is_test, a`,
+      `SELECT day, is_test, ${AGE} AS a, count() FROM ${db}.workflow_versions FINAL GROUP BY day, is_test, a ORDER BY day, is_test, a`,
     );
     expect(rollup.length).toBeGreaterThan(20);
     expect(rollup).toEqual(final);

@@ -55,7 +55,7 @@ describe('walking skeleton: UDP -> relay -> Kafka -> aggregator -> ClickHouse', 
     const closure = fixture('parsl-2025.03.17/level3-closure.bin');
     const legacy = [fixture('legacy/2023.04.17-launch.bin'), fixture('legacy/2023.04.17-closure.bin')];
     const query = `SELECT workflow_id, status, protocol, parsl_version, python_minor, tracking_level, executors
-                   FROM ${database}.workflows FINAL ORDER BY protocol`;
+                   FROM ${database}.workflows ORDER BY protocol`;
     type Row = {
       workflow_id: string;
       status: string;

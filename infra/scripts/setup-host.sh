@@ -10,7 +10,7 @@ export DOCKER_HOST="${DOCKER_HOST:-unix://$PODMAN_SOCK}"
 
 log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-APT_PACKAGES=(podman runc debootstrap docker-compose clickhouse-client slirp4netns uidmap iproute2 curl)
+APT_PACKAGES=(podman runc debootstrap docker-compose clickhouse-client slirp4netns uidmap iproute2 curl chromium)
 
 ensure_apt() {
   local missing=()
@@ -104,6 +104,19 @@ ensure_clickhouse_image() {
   ensure_image localhost/parsl-usage/clickhouse:18.16 "$ROOT/infra/clickhouse" "$ROOT/infra/images/clickhouse.Containerfile"
 }
 
+# Local stand-in for node:20-bookworm-slim (the base for the app image docker-compose.yml builds):
+# the host's Node binary and npm copied onto the base image. Rebuilt only when they or the recipe change.
+ensure_node_image() {
+  local node_bin; node_bin="$(readlink -f "${NODE_BIN:-/usr/bin/node}")"
+  local npm_dir="${NPM_DIR:-/usr/lib/node_modules/npm}"
+  [[ "$("$node_bin" --version)" == v20.* ]] || { log "$node_bin is not Node 20"; exit 1; }
+  local ctx="$CACHE_DIR/node-context"
+  rm -rf "$ctx"; mkdir -p "$ctx"
+  cp "$node_bin" "$ctx/node"
+  cp -r "$npm_dir" "$ctx/npm"
+  ensure_image localhost/parsl-usage/node:20 "$ctx" "$ROOT/infra/images/node.Containerfile"
+}
+
 ensure_node_deps() {
   cd "$ROOT"
   local stamp=node_modules/.package-lock.sha256
@@ -114,7 +127,7 @@ ensure_node_deps() {
     echo "$want" >"$stamp"
   fi
   log "building TypeScript"
-  npx tsc -b schemas services/relay services/aggregator
+  npx tsc -b schemas services/relay services/aggregator services/dashboard
 }
 
 setup_all() {
@@ -124,6 +137,7 @@ setup_all() {
   ensure_base_image
   ensure_kafka_image
   ensure_clickhouse_image
+  ensure_node_image
   ensure_node_deps
 }
 

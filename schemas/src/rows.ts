@@ -54,3 +54,21 @@ export interface WorkflowChangeRow {
   /** order of this row within the message (a retract and an add share an offset) */
   seq: number;
 }
+
+/** One row of parsl_usage.events: a decoded message, its coordinates and its exact bytes. */
+export interface EventRow {
+  kafka_partition: number;
+  kafka_offset: string;
+  received_at: string;
+  workflow_id: string;
+  phase: 'launch' | 'closure';
+  protocol: 'v1' | 'legacy';
+  tracking_level: number;
+  parsl_version: string;
+  python_version: string;
+  platform: string;
+  project_name: string;
+  /** the datagram as received; JSON text for every accepted generation, so a String column holds it */
+  raw: string;
+  inserted_at: string;
+}

@@ -52,9 +52,9 @@ ENGINE = MergeTree()
 PARTITION BY toYYYYMM(day)
 ORDER BY (kafka_partition, kafka_offset, seq);
 
--- Current facts per workflow: the latest +1 version wins on merge (read with FINAL
--- or argMax for exact answers).
-CREATE TABLE IF NOT EXISTS ${db}.workflows
+-- Every version of every workflow's facts; the latest (+1) version wins on merge. Analysts
+-- read the `workflows` view (004), which does the FINAL for them.
+CREATE TABLE IF NOT EXISTS ${db}.workflow_versions
 (
     workflow_id String,
     version UInt64,
@@ -94,7 +94,7 @@ CREATE TABLE IF NOT EXISTS ${db}.workflows
 ENGINE = ReplacingMergeTree(version)
 ORDER BY workflow_id;
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.workflows_mv TO ${db}.workflows AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.workflow_versions_mv TO ${db}.workflow_versions AS
 SELECT
     workflow_id, version, status, protocol, tracking_level, parsl_version, parsl_release_date,
     install_age_days, python_version, python_minor, platform, os_release, project_name, is_test,
@@ -103,3 +103,27 @@ SELECT
     start_time, end_time, execution_time, points, kafka_partition, kafka_offset
 FROM ${db}.workflow_changes
 WHERE sign = 1;
+
+-- Every decoded message with its Kafka coordinates and its exact bytes: the audit trail, and
+-- what `reprocess` rebuilds everything else from after a change to normalisation. Written
+-- before the change rows of the same batch; (kafka_partition, kafka_offset) is its key, and
+-- the aggregator skips offsets it already holds, so a replay adds no duplicate.
+CREATE TABLE IF NOT EXISTS ${db}.events
+(
+    kafka_partition UInt16,
+    kafka_offset UInt64,
+    received_at DateTime,
+    workflow_id String,
+    phase Enum8('launch' = 1, 'closure' = 2),
+    protocol Enum8('v1' = 1, 'legacy' = 2),
+    tracking_level UInt8,
+    parsl_version String,
+    python_version String,
+    platform String,
+    project_name String,
+    raw String,
+    inserted_at DateTime
+)
+ENGINE = ReplacingMergeTree()
+PARTITION BY toYYYYMM(received_at)
+ORDER BY (kafka_partition, kafka_offset);

@@ -299,5 +299,5 @@ FROM
         project_name, is_test, executors, providers, launchers, other_components, executors_len,
         dependency_resolver, mpi, app_count, app_fails, has_launch, has_closure, day,
         launch_received_at, closure_received_at, start_time, end_time, execution_time, points
-    FROM ${db}.workflows FINAL
+    FROM ${db}.workflow_versions FINAL
 );

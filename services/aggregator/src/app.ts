@@ -6,7 +6,7 @@ import { withRetry } from './errors.js';
 import { createHealthServer } from './http-server.js';
 import { JoinWindow } from './join-window.js';
 import type { Metrics } from './metrics.js';
-import { processBatch, type RawMessage, type RejectedMessage } from './processor.js';
+import { processBatch, type RawMessage, type RejectedMessage, type Watermark } from './processor.js';
 
 export interface AggregatorDeps {
   config: {
@@ -45,7 +45,8 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
   const { logger, consumer, producer, sink, metrics, config } = deps;
   const now = deps.now ?? Date.now;
   const window = new JoinWindow({ maxEntries: config.maxOpenWorkflows, windowMs: config.windowMs });
-  let watermarks: Map<number, bigint> | null = null;
+  let watermarks: Map<number, Watermark> | null = null;
+  let lastEvictAt = 0;
   let running = false;
   let stopping: Promise<void> | null = null;
   let crashed = false;
@@ -90,69 +91,103 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
       metrics.inc('aggregator_rejected_total', 'messages that failed to decode', 1, { reason: r.reason });
   }
 
+  /**
+   * Retries a sink operation for as long as the failure is transient: a ClickHouse outage
+   * pauses this partition (heartbeating, so the group keeps it here) instead of crash-looping.
+   */
+  function untilDone<T>(payload: EachBatchPayload, what: string, op: () => Promise<T>): Promise<T> {
+    return withRetry(op, {
+      attempts: Number.POSITIVE_INFINITY,
+      baseDelayMs: 200,
+      maxDelayMs: 30_000,
+      onRetry: (err, attempt) => {
+        metrics.inc('aggregator_sink_retries_total', 'retried ClickHouse operations', 1, { op: what });
+        logger.warn(
+          { err, attempt, partition: payload.batch.partition, op: what },
+          'ClickHouse unavailable; retrying',
+        );
+      },
+      sleep: async (ms) => {
+        await new Promise((r) => setTimeout(r, ms));
+        if (!payload.isRunning() || payload.isStale()) throw new Error('consumer stopping; abandoning batch');
+        await payload.heartbeat();
+      },
+    });
+  }
+
+  /** Inserts once: after a failed attempt, the sink is asked whether the rows landed before trying again. */
+  async function insertOnce(
+    payload: EachBatchPayload,
+    what: 'changes' | 'events',
+    rows: { kafka_offset: string }[],
+    insert: () => Promise<void>,
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    const last = BigInt(rows[rows.length - 1]?.kafka_offset ?? '-1');
+    let attempted = false;
+    const t0 = now();
+    await untilDone(payload, `insert ${what}`, async () => {
+      if (attempted) {
+        const held = (await sink.watermarks()).get(payload.batch.partition);
+        if (held && held[what] >= last) return;
+      }
+      attempted = true;
+      await insert();
+    });
+    metrics.observe('aggregator_insert_seconds', 'ClickHouse insert latency', (now() - t0) / 1000, {
+      table: what,
+    });
+  }
+
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (!payload.isRunning() || payload.isStale()) return;
     const partition = batch.partition;
     // The sink is the source of truth for what was applied; read it once per assignment.
-    watermarks ??= await withRetry(() => sink.watermarks(), {
-      attempts: 10,
-      baseDelayMs: 200,
-      maxDelayMs: 5_000,
-      onRetry: (err, attempt) => logger.warn({ err, attempt }, 'watermark query failed; retrying'),
-    });
-    const watermark = watermarks.get(partition) ?? -1n;
+    const marks = (watermarks ??= await untilDone(payload, 'watermarks', () => sink.watermarks()));
+    const watermark = marks.get(partition) ?? { changes: -1n, events: -1n };
     const messages: RawMessage[] = batch.messages.map((m) => ({
       offset: m.offset,
       value: m.value,
       receivedAtMs: receivedAt(m),
     }));
     const t0 = now();
-    const result = await processBatch(
-      { decode: deps.decode, sink, window },
-      partition,
-      messages,
-      watermark,
-      t0,
+    const result = await untilDone(payload, 'lookup', () =>
+      processBatch({ decode: deps.decode, sink, window }, partition, messages, watermark, t0),
     );
     await payload.heartbeat();
-    // Rejections first: if the insert then fails, they are republished on replay (at least once),
-    // while accepted data is never lost and never doubled.
-    await withRetry(() => publishRejected(result.rejected), {
-      attempts: 5,
-      baseDelayMs: 200,
-      maxDelayMs: 5_000,
-    });
-    // A failed insert may still have landed (the reply was lost): look before inserting again,
-    // or the retry would double the batch.
-    const lastRowOffset =
-      result.rows.length > 0 ? BigInt(result.rows[result.rows.length - 1]!.kafka_offset) : -1n;
-    let attempted = false;
-    const insertOnce = async (): Promise<void> => {
-      if (attempted) {
-        const held = (await sink.watermarks()).get(partition) ?? -1n;
-        if (held >= lastRowOffset) return;
-      }
-      attempted = true;
-      await sink.insertChanges(result.rows);
-    };
-    await withRetry(insertOnce, {
-      attempts: 8,
-      baseDelayMs: 200,
-      maxDelayMs: 10_000,
-      onRetry: (err, attempt) => logger.warn({ err, attempt, partition }, 'insert failed; retrying'),
-    });
+    // Order matters for replays: rejections (at least once, diagnostics), then the audit trail,
+    // then the change rows whose offsets say what has been applied.
+    await untilDone(payload, 'publish rejected', () => publishRejected(result.rejected));
+    await insertOnce(payload, 'events', result.events, () => sink.insertEvents(result.events));
+    await insertOnce(payload, 'changes', result.rows, () => sink.insertChanges(result.rows));
     window.markFlushed(partition);
     if (result.lastOffset !== null) {
-      const next = (BigInt(result.lastOffset) + 1n).toString();
+      const last = BigInt(result.lastOffset);
       payload.resolveOffset(result.lastOffset);
-      await consumer.commitOffsets([{ topic: batch.topic, partition, offset: next }]);
-      if (BigInt(result.lastOffset) > watermark) watermarks.set(partition, BigInt(result.lastOffset));
+      await consumer.commitOffsets([{ topic: batch.topic, partition, offset: (last + 1n).toString() }]);
+      if (result.rows.length > 0) watermark.changes = last > watermark.changes ? last : watermark.changes;
+      if (result.events.length > 0) watermark.events = last > watermark.events ? last : watermark.events;
+      marks.set(partition, watermark);
+      const lag = BigInt(batch.highWatermark) - last - 1n;
+      metrics.set(
+        'aggregator_consumer_lag',
+        'messages behind the partition end',
+        Number(lag < 0n ? 0n : lag),
+        {
+          partition: String(partition),
+        },
+      );
     }
-    window.evict(now());
+    if (window.overCapacity) window.evict(now());
+    else if (now() - lastEvictAt > 1_000) {
+      window.evict(now());
+      lastEvictAt = now();
+    }
     lastBatchAt = now();
     metrics.inc('aggregator_messages_total', 'messages consumed', messages.length);
-    metrics.inc('aggregator_events_total', 'decoded events applied', result.events);
+    metrics.observe('aggregator_batch_messages', 'messages per batch', messages.length);
+    metrics.inc('aggregator_events_total', 'decoded events applied', result.applied);
     metrics.inc('aggregator_duplicates_total', 'events that changed nothing', result.unchanged);
     metrics.inc('aggregator_replayed_skipped_total', 'messages already in ClickHouse', result.skipped);
     metrics.inc('aggregator_rows_inserted_total', 'change rows inserted', result.rows.length);

@@ -1,16 +1,19 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { WorkflowChangeRow } from '@parsl-usage/schemas';
+import type { EventRow, WorkflowChangeRow } from '@parsl-usage/schemas';
 import { FatalError, TransientError, isRetriable } from './errors.js';
+import type { Watermark } from './processor.js';
 import { EPOCH_DATE, EPOCH_DATETIME, type WorkflowState } from './workflow-state.js';
 
 /** What the aggregator needs from its sink; the only place that speaks SQL at run time. */
 export interface WorkflowSink {
   /** One insert: all rows of one partition's flush. */
   insertChanges(rows: WorkflowChangeRow[]): Promise<void>;
+  /** One insert: the decoded messages of one partition's batch. */
+  insertEvents(rows: EventRow[]): Promise<void>;
   /** The current facts of these workflows, as last written. */
   lookup(ids: string[]): Promise<Map<string, WorkflowState>>;
-  /** Highest Kafka offset per partition that the sink already holds. */
-  watermarks(): Promise<Map<number, bigint>>;
+  /** Highest Kafka offsets per partition that the sink already holds (-1 when none). */
+  watermarks(): Promise<Map<number, Watermark>>;
   ping(): Promise<boolean>;
 }
 
@@ -139,11 +142,19 @@ export function createClickHouseSink(client: ClickHouseClient, database: string)
         throw classify(err, 'insert');
       }
     },
+    async insertEvents(rows) {
+      if (rows.length === 0) return;
+      try {
+        await client.insert({ table: `${database}.events`, values: rows, format: 'JSONEachRow' });
+      } catch (err) {
+        throw classify(err, 'events insert');
+      }
+    },
     async lookup(ids) {
       const out = new Map<string, WorkflowState>();
       for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
         const chunk = ids.slice(i, i + LOOKUP_CHUNK);
-        const query = `SELECT ${STATE_COLUMNS.join(', ')} FROM ${database}.workflows FINAL WHERE workflow_id IN (${chunk.map(sqlString).join(', ')})`;
+        const query = `SELECT ${STATE_COLUMNS.join(', ')} FROM ${database}.workflow_versions FINAL WHERE workflow_id IN (${chunk.map(sqlString).join(', ')})`;
         try {
           const rows = await (
             await client.query({ query, format: 'JSONEachRow' })
@@ -160,13 +171,22 @@ export function createClickHouseSink(client: ClickHouseClient, database: string)
     },
     async watermarks() {
       try {
-        const rows = await (
-          await client.query({
-            query: `SELECT kafka_partition AS p, toString(max(kafka_offset)) AS o FROM ${database}.workflow_changes GROUP BY kafka_partition`,
-            format: 'JSONEachRow',
-          })
-        ).json<{ p: number; o: string }>();
-        return new Map(rows.map((r) => [Number(r.p), BigInt(r.o)]));
+        const read = async (table: string) =>
+          (
+            await client.query({
+              query: `SELECT kafka_partition AS p, toString(max(kafka_offset)) AS o FROM ${database}.${table} GROUP BY kafka_partition`,
+              format: 'JSONEachRow',
+            })
+          ).json<{ p: number; o: string }>();
+        const out = new Map<number, Watermark>();
+        const at = (p: number): Watermark => {
+          let w = out.get(p);
+          if (!w) out.set(p, (w = { changes: -1n, events: -1n }));
+          return w;
+        };
+        for (const r of await read('workflow_changes')) at(Number(r.p)).changes = BigInt(r.o);
+        for (const r of await read('events')) at(Number(r.p)).events = BigInt(r.o);
+        return out;
       } catch (err) {
         throw classify(err, 'watermark query');
       }

@@ -29,6 +29,14 @@ export class Metrics {
     this.family(name, help, 'gauge').series.set(Metrics.labelKey(labels), value);
   }
 
+  /** A summary without quantiles: `_sum`, `_count` and `_max` are enough for rates and worst cases. */
+  observe(name: string, help: string, value: number, labels?: Record<string, string>): void {
+    this.inc(`${name}_sum`, `${help} (sum)`, value, labels);
+    this.inc(`${name}_count`, `${help} (count)`, 1, labels);
+    const k = `${name}_max`;
+    if (value > this.get(k, labels)) this.set(k, `${help} (max)`, value, labels);
+  }
+
   get(name: string, labels?: Record<string, string>): number {
     return this.values.get(name)?.series.get(Metrics.labelKey(labels)) ?? 0;
   }

@@ -1,7 +1,13 @@
-import type { DecodeOutcome, MessageMeta, WorkflowChangeRow } from '@parsl-usage/schemas';
+import type {
+  DecodeOutcome,
+  EventRow,
+  MessageMeta,
+  UsageEvent,
+  WorkflowChangeRow,
+} from '@parsl-usage/schemas';
 import type { WorkflowSink } from './clickhouse-sink.js';
 import type { JoinWindow } from './join-window.js';
-import { applyEvent, changeRows, type WorkflowState } from './workflow-state.js';
+import { applyEvent, changeRows, isoDateTime, type WorkflowState } from './workflow-state.js';
 
 export interface RawMessage {
   offset: string;
@@ -20,10 +26,12 @@ export interface RejectedMessage {
 
 export interface BatchResult {
   rows: WorkflowChangeRow[];
+  /** decoded messages not yet in `events` */
+  events: EventRow[];
   rejected: RejectedMessage[];
   /** messages at or below the sink's watermark: applied before a crash, skipped now */
   skipped: number;
-  events: number;
+  applied: number;
   /** events that changed nothing (duplicates) */
   unchanged: number;
   lastOffset: string | null;
@@ -35,6 +43,30 @@ export interface ProcessorDeps {
   window: JoinWindow;
 }
 
+/** Where the sink stands for one partition: the highest offsets `workflow_changes` and `events` hold. */
+export interface Watermark {
+  changes: bigint;
+  events: bigint;
+}
+
+export function eventRow(e: UsageEvent, raw: Buffer, insertedAt: string): EventRow {
+  return {
+    kafka_partition: e.kafkaPartition,
+    kafka_offset: e.kafkaOffset,
+    received_at: isoDateTime(e.receivedAtMs),
+    workflow_id: e.workflowId,
+    phase: e.phase,
+    protocol: e.protocol,
+    tracking_level: e.trackingLevel ?? 0,
+    parsl_version: e.parslVersion ?? '',
+    python_version: e.pythonVersion ?? '',
+    platform: e.platform ?? '',
+    project_name: e.projectName ?? '',
+    raw: raw.toString('utf8'),
+    inserted_at: insertedAt,
+  };
+}
+
 /**
  * Turns one partition's batch into the change rows of one insert. Messages at or below
  * `watermark` are already in ClickHouse (the insert happened, the commit did not) and are
@@ -44,21 +76,26 @@ export async function processBatch(
   deps: ProcessorDeps,
   partition: number,
   messages: RawMessage[],
-  watermark: bigint,
+  watermark: Watermark,
   now: number,
 ): Promise<BatchResult> {
   const result: BatchResult = {
     rows: [],
+    events: [],
     rejected: [],
     skipped: 0,
-    events: 0,
+    applied: 0,
     unchanged: 0,
     lastOffset: null,
   };
-  const decoded = [];
+  const insertedAt = isoDateTime(now);
+  const decoded: UsageEvent[] = [];
   for (const m of messages) {
     result.lastOffset = m.offset;
-    if (BigInt(m.offset) <= watermark) {
+    const offset = BigInt(m.offset);
+    const applied = offset <= watermark.changes;
+    const recorded = offset <= watermark.events;
+    if (applied && recorded) {
       result.skipped++;
       continue;
     }
@@ -69,16 +106,21 @@ export async function processBatch(
       kafkaOffset: m.offset,
     });
     if (out.kind === 'rejected') {
-      result.rejected.push({
-        value: bytes,
-        reason: out.reason,
-        detail: out.detail,
-        partition,
-        offset: m.offset,
-      });
+      // A message the sink already applied was seen, and its rejection published, before.
+      if (!applied) {
+        result.rejected.push({
+          value: bytes,
+          reason: out.reason,
+          detail: out.detail,
+          partition,
+          offset: m.offset,
+        });
+      }
       continue;
     }
-    decoded.push(out.event);
+    if (!recorded) result.events.push(eventRow(out.event, bytes, insertedAt));
+    if (applied) result.skipped++;
+    else decoded.push(out.event);
   }
 
   const unknown = [...new Set(decoded.map((e) => e.workflowId))].filter(
@@ -88,7 +130,7 @@ export async function processBatch(
   for (const s of stored.values()) deps.window.remember(partition, s, now);
 
   for (const e of decoded) {
-    result.events++;
+    result.applied++;
     const prev = deps.window.get(partition, e.workflowId) ?? null;
     const r = applyEvent(prev, e);
     if (!r.changed) {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
@@ -10,17 +11,89 @@ export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(
   new URL('../../../infra/clickhouse/migrations', import.meta.url),
 );
 
-/** Creates the Kafka topics and applies the ClickHouse migrations; safe to run any number of times. */
+/** How long provisioning waits for Kafka and ClickHouse to accept connections (PROVISION_WAIT_MS overrides). */
+export const DEFAULT_WAIT_MS = 120_000;
+
+/**
+ * Retries `attempt` with exponential backoff (0.5 s doubling up to 8 s) until it succeeds or
+ * `deadlineMs` has passed since the first try; then throws the last error. Meant for "is the
+ * server accepting connections yet", not for the work itself: a failing migration is never retried.
+ */
+export async function waitUntilReady<T>(
+  what: string,
+  attempt: () => Promise<T>,
+  opts: { deadlineMs: number; logger: Logger },
+): Promise<T> {
+  const started = Date.now();
+  let delayMs = 500;
+  for (let n = 1; ; n++) {
+    try {
+      const value = await attempt();
+      if (n > 1) opts.logger.info({ attempts: n, waitedMs: Date.now() - started }, `${what} is ready`);
+      return value;
+    } catch (err) {
+      const elapsed = Date.now() - started;
+      const reason = err instanceof Error ? err.message : String(err);
+      if (elapsed + delayMs > opts.deadlineMs) {
+        const limit = `${Math.round(opts.deadlineMs / 1000)} s`;
+        throw new Error(`${what} did not accept connections within ${limit}: ${reason}`, { cause: err });
+      }
+      opts.logger.info({ attempt: n, elapsedMs: elapsed, retryInMs: delayMs, reason }, `waiting for ${what}`);
+      await sleep(delayMs);
+      delayMs = Math.min(delayMs * 2, 8_000);
+    }
+  }
+}
+
+function waitMs(): number {
+  const raw = process.env.PROVISION_WAIT_MS;
+  const n = raw === undefined || raw === '' ? NaN : Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : DEFAULT_WAIT_MS;
+}
+
+/**
+ * Creates the Kafka topics and applies the ClickHouse migrations; safe to run any number of times.
+ * First waits (bounded, see DEFAULT_WAIT_MS) for both servers to accept connections, so that a
+ * one-shot job started together with them (docker-compose) does not fail on a cold start.
+ */
 export async function provision(opts: {
   config: AggregatorConfig;
   kafka: Kafka;
   clickhouse: ClickHouseClient;
   logger: Logger;
   migrationsDir?: string;
+  /** Upper bound on waiting for the servers; defaults to PROVISION_WAIT_MS or 120 s. */
+  waitMs?: number;
 }): Promise<void> {
   const { config, kafka, clickhouse, logger } = opts;
-  const admin = kafka.admin();
-  await admin.connect();
+  const deadlineMs = opts.waitMs ?? waitMs();
+
+  await waitUntilReady(
+    `ClickHouse at ${config.CLICKHOUSE_URL}`,
+    async () => {
+      const r = await clickhouse.ping();
+      if (!r.success) throw r.error;
+    },
+    { deadlineMs, logger },
+  );
+
+  const admin = await waitUntilReady(
+    `Kafka at ${config.KAFKA_BROKERS.join(',')}`,
+    async () => {
+      const a = kafka.admin();
+      try {
+        await a.connect();
+        // A broker that accepts TCP but has no controller yet answers metadata requests badly.
+        await a.describeCluster();
+        return a;
+      } catch (err) {
+        await a.disconnect().catch(() => undefined);
+        throw err;
+      }
+    },
+    { deadlineMs, logger },
+  );
+
   try {
     const created = await ensureTopics(
       admin,

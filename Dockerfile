@@ -1,0 +1,51 @@
+# One image for the relay and the aggregator (and the one-shot migration job); the command picks:
+#   node services/relay/dist/main.js            UDP intake -> Kafka
+#   node services/aggregator/dist/main.js       Kafka -> ClickHouse (the default CMD)
+#   node services/aggregator/dist/migrate-cli.js topics + ClickHouse migrations, then exits
+# NODE_IMAGE is the official image in real deployments; this repository's local builds pass
+# localhost/parsl-usage/node:20 (infra/images/node.Containerfile) because no registry is reachable.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# Every workspace's manifest: npm ci checks them all against package-lock.json.
+FROM ${NODE_IMAGE} AS manifests
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY schemas/package.json schemas/
+COPY services/relay/package.json services/relay/
+COPY services/aggregator/package.json services/aggregator/
+COPY services/dashboard/package.json services/dashboard/
+COPY test/package.json test/
+
+# Compile: dev dependencies (TypeScript) for the three packages the image runs.
+FROM manifests AS build
+RUN npm ci --no-audit --no-fund --loglevel=error --include-workspace-root \
+      --workspace=schemas --workspace=services/relay --workspace=services/aggregator
+COPY tsconfig.base.json ./
+COPY schemas/ schemas/
+COPY services/relay/ services/relay/
+COPY services/aggregator/ services/aggregator/
+RUN npx tsc -b schemas services/relay services/aggregator
+
+# Runtime dependencies only.
+FROM manifests AS deps
+RUN npm ci --no-audit --no-fund --loglevel=error --omit=dev \
+      --workspace=schemas --workspace=services/relay --workspace=services/aggregator
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    RELAY_SPOOL_DIR=/var/lib/parsl-usage/spool
+WORKDIR /app
+COPY --from=deps /app/package.json ./
+COPY --from=deps /app/node_modules node_modules
+COPY schemas/package.json schemas/
+COPY services/relay/package.json services/relay/
+COPY services/aggregator/package.json services/aggregator/
+COPY --from=build /app/schemas/dist schemas/dist
+COPY --from=build /app/services/relay/dist services/relay/dist
+COPY --from=build /app/services/aggregator/dist services/aggregator/dist
+# migrate-cli reads them from ../../../infra/clickhouse/migrations relative to services/aggregator/dist.
+COPY infra/clickhouse/migrations infra/clickhouse/migrations
+# The relay's disk spool (mount a volume here so it survives the container).
+RUN mkdir -p /var/lib/parsl-usage/spool && chown node:node /var/lib/parsl-usage/spool
+USER node
+CMD ["node", "services/aggregator/dist/main.js"]

@@ -1,0 +1,221 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { TtlCache } from './cache.js';
+import { toCsv } from './csv.js';
+import { dayOf } from './dates.js';
+import type { Metrics } from './metrics.js';
+import { computePanel, type PanelAnswer, type QueryFn } from './panels.js';
+import { PANELS, parsePanelParams, type Panel } from './params.js';
+
+export interface DashboardDeps {
+  config: {
+    httpHost: string;
+    httpPort: number;
+    /** checked identifier (config.ts) */
+    database: string;
+    cacheTtlMs: number;
+    cacheMaxEntries: number;
+    unfinishedAfterDays: number;
+  };
+  logger: Logger;
+  /** every ClickHouse read goes through here */
+  query: QueryFn;
+  metrics: Metrics;
+  now?: () => number;
+}
+
+export interface DashboardApp {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  isHealthy(): boolean;
+  /** the port the server listens on (after start) */
+  readonly httpPort: number;
+}
+
+const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
+/** Chart.js's browser build, served from node_modules: the page loads nothing from another host. */
+const CHART_JS = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
+
+const STATIC: Record<string, { file: string; type: string }> = {
+  '/': { file: join(PUBLIC_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
+  '/static/dashboard.js': { file: join(PUBLIC_DIR, 'dashboard.js'), type: 'text/javascript; charset=utf-8' },
+  '/static/dashboard.css': { file: join(PUBLIC_DIR, 'dashboard.css'), type: 'text/css; charset=utf-8' },
+  '/static/chart.umd.min.js': { file: CHART_JS, type: 'text/javascript; charset=utf-8' },
+};
+
+const SECURITY_HEADERS = {
+  // Only this origin, for everything: the page makes no request to another host.
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/** consecutive failed ClickHouse queries after which /healthz reports unhealthy */
+const UNHEALTHY_AFTER_FAILURES = 3;
+
+export function createApp(deps: DashboardDeps): DashboardApp {
+  const { config, logger, metrics } = deps;
+  const now = deps.now ?? Date.now;
+  const cache = new TtlCache<PanelAnswer>(config.cacheTtlMs, config.cacheMaxEntries, now);
+  const files = new Map<string, Buffer>();
+  let server: Server | null = null;
+  let port = 0;
+  let running = false;
+  let consecutiveFailures = 0;
+
+  const query: QueryFn = async (sql) => {
+    const t0 = performance.now();
+    try {
+      const rows = await deps.query(sql);
+      consecutiveFailures = 0;
+      metrics.inc('dashboard_clickhouse_queries_total', 'queries sent to ClickHouse', 1, { result: 'ok' });
+      return rows;
+    } catch (err) {
+      consecutiveFailures++;
+      metrics.inc('dashboard_clickhouse_queries_total', 'queries sent to ClickHouse', 1, { result: 'error' });
+      throw err;
+    } finally {
+      metrics.inc(
+        'dashboard_clickhouse_query_seconds_total',
+        'seconds spent waiting for ClickHouse',
+        (performance.now() - t0) / 1000,
+      );
+    }
+  };
+
+  function send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
+    res.writeHead(status, { 'content-type': type, ...SECURITY_HEADERS, ...extra });
+    res.end(body);
+  }
+
+  function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+    send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), extra);
+  }
+
+  async function api(res: ServerResponse, panel: Panel, csv: boolean, search: URLSearchParams): Promise<number> {
+    const parsed = parsePanelParams(panel, search, dayOf(now()));
+    if (!parsed.ok) {
+      metrics.inc('dashboard_params_rejected_total', 'API requests refused for a bad parameter', 1, { panel });
+      sendJson(res, 400, { error: parsed.message, parameter: parsed.parameter });
+      return 400;
+    }
+    const { value, outcome } = await cache.get(parsed.key, async () => ({
+      ...(await computePanel(parsed.params, {
+        query,
+        database: config.database,
+        unfinishedAfterDays: config.unfinishedAfterDays,
+      })),
+      generatedAt: new Date(now()).toISOString(),
+    }));
+    metrics.inc('dashboard_cache_requests_total', 'API answers by cache outcome', 1, { outcome });
+    const maxAge = { 'cache-control': `public, max-age=${Math.floor(config.cacheTtlMs / 1000)}` };
+    if (csv) {
+      const name = `${panel}${panel === 'dimension' ? `-${parsed.params.dimension}` : ''}-${parsed.params.from}-${parsed.params.to}.csv`;
+      send(res, 200, 'text/csv; charset=utf-8', toCsv(value.columns, value.rows), {
+        ...maxAge,
+        'content-disposition': `attachment; filename="${name}"`,
+      });
+    } else {
+      sendJson(res, 200, value, maxAge);
+    }
+    return 200;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<number> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendJson(res, 405, { error: 'only GET' }, { allow: 'GET, HEAD' });
+      return 405;
+    }
+    const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    const path = url.pathname;
+    if (path === '/healthz') {
+      const healthy = isHealthy();
+      sendJson(res, healthy ? 200 : 503, { healthy, running, consecutiveFailures, cacheEntries: cache.size });
+      return healthy ? 200 : 503;
+    }
+    if (path === '/metrics') {
+      metrics.set('dashboard_cache_entries', 'answers held in the cache', cache.size);
+      send(res, 200, 'text/plain; version=0.0.4', metrics.render());
+      return 200;
+    }
+    const m = /^\/api\/([a-z-]{1,20})(\.csv)?$/.exec(path);
+    if (m) {
+      const panel = m[1] as string;
+      if (!(PANELS as readonly string[]).includes(panel)) {
+        sendJson(res, 404, { error: `no panel ${panel}; panels: ${PANELS.join(', ')}` });
+        return 404;
+      }
+      return api(res, panel as Panel, m[2] !== undefined, url.searchParams);
+    }
+    const s = STATIC[path];
+    const body = s ? files.get(path) : undefined;
+    if (s && body) {
+      send(res, 200, s.type, body, { 'cache-control': 'public, max-age=300' });
+      return 200;
+    }
+    sendJson(res, 404, { error: 'not found' });
+    return 404;
+  }
+
+  function routeLabel(url: string | undefined): string {
+    const path = (url ?? '/').split('?')[0] ?? '/';
+    if (/^\/api\/[a-z-]+(\.csv)?$/.test(path) && PANELS.some((p) => path.startsWith(`/api/${p}`))) return path;
+    return path in STATIC || path === '/healthz' || path === '/metrics' ? path : 'other';
+  }
+
+  function isHealthy(): boolean {
+    return running && consecutiveFailures < UNHEALTHY_AFTER_FAILURES;
+  }
+
+  return {
+    get httpPort() {
+      return port;
+    },
+    isHealthy,
+    async start() {
+      for (const [path, s] of Object.entries(STATIC)) files.set(path, await readFile(s.file));
+      const srv = createServer((req, res) => {
+        handle(req, res)
+          .catch((err: unknown) => {
+            logger.error({ err, url: req.url }, 'request failed');
+            if (!res.headersSent) sendJson(res, 502, { error: 'the database could not answer; try again later' });
+            else res.end();
+            return 502;
+          })
+          .then((status) => {
+            metrics.inc('dashboard_http_requests_total', 'HTTP requests by route and status', 1, {
+              route: routeLabel(req.url),
+              status: String(status),
+            });
+          })
+          .catch(() => {});
+      });
+      server = srv;
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(config.httpPort, config.httpHost, () => {
+          port = (srv.address() as AddressInfo).port;
+          resolve();
+        });
+      });
+      running = true;
+      logger.info({ host: config.httpHost, port }, 'dashboard listening');
+    },
+    stop() {
+      const s = server;
+      server = null;
+      running = false;
+      if (!s) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      });
+    },
+  };
+}

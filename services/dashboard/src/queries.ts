@@ -1,0 +1,170 @@
+/**
+ * SQL for every panel. The text is built only from fixed fragments, the database identifier
+ * (checked at configuration), validated dates (IsoDay, re-checked here) and integers: no
+ * request text can reach it. Queries read the rollup tables of 002-rollups.sql directly, with
+ * the views' finalisation (sum ... GROUP BY ... HAVING != 0), because ClickHouse 18.16 does not
+ * push a WHERE into a view (and the analyst cannot SET the setting that would), so filtering
+ * the rollup itself keeps the scan to the asked range. Runs on 18.16 and 24.8+.
+ */
+import { parseIsoDay, type IsoDay } from './dates.js';
+import type { Dimension, Granularity } from './params.js';
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+export function dateLiteral(day: IsoDay): string {
+  if (parseIsoDay(day) !== day) throw new Error(`not a checked day: ${JSON.stringify(day)}`);
+  return `toDate('${day}')`;
+}
+
+function intLiteral(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
+  return String(n);
+}
+
+const PERIOD: Record<Granularity, string> = {
+  day: 'day',
+  week: 'toMonday(day)',
+  month: 'toStartOfMonth(day)',
+};
+
+/** Where each dimension lives: a fixed predicate on a fixed table. */
+const DIMENSION_SOURCE: Record<Dimension, { table: string; predicate: string; value: string }> = {
+  python_minor: { table: 'rollup_daily_dimension', predicate: "dimension = 'python_minor'", value: 'value' },
+  parsl_version: { table: 'rollup_daily_dimension', predicate: "dimension = 'parsl_version'", value: 'value' },
+  platform: { table: 'rollup_daily_dimension', predicate: "dimension = 'platform'", value: 'value' },
+  tracking_level: { table: 'rollup_daily_dimension', predicate: "dimension = 'tracking_level'", value: 'value' },
+  executor: { table: 'rollup_daily_component', predicate: "kind = 'executor'", value: 'component' },
+  provider: { table: 'rollup_daily_component', predicate: "kind = 'provider'", value: 'component' },
+  launcher: { table: 'rollup_daily_component', predicate: "kind = 'launcher'", value: 'component' },
+};
+
+export function isComponent(d: Dimension): boolean {
+  return DIMENSION_SOURCE[d].table === 'rollup_daily_component';
+}
+
+export interface Range {
+  from: IsoDay;
+  to: IsoDay;
+}
+
+/** SQL builders bound to one database. */
+export function sqlFor(database: string) {
+  if (!IDENT.test(database)) throw new Error(`database ${JSON.stringify(database)} is not an identifier`);
+  const t = (table: string): string => `${database}.${table}`;
+  const inRange = (r: Range): string => `is_test = 0 AND day >= ${dateLiteral(r.from)} AND day <= ${dateLiteral(r.to)}`;
+
+  return {
+    /**
+     * Runs by status per period. 'running' turns 'unfinished' once its day is older than
+     * today - unfinishedAfterDays, as in the daily_workflows view (which fixes 7 days).
+     */
+    workflows(r: Range, g: Granularity, unfinishedAfterDays: number): string {
+      const old = `day < today() - ${intLiteral(unfinishedAfterDays)}`;
+      return `SELECT ${PERIOD[g]} AS period,
+    sum(workflows) AS workflows, sum(launched) AS launched,
+    sum(if(${old}, toInt64(0), running)) AS running, sum(if(${old}, running, toInt64(0))) AS unfinished,
+    sum(completed) AS completed, sum(closure_only) AS closure_only,
+    sum(points) AS points, sum(apps) AS apps, sum(app_fails) AS app_fails
+FROM
+(
+    SELECT day, sum(workflows) AS workflows, sum(launched) AS launched, sum(running) AS running,
+        sum(completed) AS completed, sum(closure_only) AS closure_only, sum(points) AS points,
+        sum(apps) AS apps, sum(app_fails) AS app_fails
+    FROM ${t('rollup_daily')}
+    WHERE ${inRange(r)}
+    GROUP BY day
+    HAVING workflows != 0
+)
+GROUP BY period
+ORDER BY period ASC`;
+    },
+
+    /** Named projects with runs left in the range. */
+    projectCount(r: Range): string {
+      return `SELECT count() AS projects
+FROM
+(
+    SELECT project_name, sum(workflows) AS runs
+    FROM ${t('rollup_daily_project')}
+    WHERE ${inRange(r)}
+    GROUP BY project_name
+    HAVING runs != 0
+)`;
+    },
+
+    /** When data last arrived: the newest insert and the newest run day (all time). */
+    lastUpdated(): string {
+      return `SELECT toUInt32(max(inserted_at)) AS last_inserted_unix, toUInt16(max(day)) AS last_day_number
+FROM ${t('workflow_changes')}`;
+    },
+
+    /** Runs, apps and failures per period and value of one dimension. */
+    dimension(r: Range, g: Granularity, d: Dimension): string {
+      const s = DIMENSION_SOURCE[d];
+      return `SELECT ${PERIOD[g]} AS period, ${s.value} AS value,
+    sum(workflows) AS runs, sum(apps) AS apps, sum(app_fails) AS app_fails
+FROM ${t(s.table)}
+WHERE ${s.predicate} AND ${inRange(r)}
+GROUP BY period, value
+HAVING runs != 0
+ORDER BY period ASC, value ASC`;
+    },
+
+    /** Runs that report components (tracking level 2 and 3) per period: the base of component shares. */
+    componentRuns(r: Range, g: Granularity): string {
+      return `SELECT ${PERIOD[g]} AS period, sum(workflows) AS runs
+FROM ${t('rollup_daily_dimension')}
+WHERE dimension = 'tracking_level' AND value IN ('2', '3') AND ${inRange(r)}
+GROUP BY period
+HAVING runs != 0
+ORDER BY period ASC`;
+    },
+
+    /** Execution-time histogram (bucket k: [2^((k-1)/4), 2^(k/4)) s, bucket 0: [0, 1) s). */
+    execTime(r: Range): string {
+      return `SELECT bucket, sum(workflows) AS runs
+FROM ${t('rollup_exec_time')}
+WHERE ${inRange(r)}
+GROUP BY bucket
+HAVING runs != 0
+ORDER BY bucket ASC`;
+    },
+
+    /** Runs by installation age in days (-1 unknown, capped at 3650). */
+    installAge(r: Range): string {
+      return `SELECT age_days, sum(workflows) AS runs
+FROM ${t('rollup_daily_install_age')}
+WHERE ${inRange(r)}
+GROUP BY age_days
+HAVING runs != 0
+ORDER BY age_days ASC`;
+    },
+
+    /** Runs per day and release date (day number since 1970: 18.16 prints Date 0 as 0000-00-00). */
+    dayRelease(r: Range): string {
+      return `SELECT toUInt16(day) AS day_number, toUInt16(release_date) AS release_day_number, sum(workflows) AS runs
+FROM ${t('rollup_daily_dimension')}
+WHERE dimension = 'parsl_version' AND ${inRange(r)}
+GROUP BY day, release_date
+HAVING runs != 0
+ORDER BY day ASC, release_date ASC`;
+    },
+
+    /** Named projects by Parsl leaderboard points over the range. */
+    leaderboard(r: Range, top: number): string {
+      return `SELECT project_name, sum(runs) AS runs, sum(points) AS points, sum(apps) AS apps,
+    toUInt16(min(day)) AS first_day_number, toUInt16(max(day)) AS last_day_number, count() AS active_days
+FROM
+(
+    SELECT project_name, day, sum(workflows) AS runs, sum(points) AS points, sum(apps) AS apps
+    FROM ${t('rollup_daily_project')}
+    WHERE ${inRange(r)}
+    GROUP BY project_name, day
+    HAVING runs != 0
+)
+GROUP BY project_name
+ORDER BY points DESC, runs DESC, project_name ASC
+LIMIT ${intLiteral(top)}`;
+    },
+  };
+}
