@@ -8,6 +8,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 
 # Every workspace's manifest: npm ci checks them all against package-lock.json.
 FROM ${NODE_IMAGE} AS manifests
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY schemas/package.json schemas/

@@ -13,7 +13,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Consumer } from 'kafkajs';
-import { clickhouse, clickhouseUrl, eventually, freshDatabase, freshTopics, kafka, kafkaBrokers } from './setup/env.js';
+import {
+  clickhouse,
+  clickhouseUrl,
+  eventually,
+  freshDatabase,
+  freshTopics,
+  kafka,
+  kafkaBrokers,
+} from './setup/env.js';
 import { freeTcpPort, freeUdpPort, spawnService, type ServiceProcess } from './support/processes.js';
 
 const run = promisify(execFile);
@@ -52,12 +60,28 @@ async function runWorkflow(r: Run, udpPort: number, runDir: string): Promise<Dri
   mkdirSync(runDir, { recursive: true });
   const { stdout } = await run(
     join(VENV, 'bin/python'),
-    [DRIVER, '--port', String(udpPort), '--level', String(r.level), '--executor', r.executor, '--project', r.project, '--run-dir', runDir],
+    [
+      DRIVER,
+      '--port',
+      String(udpPort),
+      '--level',
+      String(r.level),
+      '--executor',
+      r.executor,
+      '--project',
+      r.project,
+      '--run-dir',
+      runDir,
+    ],
     {
       cwd: runDir,
       timeout: 90_000,
       // HighThroughputExecutor starts interchange.py and process_worker_pool.py from the venv's bin.
-      env: { PATH: `${join(VENV, 'bin')}:${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? '/root', PYTHONNOUSERSITE: '1' },
+      env: {
+        PATH: `${join(VENV, 'bin')}:${process.env.PATH ?? ''}`,
+        HOME: process.env.HOME ?? '/root',
+        PYTHONNOUSERSITE: '1',
+      },
     },
   );
   const last = stdout.trim().split('\n').at(-1) ?? '';
@@ -136,21 +160,23 @@ describe('real Parsl 2025.03.17 client -> relay -> Kafka -> aggregator -> ClickH
     await consumer.connect();
     await consumer.subscribe({ topic: topics.raw, fromBeginning: true });
     await consumer.run({
-      eachMessage: async ({ message }) => {
+      eachMessage: ({ message }) => {
         const key = message.key?.toString() ?? '';
         const set = seen.get(key) ?? new Set<string>();
         set.add(message.value?.toString('base64') ?? '');
         seen.set(key, set);
+        return Promise.resolve();
       },
     });
     await eventually(
-      () => ([...expected].every(([id, vals]) => [...vals].every((v) => seen.get(id)?.has(v))) ? true : undefined),
+      () =>
+        [...expected].every(([id, vals]) => [...vals].every((v) => seen.get(id)?.has(v))) ? true : undefined,
       { timeoutMs: 60_000, what: `all ${results.flatMap((r) => r.sent).length} datagrams in Kafka` },
     );
     for (const [id, vals] of expected) expect(seen.get(id)).toEqual(vals);
 
-    // ClickHouse: `workflows` is a ReplacingMergeTree read with FINAL today; if it becomes a view
-    // (which does the FINAL itself), query it plainly.
+    // ClickHouse: `workflows` is the analyst view (005, it does the FINAL over workflow_versions
+    // itself); should it ever be a ReplacingMergeTree table again, read it with FINAL.
     const [tbl] = await (
       await admin.query({
         query: `SELECT engine FROM system.tables WHERE database = '${database}' AND name = 'workflows'`,
@@ -179,9 +205,15 @@ describe('real Parsl 2025.03.17 client -> relay -> Kafka -> aggregator -> ClickH
       async () => {
         const got = await (await admin.query({ query, format: 'JSONEachRow' })).json<Row>();
         const byId = new Map(got.map((x) => [x.workflow_id, x]));
-        return results.every((res, i) => byId.get(res.correlator)?.status === want(RUNS[i]!)) ? byId : undefined;
+        return results.every((res, i) => byId.get(res.correlator)?.status === want(RUNS[i]!))
+          ? byId
+          : undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 500, what: `3 workflows in ClickHouse (aggregator: ${aggregator.output().slice(-500)})` },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        what: `3 workflows in ClickHouse (aggregator: ${aggregator.output().slice(-500)})`,
+      },
     );
     expect(rows.size).toBe(3);
 

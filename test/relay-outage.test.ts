@@ -97,7 +97,11 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
       .withStartupTimeout(120_000)
       .start();
     broker = `127.0.0.1:${port}`;
-    const admin = new Kafka({ clientId: 'outage-admin', brokers: [broker], logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      clientId: 'outage-admin',
+      brokers: [broker],
+      logLevel: logLevel.NOTHING,
+    }).admin();
     await admin.connect();
     try {
       await ensureTopics(admin, pipelineTopics(topics, 3));

@@ -3,7 +3,7 @@
  *
  *   npx tsc -b schemas services/relay services/aggregator
  *   node --import tsx bench/e2e/soak.ts [--duration 600] [--rate 5000] [--partitions 6]
- *        [--relay-workers 1] [--aggregators 1] [--kafka-port 29092] [--clickhouse-port 28123] [--json out.json]
+ *        [--relay-workers 1] [--aggregators 1] [--kafka-port 39092] [--clickhouse-port 38123] [--json out.json]
  *
  * --duration is seconds, --rate datagrams/s. Kafka and ClickHouse are podman containers from
  * the local images on the given loopback ports (removed afterwards), unless KAFKA_BROKERS and
@@ -18,8 +18,8 @@ import { startStack } from '../lib/stack.js';
 
 const f = flags(process.argv.slice(2));
 const stack = await startStack({
-  kafkaPort: num(f, 'kafka-port', 29_092),
-  clickhousePort: num(f, 'clickhouse-port', 28_123),
+  kafkaPort: num(f, 'kafka-port', 39_092),
+  clickhousePort: num(f, 'clickhouse-port', 38_123),
   prefix: 'parsl-soak',
 });
 let code = 1;

@@ -50,7 +50,8 @@ export async function startStack(opts: { kafkaPort: number; clickhousePort: numb
   }
   const kafka = `${opts.prefix}-kafka`;
   const clickhouse = `${opts.prefix}-clickhouse`;
-  await podman('rm', '-f', kafka, clickhouse).catch(() => '');
+  // One name per call: podman stops at the first name it does not know.
+  for (const c of [kafka, clickhouse]) await podman('rm', '-f', c).catch(() => '');
   const kp = opts.kafkaPort;
   // Same flags as infra/scripts/start.sh, minus the named volumes: the container's own layer
   // keeps the data across `podman kill` + `podman start`, and `podman rm` throws it away.
@@ -71,7 +72,7 @@ export async function startStack(opts: { kafkaPort: number; clickhousePort: numb
     clickhouseUrl,
     containers: { kafka, clickhouse },
     stop: async () => {
-      await podman('rm', '-f', '-t', '5', kafka, clickhouse).catch(() => '');
+      for (const c of [kafka, clickhouse]) await podman('rm', '-f', '-t', '5', c).catch(() => '');
     },
   };
 }

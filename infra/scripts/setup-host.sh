@@ -114,6 +114,8 @@ ensure_node_image() {
   rm -rf "$ctx"; mkdir -p "$ctx"
   cp "$node_bin" "$ctx/node"
   cp -r "$npm_dir" "$ctx/npm"
+  # The host's trust store, so that npm inside builds reaches the registry the way the host's npm does.
+  cp "${NODE_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}" "$ctx/ca-certificates.crt"
   ensure_image localhost/parsl-usage/node:20 "$ctx" "$ROOT/infra/images/node.Containerfile"
 }
 

@@ -60,20 +60,22 @@ export function sqlFor(database: string) {
      */
     workflows(r: Range, g: Granularity, unfinishedAfterDays: number): string {
       const old = `day < today() - ${intLiteral(unfinishedAfterDays)}`;
+      // Inner columns are named d_*: 18.16 resolves an outer alias equal to an inner column
+      // name to the outer aggregate, nesting aggregates.
       return `SELECT ${PERIOD[g]} AS period,
-    sum(workflows) AS workflows, sum(launched) AS launched,
-    sum(if(${old}, toInt64(0), running)) AS running, sum(if(${old}, running, toInt64(0))) AS unfinished,
-    sum(completed) AS completed, sum(closure_only) AS closure_only,
-    sum(points) AS points, sum(apps) AS apps, sum(app_fails) AS app_fails
+    sum(d_workflows) AS workflows, sum(d_launched) AS launched,
+    sum(if(${old}, toInt64(0), d_running)) AS running, sum(if(${old}, d_running, toInt64(0))) AS unfinished,
+    sum(d_completed) AS completed, sum(d_closure_only) AS closure_only,
+    sum(d_points) AS points, sum(d_apps) AS apps, sum(d_app_fails) AS app_fails
 FROM
 (
-    SELECT day, sum(workflows) AS workflows, sum(launched) AS launched, sum(running) AS running,
-        sum(completed) AS completed, sum(closure_only) AS closure_only, sum(points) AS points,
-        sum(apps) AS apps, sum(app_fails) AS app_fails
+    SELECT day, sum(workflows) AS d_workflows, sum(launched) AS d_launched, sum(running) AS d_running,
+        sum(completed) AS d_completed, sum(closure_only) AS d_closure_only, sum(points) AS d_points,
+        sum(apps) AS d_apps, sum(app_fails) AS d_app_fails
     FROM ${t('rollup_daily')}
     WHERE ${inRange(r)}
     GROUP BY day
-    HAVING workflows != 0
+    HAVING d_workflows != 0
 )
 GROUP BY period
 ORDER BY period ASC`;

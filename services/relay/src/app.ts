@@ -1,9 +1,13 @@
+import { readFileSync } from 'node:fs';
+import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from 'pino';
+import type { Accounting } from './accounting.js';
 import { Batcher, type Batch } from './batcher.js';
 import type { RelayConfig } from './config.js';
 import { createDelivery } from './delivery.js';
 import { HttpServer, type HealthReport } from './http-server.js';
 import { classify, type IntakeDeps } from './intake.js';
+import { parseSnmpUdp } from './kernel-udp.js';
 import { createMetrics, type RelayMetrics } from './metrics.js';
 import type { Publisher } from './publisher.js';
 import { RateLimiter } from './rate-limit.js';
@@ -17,6 +21,26 @@ export interface AppDeps {
   publisher: Publisher;
   sniff: Sniff;
   now?: () => number;
+  /** The datagram source; UDP by default. Tests feed datagrams through a stand-in. */
+  intakeSource?: (onDatagram: DatagramHandler) => IntakeSource;
+  /** /proc/net/snmp's text, read at scrape time; undefined where there is none. */
+  readSnmp?: () => string | undefined;
+}
+
+export type DatagramHandler = (bytes: Buffer, rinfo: Pick<RemoteInfo, 'address'>) => void;
+
+export interface IntakeSource {
+  start(): Promise<{ port: number }>;
+  stop(): Promise<void>;
+  isHealthy(): boolean;
+}
+
+function readProcSnmp(): string | undefined {
+  try {
+    return readFileSync('/proc/net/snmp', 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 export interface RelayApp {
@@ -25,6 +49,8 @@ export interface RelayApp {
   stop(): Promise<void>;
   isHealthy(): boolean;
   health(): HealthReport;
+  /** Where every datagram is now; see accounting.ts for the identity it satisfies. */
+  accounting(): Accounting;
   readonly metrics: RelayMetrics;
 }
 
@@ -52,8 +78,8 @@ export function createApp(deps: AppDeps): RelayApp {
       logger.error({ messages: batch.records.length }, 'delivery backlog full; batch dropped');
     },
     onDeliverError: (batch, err) => {
-      metrics.dropped.inc({ reason: 'internal' }, batch.records.length);
-      logger.error({ err, messages: batch.records.length }, 'delivery failed unexpectedly; batch dropped');
+      // Unreachable: delivery never rejects, and counts an unexpected failure itself.
+      logger.error({ err, messages: batch.records.length }, 'delivery rejected; this is a bug');
     },
     now,
   });
@@ -70,28 +96,69 @@ export function createApp(deps: AppDeps): RelayApp {
     },
   };
 
-  const udp = new UdpServer({
-    host: config.udp.host,
-    port: config.udp.port,
-    rcvbufBytes: config.udp.rcvbufBytes,
-    logger,
-    onDatagram: (bytes, rinfo) => {
-      metrics.received.inc();
-      const out = classify(intake, bytes, rinfo, now());
-      switch (out.kind) {
-        case 'rate_limited':
-          metrics.rateLimited.inc();
-          return;
-        case 'rejected':
-          metrics.rejected.inc({ reason: out.reason });
-          break;
-        case 'accepted':
-          metrics.accepted.inc();
-          break;
-      }
-      batcher.add(out.record);
-    },
+  // One synchronous step per datagram: counted, classified, buffered. The sender's address
+  // goes to the rate limiter and nowhere else (not into records, the spool or a log line).
+  const onDatagram: DatagramHandler = (bytes, rinfo) => {
+    metrics.received.inc();
+    const out = classify(intake, bytes, rinfo, now());
+    switch (out.kind) {
+      case 'rate_limited':
+        metrics.rateLimited.inc();
+        return;
+      case 'rejected':
+        metrics.rejected.inc({ reason: out.reason });
+        break;
+      case 'accepted':
+        metrics.accepted.inc();
+        break;
+    }
+    batcher.add(out.record);
+  };
+
+  const udp: IntakeSource =
+    deps.intakeSource?.(onDatagram) ??
+    new UdpServer({
+      host: config.udp.host,
+      port: config.udp.port,
+      rcvbufBytes: config.udp.rcvbufBytes,
+      logger,
+      onDatagram,
+    });
+
+  const accounting = (): Accounting => ({
+    received: metrics.received.total(),
+    accepted: metrics.accepted.total(),
+    rejected: metrics.rejected.total(),
+    rateLimited: metrics.rateLimited.total(),
+    recovered: metrics.spoolRecovered.total(),
+    published: metrics.published.total(),
+    dropped: metrics.dropped.total(),
+    inFlight: batcher.bufferedMessages + metrics.delivering.get(),
+    spoolMessages: metrics.spoolMessages.get(),
   });
+
+  const readSnmp = deps.readSnmp ?? readProcSnmp;
+  const kernelUdp = () => {
+    const text = readSnmp();
+    return text === undefined ? undefined : parseSnmpUdp(text);
+  };
+  metrics.addGauge(
+    'relay_in_flight_messages',
+    'Datagrams in memory: buffered for a batch or being published or spooled',
+    () => accounting().inFlight,
+  );
+  metrics.addGauge(
+    'relay_kernel_udp_rcvbuf_errors_total',
+    'Kernel UDP RcvbufErrors (/proc/net/snmp, whole network namespace): dropped on a full receive buffer',
+    () => kernelUdp()?.rcvbufErrors,
+    'counter',
+  );
+  metrics.addGauge(
+    'relay_kernel_udp_in_errors_total',
+    'Kernel UDP InErrors (/proc/net/snmp, whole network namespace)',
+    () => kernelUdp()?.inErrors,
+    'counter',
+  );
 
   function health(): HealthReport {
     const checks = {
@@ -115,6 +182,7 @@ export function createApp(deps: AppDeps): RelayApp {
   return {
     metrics,
     health,
+    accounting,
     isHealthy: () => health().healthy,
 
     async start() {

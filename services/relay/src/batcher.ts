@@ -47,6 +47,13 @@ export class Batcher {
     return this.queue.length + (this.pump === undefined ? 0 : 1);
   }
 
+  /** Records added and not yet handed to deliver (the open batch and the sealed queue). */
+  get bufferedMessages(): number {
+    let n = this.current.length;
+    for (const b of this.queue) n += b.records.length;
+    return n;
+  }
+
   /** Seals what is buffered and resolves once every batch so far is delivered. */
   async flush(): Promise<void> {
     this.seal();

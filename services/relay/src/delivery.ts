@@ -24,16 +24,21 @@ export function createDelivery(deps: DeliveryDeps): (batch: Batch) => Promise<vo
   let lastFullLogMs = -Infinity;
   let droppedSinceLog = 0;
 
-  async function toSpool(batch: Batch): Promise<void> {
+  // Each outcome moves the batch's count out of `delivering` in the same synchronous step as
+  // it adds it to published, spool or dropped: the accounting identity holds at every moment.
+  async function toSpool(batch: Batch, settle: () => void): Promise<void> {
     const n = batch.records.length;
     try {
       const out = await spool.append(batch.records);
       if (out.kind === 'ok') {
         metrics.spooled.inc({}, n);
+        metrics.spoolMessages.inc(n);
+        settle();
         replayer.kick();
         return;
       }
       metrics.dropped.inc({ reason: 'spool_full' }, n);
+      settle();
       droppedSinceLog += n;
       const now = deps.now();
       // Loud but bounded: one error line per interval, with the count it stands for.
@@ -47,28 +52,59 @@ export function createDelivery(deps: DeliveryDeps): (batch: Batch) => Promise<vo
       }
     } catch (err) {
       metrics.dropped.inc({ reason: 'spool_error' }, n);
+      settle();
       logger.error({ err, messages: n }, 'spool write failed; datagrams dropped');
     }
   }
 
-  return async (batch: Batch): Promise<void> => {
+  async function deliver(batch: Batch, settle: () => void): Promise<void> {
+    const n = batch.records.length;
     if (spool.isEmpty()) {
       try {
+        const t0 = deps.now();
         await publisher.publish(batch.records);
+        const t1 = deps.now();
         countPublished(metrics, batch.records);
-        metrics.batchLatency.observe((deps.now() - batch.openedAtMs) / 1000);
+        settle();
+        metrics.publishLatency.observe((t1 - t0) / 1000);
+        metrics.batchLatency.observe((t1 - batch.openedAtMs) / 1000);
         return;
       } catch (err) {
         const retriable = (err as { retriable?: unknown }).retriable === true;
         metrics.publishErrors.inc({ retriable: String(retriable) });
         if (!retriable) {
-          metrics.dropped.inc({ reason: 'publish_rejected' }, batch.records.length);
-          logger.error({ err, messages: batch.records.length }, 'Kafka refused a batch for good; dropped');
+          metrics.dropped.inc({ reason: 'publish_rejected' }, n);
+          settle();
+          logger.error({ err, messages: n }, 'Kafka refused a batch for good; dropped');
           return;
         }
         logger.warn({ err: (err as Error).message }, 'Kafka unavailable; spooling');
       }
     }
-    await toSpool(batch);
+    await toSpool(batch, settle);
+  }
+
+  /** Never rejects: whatever happens to the batch is counted here, exactly once. */
+  return async (batch: Batch): Promise<void> => {
+    const n = batch.records.length;
+    // Synchronous with the batcher handing the batch over, so it is never counted twice or not at all.
+    metrics.delivering.inc(n);
+    metrics.batchSize.observe(n);
+    let settled = false;
+    const settle = (): void => {
+      settled = true;
+      metrics.delivering.dec(n);
+    };
+    try {
+      await deliver(batch, settle);
+    } catch (err) {
+      // Not expected (every path above catches); if the batch was not yet counted anywhere,
+      // it is lost: say so in the counters rather than leak it from the identity.
+      if (!settled) {
+        metrics.dropped.inc({ reason: 'internal' }, n);
+        settle();
+      }
+      logger.error({ err, messages: n }, 'delivery failed unexpectedly; batch dropped');
+    }
   };
 }

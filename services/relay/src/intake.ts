@@ -23,6 +23,9 @@ export type IntakeOutcome =
  * What to do with one datagram. The rate limit comes first: it is the cheapest check, and a
  * flood of garbage must not reach the rejected topic any more than a flood of valid-looking
  * datagrams may reach the raw one.
+ *
+ * The source address is used for the rate limit only and never copied into a record: usage
+ * statistics are anonymous, and even a network prefix is part of an address.
  */
 export function classify(
   deps: IntakeDeps,
@@ -39,7 +42,7 @@ export function classify(
     return {
       kind: 'rejected',
       reason: rejection.reason,
-      record: rejectedRecord(deps.ctx, bytes, rejection, source.address, nowMs),
+      record: rejectedRecord(deps.ctx, bytes, rejection, nowMs),
     };
   }
   const sniffed = deps.sniff(bytes);
@@ -47,7 +50,7 @@ export function classify(
     return {
       kind: 'rejected',
       reason: sniffed.reason,
-      record: rejectedRecord(deps.ctx, bytes, sniffed, source.address, nowMs),
+      record: rejectedRecord(deps.ctx, bytes, sniffed, nowMs),
     };
   }
   return { kind: 'accepted', record: acceptedRecord(deps.ctx, bytes, sniffed, nowMs) };

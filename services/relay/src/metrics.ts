@@ -1,6 +1,7 @@
 /**
  * A minimal Prometheus text-format registry. The relay needs a dozen series; a client
- * library would be a dependency for what fits on a page.
+ * library would be a dependency for what fits on a page. Values are plain numbers read
+ * synchronously, which is what lets `accounting()` check the counter identity at any moment.
  */
 type Labels = Record<string, string>;
 
@@ -32,6 +33,13 @@ export class Counter implements Series {
     return this.values.get(labelKey(labels)) ?? 0;
   }
 
+  /** Summed over every label set. */
+  total(): number {
+    let sum = 0;
+    for (const v of this.values.values()) sum += v;
+    return sum;
+  }
+
   render(): string[] {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
     if (this.values.size === 0) lines.push(`${this.name} 0`);
@@ -40,15 +48,45 @@ export class Counter implements Series {
   }
 }
 
+/** A value read at scrape time; `undefined` (e.g. no /proc on this OS) omits the series. */
 export class Gauge implements Series {
   constructor(
     readonly name: string,
     private readonly help: string,
-    private readonly read: () => number,
+    private readonly read: () => number | undefined,
+    private readonly type: 'gauge' | 'counter' = 'gauge',
   ) {}
 
   render(): string[] {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, `${this.name} ${this.read()}`];
+    const v = this.read();
+    if (v === undefined) return [];
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, `${this.name} ${v}`];
+  }
+}
+
+/** A gauge the relay moves itself, in the same synchronous step as the counter it pairs with. */
+export class Level implements Series {
+  private value = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+  ) {}
+
+  inc(by = 1): void {
+    this.value += by;
+  }
+
+  dec(by = 1): void {
+    this.value -= by;
+  }
+
+  get(): number {
+    return this.value;
+  }
+
+  render(): string[] {
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, `${this.name} ${this.value}`];
   }
 }
 
@@ -91,10 +129,19 @@ export interface RelayMetrics {
   spooled: Counter;
   dropped: Counter;
   publishErrors: Counter;
+  /** Messages found in spool segments an earlier run left, counted as each segment is read. */
+  spoolRecovered: Counter;
+  spoolTornBytes: Counter;
+  /** Messages handed to delivery and not yet published, spooled or dropped. */
+  delivering: Level;
+  /** Messages in the spool not yet published or dropped. */
+  spoolMessages: Level;
   batchLatency: Histogram;
+  batchSize: Histogram;
+  publishLatency: Histogram;
   render(): string;
   /** Gauges read live state, so they are attached once the spool exists. */
-  addGauge(name: string, help: string, read: () => number): void;
+  addGauge(name: string, help: string, read: () => number | undefined, type?: 'gauge' | 'counter'): void;
 }
 
 export function createMetrics(): RelayMetrics {
@@ -118,6 +165,33 @@ export function createMetrics(): RelayMetrics {
     publishErrors: add(
       new Counter('relay_publish_errors_total', 'Failed Kafka publish attempts, by retriable'),
     ),
+    spoolRecovered: add(
+      new Counter(
+        'relay_spool_recovered_total',
+        'Messages read back from spool segments an earlier run left',
+      ),
+    ),
+    spoolTornBytes: add(
+      new Counter('relay_spool_torn_bytes_total', 'Bytes after a torn or corrupt spool record, discarded'),
+    ),
+    delivering: add(new Level('relay_delivering_messages', 'Messages being published or spooled')),
+    spoolMessages: add(
+      new Level('relay_spool_messages', 'Messages in the spool, not yet published (known segments)'),
+    ),
+    batchSize: add(
+      new Histogram(
+        'relay_batch_size_messages',
+        'Messages per batch handed to delivery',
+        [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+      ),
+    ),
+    publishLatency: add(
+      new Histogram(
+        'relay_publish_latency_seconds',
+        'Duration of one successful Kafka publish (a batch or a spool replay chunk)',
+        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      ),
+    ),
     batchLatency: add(
       new Histogram(
         'relay_batch_latency_seconds',
@@ -125,8 +199,8 @@ export function createMetrics(): RelayMetrics {
         [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       ),
     ),
-    addGauge(name, help, read) {
-      series.push(new Gauge(name, help, read));
+    addGauge(name, help, read, type) {
+      series.push(new Gauge(name, help, read, type));
     },
     render() {
       return series.flatMap((s) => s.render()).join('\n') + '\n';

@@ -1,4 +1,3 @@
-import { isIPv4, isIPv6 } from 'node:net';
 import type { RejectReason, SniffOutcome } from '@parsl-usage/schemas';
 
 /** The signature of `sniff` from @parsl-usage/schemas, injected so tests can substitute it. */
@@ -40,7 +39,6 @@ export function rejectedRecord(
   ctx: RecordContext,
   bytes: Buffer,
   rejection: { reason: RejectReason; detail: string },
-  sourceAddress: string,
   receivedAtMs: number,
 ): RelayRecord {
   return {
@@ -53,34 +51,6 @@ export function rejectedRecord(
       detail: rejection.detail.slice(0, DETAIL_MAX_CHARS),
       received_at_ms: String(receivedAtMs),
       relay_id: ctx.relayId,
-      source: sourcePrefix(sourceAddress),
     },
   };
-}
-
-/**
- * The `source` header holds the sender's network prefix (/24 for IPv4, /48 for IPv6), never
- * the full address or the port. Usage statistics are anonymous; a prefix is enough to see
- * that garbage comes from one site, and it is not an identifier of a person's machine.
- */
-export function sourcePrefix(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  const v4 = mapped?.[1] ?? address;
-  if (isIPv4(v4)) {
-    const [a, b, c] = v4.split('.');
-    return `${a}.${b}.${c}.0/24`;
-  }
-  if (isIPv6(address)) {
-    const groups = expandIPv6(address.replace(/%.*$/, ''));
-    return `${groups.slice(0, 3).join(':')}::/48`;
-  }
-  return 'unknown';
-}
-
-function expandIPv6(address: string): string[] {
-  const [head = '', tail] = address.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const zeros = Array.from({ length: Math.max(0, 8 - h.length - t.length) }, () => '0');
-  return [...h, ...zeros, ...t].map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''));
 }

@@ -75,6 +75,8 @@ interface Segment {
   seq: number;
   path: string;
   bytes: number;
+  /** Records appended by this run; undefined for a segment an earlier run left (unknown until read). */
+  messages: number | undefined;
 }
 
 export interface SpoolOptions {
@@ -91,6 +93,10 @@ export interface SpooledSegment {
   seq: number;
   records: RelayRecord[];
   tornBytes: number;
+  /** Records of an earlier run's segment, reported on its first read in this run (else 0). */
+  recovered: number;
+  /** Records this run appended that did not decode (corruption after the append). */
+  lost: number;
 }
 
 export class Spool {
@@ -121,7 +127,7 @@ export class Spool {
         await unlink(path);
         continue;
       }
-      spool.segments.push({ seq, path, bytes: size });
+      spool.segments.push({ seq, path, bytes: size, messages: undefined });
       spool.totalBytes += size;
     }
     if (spool.segments.length > 0) {
@@ -152,17 +158,27 @@ export class Spool {
       if (this.totalBytes + buf.length > this.opts.maxBytes) return { kind: 'full', bytes: buf.length };
       const segMax = this.opts.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES;
       if (this.active !== undefined && this.active.seg.bytes >= segMax) await this.seal();
+      let active: { seg: Segment; fh: FileHandle };
       try {
-        const active = this.active ?? (await this.openSegment());
+        active = this.active ?? (await this.openSegment());
+      } catch (err) {
+        this.writable = false;
+        throw new SpoolError('cannot open a spool segment', { retriable: true, cause: err });
+      }
+      try {
         await active.fh.write(buf, 0, buf.length, null);
         if (this.opts.fsync) await active.fh.datasync();
         active.seg.bytes += buf.length;
+        active.seg.messages = (active.seg.messages ?? 0) + records.length;
         this.totalBytes += buf.length;
         this.writable = true;
         return { kind: 'ok', bytes: buf.length };
       } catch (err) {
         this.writable = false;
-        // Whatever part of the batch reached the file is a torn tail; seal it there.
+        // The caller counts the whole batch as dropped, so none of it may be replayed: cut
+        // off whatever part reached the file. If even that fails, the reader's crc check
+        // stops at the torn record.
+        await active.fh.truncate(active.seg.bytes).catch(() => undefined);
         await this.seal().catch(() => undefined);
         throw new SpoolError('spool write failed', { retriable: true, cause: err });
       }
@@ -176,7 +192,11 @@ export class Spool {
       if (seg === undefined) return undefined;
       if (this.active?.seg === seg) await this.seal();
       const { records, tornBytes } = decodeSegment(await readFile(seg.path));
-      return { seq: seg.seq, records, tornBytes };
+      const recovered = seg.messages === undefined ? records.length : 0;
+      const lost = seg.messages === undefined ? 0 : Math.max(0, seg.messages - records.length);
+      // From now on this segment's records are counted in this run's accounting.
+      seg.messages = records.length;
+      return { seq: seg.seq, records, tornBytes, recovered, lost };
     });
   }
 
@@ -211,7 +231,7 @@ export class Spool {
     const seq = this.nextSeq++;
     const path = join(this.opts.dir, `${String(seq).padStart(16, '0')}.seg`);
     const fh = await open(path, 'a');
-    const seg = { seq, path, bytes: 0 };
+    const seg: Segment = { seq, path, bytes: 0, messages: 0 };
     this.segments.push(seg);
     this.active = { seg, fh };
     return this.active;
@@ -280,6 +300,9 @@ export class SpoolReplayer {
   private wanted = false;
   private stopped = false;
   private wake: (() => void) | undefined;
+  // How far into the head segment this run has published: if removing the segment failed,
+  // the next pass resumes there instead of publishing (and counting) those records again.
+  private head: { seq: number; pos: number } | undefined;
 
   constructor(private readonly deps: ReplayerDeps) {}
 
@@ -317,31 +340,46 @@ export class SpoolReplayer {
       while (!this.stopped && !spool.isEmpty()) {
         const seg = await spool.readOldest();
         if (seg === undefined) break;
+        if (seg.recovered > 0) {
+          metrics.spoolRecovered.inc({}, seg.recovered);
+          metrics.spoolMessages.inc(seg.recovered);
+        }
+        if (seg.lost > 0) {
+          metrics.dropped.inc({ reason: 'spool_corrupt' }, seg.lost);
+          metrics.spoolMessages.dec(seg.lost);
+        }
         if (seg.tornBytes > 0) {
-          metrics.dropped.inc({ reason: 'spool_corrupt' });
+          metrics.spoolTornBytes.inc({}, seg.tornBytes);
           logger.error(
-            { seq: seg.seq, tornBytes: seg.tornBytes },
+            { seq: seg.seq, tornBytes: seg.tornBytes, lostMessages: seg.lost },
             'spool segment has a torn tail; dropped it',
           );
         }
-        let pos = 0;
+        let pos = this.head?.seq === seg.seq ? this.head.pos : 0;
+        this.head = { seq: seg.seq, pos };
         while (pos < seg.records.length && !this.stopped) {
           const chunk = seg.records.slice(pos, pos + this.deps.chunkMaxMessages);
           try {
+            const t0 = Date.now();
             await publisher.publish(chunk);
             countPublished(metrics, chunk);
+            metrics.spoolMessages.dec(chunk.length);
+            metrics.publishLatency.observe((Date.now() - t0) / 1000);
             pos += chunk.length;
+            this.head.pos = pos;
             delay = backoff.initialMs;
           } catch (err) {
             const retriable = (err as { retriable?: unknown }).retriable === true;
             metrics.publishErrors.inc({ retriable: String(retriable) });
             if (!retriable) {
               metrics.dropped.inc({ reason: 'publish_rejected' }, chunk.length);
+              metrics.spoolMessages.dec(chunk.length);
               logger.error(
                 { err, messages: chunk.length },
                 'Kafka refused spooled messages for good; dropped',
               );
               pos += chunk.length;
+              this.head.pos = pos;
               continue;
             }
             logger.warn({ err: (err as Error).message, retryInMs: delay }, 'spool replay: Kafka unavailable');

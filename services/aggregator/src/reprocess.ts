@@ -1,0 +1,102 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { DecodeOutcome, MessageMeta } from '@parsl-usage/schemas';
+import type { WorkflowSink } from './clickhouse-sink.js';
+import { JoinWindow } from './join-window.js';
+import { processBatch, type RawMessage } from './processor.js';
+
+/** Tables that are derived from `events` (everything but the audit trail and the migration log). */
+export function derivedTables(tables: { name: string; engine: string }[]): string[] {
+  return tables
+    .filter((t) => t.engine.endsWith('MergeTree') && t.name !== 'events' && t.name !== 'schema_migrations')
+    .map((t) => t.name)
+    .sort();
+}
+
+export interface EventSource {
+  partitions(): Promise<number[]>;
+  /** Up to `limit` stored messages of `partition` after `afterOffset`, in offset order. */
+  page(partition: number, afterOffset: bigint, limit: number): Promise<RawMessage[]>;
+}
+
+export function clickHouseEventSource(client: ClickHouseClient, database: string): EventSource {
+  return {
+    async partitions() {
+      const rows = await (
+        await client.query({
+          query: `SELECT DISTINCT kafka_partition AS p FROM ${database}.events ORDER BY p`,
+          format: 'JSONEachRow',
+        })
+      ).json<{ p: number }>();
+      return rows.map((r) => Number(r.p));
+    },
+    async page(partition, afterOffset, limit) {
+      const rows = await (
+        await client.query({
+          // FINAL: a message recorded twice (a crash between the events insert and the commit) counts once.
+          query: `SELECT toString(kafka_offset) AS o, toUnixTimestamp(received_at) AS t, raw FROM ${database}.events FINAL
+                  WHERE kafka_partition = ${Math.trunc(partition)} AND kafka_offset > ${afterOffset.toString()}
+                  ORDER BY kafka_offset LIMIT ${Math.trunc(limit)}`,
+          format: 'JSONEachRow',
+        })
+      ).json<{ o: string; t: number; raw: string }>();
+      return rows.map((r) => ({
+        offset: r.o,
+        value: Buffer.from(r.raw, 'utf8'),
+        receivedAtMs: Number(r.t) * 1000,
+      }));
+    },
+  };
+}
+
+export interface ReprocessResult {
+  partitions: number;
+  messages: number;
+  rows: number;
+  rejected: number;
+}
+
+/**
+ * Re-derives every change row from the audit trail with today's decode and normalisation.
+ * The caller has emptied the derived tables; `events` is left as it is. Processing is the
+ * aggregator's own, partition by partition in offset order, so with unchanged code the
+ * rebuilt rows are identical to the originals (same offsets, same versions).
+ */
+export async function reprocessFromEvents(deps: {
+  source: EventSource;
+  sink: WorkflowSink;
+  decode: (bytes: Buffer, meta: MessageMeta) => DecodeOutcome;
+  pageSize?: number;
+  now?: () => number;
+  onProgress?: (p: { partition: number; offset: string; messages: number }) => void;
+}): Promise<ReprocessResult> {
+  const now = deps.now ?? Date.now;
+  const pageSize = deps.pageSize ?? 20_000;
+  const result: ReprocessResult = { partitions: 0, messages: 0, rows: 0, rejected: 0 };
+  for (const partition of await deps.source.partitions()) {
+    result.partitions++;
+    // A window per partition: each is independent, exactly as in the live consumer.
+    const window = new JoinWindow({ maxEntries: 1_000_000, windowMs: Number.MAX_SAFE_INTEGER });
+    let after = -1n;
+    for (;;) {
+      const messages = await deps.source.page(partition, after, pageSize);
+      if (messages.length === 0) break;
+      // events already holds these messages: only the change rows are written again.
+      const r = await processBatch(
+        { decode: deps.decode, sink: deps.sink, window },
+        partition,
+        messages,
+        { changes: -1n, events: BigInt(Number.MAX_SAFE_INTEGER) },
+        now(),
+      );
+      await deps.sink.insertChanges(r.rows);
+      window.markFlushed(partition);
+      window.evict(now());
+      result.messages += messages.length;
+      result.rows += r.rows.length;
+      result.rejected += r.rejected.length;
+      after = BigInt(messages[messages.length - 1]?.offset ?? after);
+      deps.onProgress?.({ partition, offset: after.toString(), messages: result.messages });
+    }
+  }
+  return result;
+}

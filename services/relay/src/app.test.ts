@@ -1,0 +1,357 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { sniff } from '@parsl-usage/schemas';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkIdentity } from './accounting.js';
+import { createApp, type DatagramHandler, type RelayApp } from './app.js';
+import { loadConfig } from './config.js';
+import { PublishError } from './errors.js';
+import type { Publisher } from './publisher.js';
+import type { RelayRecord } from './records.js';
+
+/** Kafka stand-in: acknowledges, fails retriably (down) or refuses for good, asynchronously. */
+class FakePublisher implements Publisher {
+  readonly published: RelayRecord[] = [];
+  mode: 'up' | 'down' | 'refuse' = 'up';
+  async publish(records: readonly RelayRecord[]): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    if (this.mode === 'down') throw new PublishError('down', { retriable: true });
+    if (this.mode === 'refuse') throw new PublishError('refused', { retriable: false });
+    this.published.push(...records);
+  }
+  isConnected = (): boolean => this.mode !== 'down';
+  connect = (): Promise<void> => Promise.resolve();
+  disconnect = (): Promise<void> => Promise.resolve();
+}
+
+/** mulberry32: small, seeded, good enough to generate inputs reproducibly. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+const FIXTURES_DIR = new URL('../../../schemas/fixtures/', import.meta.url);
+const FIXTURES: Buffer[] = ['parsl-2025.03.17', 'parsl-2024.06.03', 'legacy'].flatMap((d) =>
+  readdirSync(new URL(`${d}/`, FIXTURES_DIR))
+    .filter((f) => f.endsWith('.bin'))
+    .map((f) => readFileSync(new URL(`${d}/${f}`, FIXTURES_DIR))),
+);
+
+// Documentation ranges (RFC 5737, RFC 3849): addresses no other part of the data contains.
+const SOURCES = [
+  '198.51.100.23',
+  '203.0.113.77',
+  '192.0.2.140',
+  '::ffff:198.51.100.99',
+  '2001:db8:abcd:12::7',
+  '2001:db8:ffee::42',
+];
+const FLOODER = '203.0.113.250';
+/** Every way an address could leak: full text, /24 and /48 prefixes, and raw IPv4 bytes. */
+const ADDRESS_NEEDLES: Buffer[] = [
+  ...[...SOURCES, FLOODER, '198.51.100.', '203.0.113.', '192.0.2.', '2001:db8:abcd', '2001:db8:ffee'].map(
+    (s) => Buffer.from(s),
+  ),
+  Buffer.from([198, 51, 100, 23]),
+  Buffer.from([203, 0, 113, 77]),
+];
+
+const CAP = 8192; // bytes, RELAY_MAX_DATAGRAM_BYTES below
+
+function datagram(rand: () => number): Buffer {
+  const int = (n: number) => Math.floor(rand() * n);
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+  const valid = () => {
+    if (rand() < 0.5) return Buffer.from(pick(FIXTURES));
+    const id = `fz-${int(1_000_000)}`;
+    return rand() < 0.5
+      ? Buffer.from(`1{"correlator":"${id}","parsl_v":"2025.03.17","tracking_level":${int(4)}}`)
+      : Buffer.from(`{"uuid":"${id}","test":false,"parsl_v":"1.2.0"}`);
+  };
+  const random = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
+  switch (int(10)) {
+    case 0:
+      return valid();
+    case 1: {
+      const v = valid(); // truncated
+      return v.subarray(0, int(v.length));
+    }
+    case 2: {
+      const v = Buffer.from(valid()); // wrong leading byte
+      v[0] = int(256);
+      return v;
+    }
+    case 3: // above the cap (rare-ish sizes up to 2.5x; memory stays small)
+      return Buffer.alloc(CAP + 1 + int(CAP), pick([0x31, 0x7b, 0x20]));
+    case 4:
+      return random(int(300));
+    case 5: {
+      const depth = 1 + int(5_000); // deep nesting
+      const open = pick(['[', '{"a":']);
+      const close = open === '[' ? ']' : '}';
+      return Buffer.from(
+        `1{"correlator":"deep-${int(1000)}","x":${open.repeat(depth)}1${close.repeat(depth)}}`,
+      );
+    }
+    case 6: {
+      const v = Buffer.from(valid()); // non-UTF-8 bytes inside
+      const bad = pick([
+        [0xff],
+        [0xc3, 0x28],
+        [0xe2, 0x82],
+        [0xf0, 0x9f, 0x92],
+        [0xc0, 0xaf],
+        [0xed, 0xa0, 0x80],
+      ]);
+      const at = 1 + int(Math.max(1, v.length - 1));
+      return Buffer.concat([v.subarray(0, at), Buffer.from(bad), v.subarray(at)]);
+    }
+    case 7:
+      return Buffer.alloc(0);
+    default: {
+      const v = Buffer.from(valid()); // byte-wise mutations
+      for (let k = 1 + int(4); k > 0; k--) {
+        const op = int(3);
+        const at = int(v.length);
+        if (op === 0) v[at] = int(256);
+        else if (op === 1) v[at] = (v[at] ?? 0) ^ (1 << int(8));
+        else v.copyWithin(at, Math.min(v.length, at + 1));
+      }
+      return v;
+    }
+  }
+}
+
+let dir: string;
+let app: RelayApp | undefined;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'relay-app-'));
+});
+afterEach(async () => {
+  await app?.stop();
+  app = undefined;
+  await rm(dir, { recursive: true, force: true });
+});
+
+function makeApp(opts: { env?: Record<string, string>; publisher: Publisher; logs?: string[] }) {
+  let handler: DatagramHandler | undefined;
+  let clock = 1_700_000_000_000; // ms
+  const config = loadConfig({
+    RELAY_HTTP_PORT: '0',
+    RELAY_SPOOL_DIR: dir,
+    RELAY_SPOOL_FSYNC: 'false',
+    RELAY_MAX_DATAGRAM_BYTES: String(CAP),
+    RELAY_INSTANCE_ID: 'relay-unit',
+    RELAY_BATCH_MAX_MESSAGES: '50',
+    RELAY_RATE_PER_SOURCE: '1000',
+    RELAY_BURST_PER_SOURCE: '1000',
+    ...opts.env,
+  });
+  const logs = opts.logs;
+  const logger = pino(
+    { level: logs === undefined ? 'silent' : 'debug' },
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        logs?.push(chunk.toString());
+        cb();
+      },
+    }),
+  );
+  const a = createApp({
+    config,
+    logger,
+    publisher: opts.publisher,
+    sniff,
+    now: () => clock,
+    readSnmp: () => undefined,
+    intakeSource: (h) => {
+      handler = h;
+      return {
+        start: () => Promise.resolve({ port: 0 }),
+        stop: () => Promise.resolve(),
+        isHealthy: () => true,
+      };
+    },
+  });
+  app = a;
+  return {
+    app: a,
+    send: (bytes: Buffer, address: string) => handler!(bytes, { address }),
+    tick: (ms: number) => (clock += ms),
+  };
+}
+
+const settle = async (a: RelayApp, pred: () => boolean, what: string) => {
+  const deadline = Date.now() + 10_000; // ms
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what} ${JSON.stringify(a.accounting())}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('relay accounting identity', () => {
+  it.each<
+    [string, FakePublisher['mode'], Record<string, string>, (keyof ReturnType<RelayApp['accounting']>)[]]
+  >([
+    ['Kafka up: all published', 'up', {}, ['published']],
+    ['Kafka down: all spooled', 'down', {}, ['spoolMessages']],
+    ['Kafka refuses: all dropped', 'refuse', {}, ['dropped']],
+    ['Kafka down, spool full: all dropped', 'down', { RELAY_SPOOL_MAX_BYTES: '10' }, ['dropped']],
+    [
+      'a flood: rate limited',
+      'up',
+      { RELAY_BURST_PER_SOURCE: '3', RELAY_RATE_PER_SOURCE: '1' },
+      ['rateLimited', 'published'],
+    ],
+  ])('%s', async (_name, mode, env, nonZero) => {
+    const publisher = new FakePublisher();
+    publisher.mode = mode;
+    const { app: a, send } = makeApp({ env, publisher });
+    await a.start();
+    for (let i = 0; i < 120; i++) {
+      send(i % 3 === 0 ? Buffer.from('junk') : Buffer.from(`1{"correlator":"w-${i}"}`), '198.51.100.23');
+      expect(checkIdentity(a.accounting())).toEqual({ kind: 'holds' });
+    }
+    expect(a.accounting().inFlight).toBeGreaterThan(0);
+    await settle(a, () => a.accounting().inFlight === 0, 'delivery done');
+    const acc = a.accounting();
+    expect(checkIdentity(acc)).toEqual({ kind: 'holds' });
+    expect(acc.received).toBe(120);
+    for (const k of nonZero) expect(acc[k], k).toBeGreaterThan(0);
+    // The scrape shows the same numbers the identity is made of.
+    const text = a.metrics.render();
+    expect(text).toContain(`relay_received_total 120`);
+    expect(text).toContain(`relay_in_flight_messages 0`);
+    expect(text).toContain(`relay_spool_messages ${acc.spoolMessages}`);
+    expect(text).toMatch(/relay_batch_size_messages_count [1-9]/);
+  });
+
+  it('counts what an earlier run left in the spool as recovered, and publishes it', async () => {
+    const first = new FakePublisher();
+    first.mode = 'down';
+    const one = makeApp({ publisher: first });
+    await one.app.start();
+    for (let i = 0; i < 30; i++) one.send(Buffer.from(`1{"correlator":"r-${i}"}`), '192.0.2.140');
+    await settle(one.app, () => one.app.accounting().spoolMessages === 30, 'spooled');
+    await one.app.stop();
+
+    const second = new FakePublisher();
+    const two = makeApp({ publisher: second });
+    await two.app.start();
+    await settle(
+      two.app,
+      () => two.app.accounting().spoolMessages === 0 && second.published.length === 30,
+      'replayed',
+    );
+    expect(two.app.accounting()).toMatchObject({
+      received: 0,
+      recovered: 30,
+      published: 30,
+      spoolMessages: 0,
+    });
+    expect(checkIdentity(two.app.accounting())).toEqual({ kind: 'holds' });
+  });
+
+  it('exposes the kernel UDP counters from /proc/net/snmp at scrape time', () => {
+    let rcvbuf = 5;
+    const config = loadConfig({ RELAY_HTTP_PORT: '0', RELAY_SPOOL_DIR: dir });
+    app = createApp({
+      config,
+      logger: pino({ level: 'silent' }),
+      publisher: new FakePublisher(),
+      sniff,
+      readSnmp: () => `Udp: InDatagrams InErrors RcvbufErrors\nUdp: 10 ${rcvbuf + 1} ${rcvbuf}\n`,
+      intakeSource: () => ({
+        start: () => Promise.resolve({ port: 0 }),
+        stop: () => Promise.resolve(),
+        isHealthy: () => true,
+      }),
+    });
+    expect(app.metrics.render()).toContain('relay_kernel_udp_rcvbuf_errors_total 5\n');
+    rcvbuf = 9;
+    expect(app.metrics.render()).toContain('relay_kernel_udp_rcvbuf_errors_total 9\n');
+    expect(app.metrics.render()).toContain('relay_kernel_udp_in_errors_total 10\n');
+  });
+});
+
+describe('relay fuzz: 100,000 random and mutated datagrams', () => {
+  const SEED = Number(process.env.RELAY_FUZZ_SEED ?? 20_250_317);
+  const N = 100_000;
+
+  it(`accounts for every datagram, never crashes, and never stores an address (seed ${SEED})`, async () => {
+    const rand = prng(SEED);
+    const publisher = new FakePublisher();
+    const logs: string[] = [];
+    const {
+      app: a,
+      send,
+      tick,
+    } = makeApp({
+      // A spool small enough to fill during a long "down" stretch.
+      env: { RELAY_SPOOL_MAX_BYTES: String(1024 * 1024), RELAY_BURST_PER_SOURCE: '500' },
+      publisher,
+      logs,
+    });
+    await a.start();
+    const CHUNK = 500;
+    for (let i = 0; i < N; i += CHUNK) {
+      if (i % 10_000 === 0) {
+        const r = rand();
+        publisher.mode = r < 0.6 ? 'up' : r < 0.9 ? 'down' : 'refuse';
+      }
+      for (let j = 0; j < CHUNK; j++) {
+        const flood = rand() < 0.05;
+        send(datagram(rand), flood ? FLOODER : SOURCES[Math.floor(rand() * SOURCES.length)]!);
+      }
+      tick(50); // ms: 10,000 datagrams/s overall, so the flooder is over its limit
+      expect(checkIdentity(a.accounting()), `after ${i + CHUNK}`).toEqual({ kind: 'holds' });
+      await new Promise((r) => setImmediate(r));
+    }
+    publisher.mode = 'up';
+    await a.stop();
+
+    const acc = a.accounting();
+    expect(acc.received).toBe(N);
+    expect(acc.inFlight).toBe(0);
+    expect(checkIdentity(acc)).toEqual({ kind: 'holds' });
+    // Every path was exercised, so the identity was tested on all of them.
+    expect(acc.accepted).toBeGreaterThan(0);
+    expect(acc.rejected).toBeGreaterThan(0);
+    expect(acc.rateLimited).toBeGreaterThan(0);
+    expect(acc.published).toBeGreaterThan(0);
+    expect(acc.spoolMessages).toBeGreaterThan(0);
+    for (const reason of ['publish_rejected', 'spool_full']) {
+      expect(a.metrics.dropped.get({ reason }), reason).toBeGreaterThan(0);
+    }
+    for (const reason of ['too_large', 'bad_prefix', 'bad_utf8', 'bad_json', 'empty']) {
+      expect(a.metrics.rejected.get({ reason }), reason).toBeGreaterThan(0);
+    }
+    expect(
+      a.metrics.published.get({ topic: 'parsl.usage.raw' }) ===
+        publisher.published.filter((r) => r.topic === 'parsl.usage.raw').length,
+    ).toBe(true);
+
+    // Privacy: no address, prefix or raw address bytes in any published header or key,
+    // in any spooled byte, or in any log line.
+    const leaks = (buf: Buffer) => ADDRESS_NEEDLES.filter((n) => buf.includes(n)).map(String);
+    for (const r of publisher.published) {
+      expect(leaks(Buffer.from(JSON.stringify(r.headers)))).toEqual([]);
+      if (r.key !== null) expect(leaks(r.key)).toEqual([]);
+    }
+    const segments = (await readdir(dir)).filter((f) => f.endsWith('.seg'));
+    expect(segments.length).toBeGreaterThan(0);
+    for (const f of segments) expect(leaks(await readFile(join(dir, f))), f).toEqual([]);
+    expect(logs.length).toBeGreaterThan(0);
+    expect(leaks(Buffer.from(logs.join('')))).toEqual([]);
+  }, 60_000);
+});

@@ -1,0 +1,99 @@
+/**
+ * The dashboard page in Debian's chromium (driven by playwright-core) against the fixture
+ * history: every panel renders, the headline totals and the top Python version show the
+ * figures the fixture implies, the page asks no other host, and a full-page screenshot is
+ * saved to test/artifacts/dashboard.png.
+ */
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { chromium, type Browser } from 'playwright-core';
+import { clickhouse, freshDatabase } from './setup/env.js';
+import { counted, countBy, END, fixture, FROM, insertHistory, startDashboard, type RunningDashboard } from './dashboard-support.js';
+
+const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
+const history = fixture();
+const runs = counted(history);
+const fmt = new Intl.NumberFormat('en-US');
+
+describe('dashboard page in chromium', () => {
+  let admin: ClickHouseClient;
+  let d: RunningDashboard;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    const db = await freshDatabase('dashb');
+    admin = clickhouse('admin');
+    await insertHistory(admin, db, history);
+    d = await startDashboard(admin, db);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await d?.app.stop();
+    await admin?.close();
+  });
+
+  it('renders every panel with the fixture figures and asks no other host', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const requests: string[] = [];
+    const problems: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+
+    await page.goto(`${d.base}/?from=${FROM}&to=${END}&granularity=week&top=8`);
+    const panels = page.locator('[data-panel]');
+    const count = await panels.count();
+    expect(count).toBe(14);
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('[data-panel]')].every((s) => (s as HTMLElement).dataset.state === 'ready'),
+      undefined,
+      { timeout: 30_000 },
+    );
+    // every chart drew something
+    const canvases = await page.locator('canvas').evaluateAll((cs) => cs.map((c) => (c as HTMLCanvasElement).width > 0));
+    expect(canvases.length).toBe(11);
+    expect(canvases.every(Boolean)).toBe(true);
+
+    const metric = (name: string) => page.locator(`[data-metric="${name}"]`).textContent();
+    expect(await metric('runs')).toBe(fmt.format(runs.length));
+    expect(await metric('completed')).toBe(fmt.format(runs.filter((w) => w.status === 'completed').length));
+    expect(await metric('apps')).toBe(fmt.format(runs.reduce((s, w) => s + w.app_count, 0)));
+    expect(await page.locator('#updated').textContent()).toContain(`newest run day ${END}`);
+
+    const python = [...countBy(runs, (w) => w.python_minor)].sort((a, b) => b[1] - a[1]);
+    const [topVersion, topRuns] = python[0] as [string, number];
+    const firstRow = page.locator('[data-dimension="python_minor"] tbody tr').first().locator('td');
+    expect(await firstRow.allTextContents()).toEqual(expect.arrayContaining(['1', topVersion, fmt.format(topRuns)]));
+
+    const health = await page.locator('[data-panel="release-health"] [data-flag]').textContent();
+    expect(health).toContain('missing');
+
+    const csv = await page.locator('[data-dimension="python_minor"] a.csv').getAttribute('href');
+    expect(csv).toMatch(/^\/api\/dimension\.csv\?/);
+
+    const origin = new URL(d.base).origin;
+    expect(requests.filter((u) => new URL(u).origin !== origin)).toEqual([]);
+    expect(problems).toEqual([]);
+
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await phone.goto(`${d.base}/?from=${FROM}&to=${END}`);
+    await phone.waitForFunction(
+      () => [...document.querySelectorAll('[data-panel]')].every((s) => (s as HTMLElement).dataset.state === 'ready'),
+      undefined,
+      { timeout: 30_000 },
+    );
+    // readable on a phone: nothing wider than the screen
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await phone.screenshot({ path: `${ARTIFACTS}dashboard-phone.png`, fullPage: true });
+  });
+});
