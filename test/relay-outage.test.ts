@@ -136,6 +136,9 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
     const { udpPort } = await relay.start();
     const id = container!.getId();
 
+    const t0 = Date.now();
+    const phases: Record<string, number> = {}; // ms since the load started, for the log below
+    const mark = (name: string) => (phases[name] = Date.now() - t0);
     const load = new Load(udpPort);
     load.start();
     try {
@@ -143,7 +146,9 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
         what: 'first publish before the outage',
       });
       await sleep(BEFORE_MS);
+      mark('stopRequested');
       await podman('stop', '-t', '5', id);
+      mark('stopped');
       const stoppedAt = Date.now();
       await eventually(() => (relay.metrics.spooled.get() > 0 ? true : undefined), {
         timeoutMs: OUTAGE_MS,
@@ -153,11 +158,13 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
       // The outage itself is the scenario's length, not a wait for a condition.
       await sleep(Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt)));
       await podman('start', id);
+      mark('started');
       await sleep(AFTER_MS);
     } finally {
       await load.stop();
     }
 
+    mark('loadStopped');
     const sent = load.sent;
     expect(sent.length).toBeGreaterThan((RATE_PER_S * OUTAGE_MS) / 1000);
     // Loopback at 200/s loses nothing; if it ever did, the relay's own count says so.
@@ -172,6 +179,7 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
       },
       { timeoutMs: 90_000, what: 'spool replayed and everything published' },
     );
+    mark('drained');
     await eventually(() => (relay.health().checks.spoolBytes === 0 ? true : undefined), {
       what: 'spool bytes zero',
     });
@@ -194,6 +202,14 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
       const inTopic = seqs.filter((s) => s.key === key).map((s) => s.seq);
       expect(inTopic, `order of ${key}`).toEqual(sent.filter((s) => s.key === key).map((s) => s.seq));
     }
+    mark('verified');
+    console.info('relay-outage', {
+      phases,
+      sent: sent.length,
+      spooled: relay.metrics.spooled.get(),
+      publishErrors: relay.metrics.publishErrors.total(),
+      inTopic: got.length,
+    });
     expect(relay.metrics.spooled.get()).toBeGreaterThan(0);
     expect(relay.metrics.dropped.render().join('\n')).not.toMatch(/reason=/);
 

@@ -5,6 +5,7 @@
  *   node --import tsx bench/e2e/soak.ts [--duration 600] [--rate 5000] [--partitions 6]
  *        [--relay-workers 1] [--aggregators 1] [--kafka-port 39092] [--clickhouse-port 38123] [--json out.json]
  *
+ * --relay-env / --agg-env take KEY=VALUE,KEY=VALUE for the services (e.g. --agg-env LOG_LEVEL=debug).
  * --duration is seconds, --rate datagrams/s. Kafka and ClickHouse are podman containers from
  * the local images on the given loopback ports (removed afterwards), unless KAFKA_BROKERS and
  * CLICKHOUSE_URL point at a stack you already have. Traffic goes only to 127.0.0.1, from
@@ -12,7 +13,7 @@
  * Exit code 0 when every check passes.
  */
 import { writeFileSync } from 'node:fs';
-import { flags, num } from '../lib/cli.js';
+import { envList, flags, num } from '../lib/cli.js';
 import { formatReport, runSoak } from '../lib/soak.js';
 import { startStack } from '../lib/stack.js';
 
@@ -34,6 +35,8 @@ try {
     relayWorkers: num(f, 'relay-workers', 1),
     aggregators: num(f, 'aggregators', 1),
     containers: stack.containers,
+    relayEnv: envList(f.get('relay-env')),
+    aggregatorEnv: envList(f.get('agg-env')),
   });
   console.log(formatReport(result));
   const out = f.get('json');

@@ -19,3 +19,13 @@ export function num(f: Map<string, string>, name: string, dflt: number): number 
   if (!Number.isFinite(x) || x < 0) throw new Error(`--${name} must be a non-negative number, got ${v}`);
   return x;
 }
+
+/** "A=1,B=2" → { A: '1', B: '2' } */
+export function envList(v: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of (v ?? '').split(',').filter(Boolean)) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}

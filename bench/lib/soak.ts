@@ -185,7 +185,16 @@ export interface SoakResult {
   flood: { sent: number; inKafka: number; inClickHouse: number };
   freshness: ProbeStats;
   insertLagS: number[];
-  faults: Array<FaultRecord & { recoveryToSubSecondLagS: number | null; maxLagMs: number | null; probesLost: number }>;
+  faults: Array<
+    FaultRecord & {
+      recoveryToSubSecondLagS: number | null;
+      recoveryToBaselineS: number | null;
+      maxLagMs: number | null;
+      probesLost: number;
+    }
+  >;
+  /** p95 probe lag before the first fault (the whole run when there is none), ms */
+  baselineLagP95Ms: number;
   resources: Record<string, RoleStats>;
   /** lost after receipt: relay drops + accepted-not-in-Kafka + Kafka-not-in-ClickHouse */
   lostAfterReceipt: { relayDropped: number; kafkaToClickHouse: number; note: string };
@@ -246,7 +255,13 @@ function lagAfter(
   from: number,
   until: number,
   startedAt: number,
-): { recoveryToSubSecondLagS: number | null; maxLagMs: number | null; probesLost: number } {
+  baselineMs: number,
+): {
+  recoveryToSubSecondLagS: number | null;
+  recoveryToBaselineS: number | null;
+  maxLagMs: number | null;
+  probesLost: number;
+} {
   const window = timeline.filter(([t]) => t >= from && t < until);
   const during = timeline.filter(([t]) => t >= startedAt && t < until);
   let maxLag: number | null = null;
@@ -262,8 +277,16 @@ function lagAfter(
     if (f === null || f >= 1_000) break;
     firstGood = window[i]![0];
   }
+  // The same, against the lag this run had before its first fault (p95 + 1 s).
+  let firstBaseline: number | null = null;
+  for (let i = window.length - 1; i >= 0; i--) {
+    const f = window[i]![1];
+    if (f === null || f > baselineMs) break;
+    firstBaseline = window[i]![0];
+  }
   return {
     recoveryToSubSecondLagS: firstGood === null ? null : Math.max(0, (firstGood - from) / 1000),
+    recoveryToBaselineS: firstBaseline === null ? null : Math.max(0, (firstBaseline - from) / 1000),
     maxLagMs: maxLag,
     probesLost: lost,
   };
@@ -484,9 +507,21 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const fresh = timeline.flatMap(([, f]) => (f === null ? [] : [f])).sort((a, b) => a - b);
   const endAt = ledger.endedAt;
   const sortedFaults = [...faultRecords].sort((a, b) => a.startedAt - b.startedAt);
+  const firstFaultAt = sortedFaults[0]?.startedAt ?? Infinity;
+  const before = timeline
+    .filter(([t, x]) => t < firstFaultAt && x !== null)
+    .map(([, x]) => x!)
+    .sort((a, b) => a - b);
+  const baselineLagP95Ms = quantile(before, 0.95);
   const faults = sortedFaults.map((f, i) => ({
     ...f,
-    ...lagAfter(timeline, f.recoveredAt, sortedFaults[i + 1]?.startedAt ?? endAt, f.startedAt),
+    ...lagAfter(
+      timeline,
+      f.recoveredAt,
+      sortedFaults[i + 1]?.startedAt ?? endAt,
+      f.startedAt,
+      (Number.isFinite(baselineLagP95Ms) ? baselineLagP95Ms : 0) + 1_000,
+    ),
   }));
 
   const byLabel = (name: string): Record<string, number> => {
@@ -588,6 +623,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     },
     insertLagS: insertLag,
     faults,
+    baselineLagP95Ms,
     resources,
     lostAfterReceipt: {
       relayDropped: droppedTotal,
@@ -624,7 +660,7 @@ export function formatReport(r: SoakResult): string {
   L.push(`freshness (probe send → visible in workflows, polled every 200 ms): p50 ${n(f.p50)} ms, p95 ${n(f.p95)} ms, p99 ${n(f.p99)} ms, max ${n(f.max)} ms (${f.seen}/${f.sent} probes seen)`);
   L.push(`  inserted_at - launch_received_at (whole seconds): p50/p95/p99 ${r.insertLagS.join(' / ')} s`);
   for (const x of r.faults) {
-    L.push(`fault ${x.name}: ${new Date(x.startedAt).toISOString().slice(11, 19)} → recovered +${((x.recoveredAt - x.startedAt) / 1000).toFixed(1)} s; lag < 1 s again ${x.recoveryToSubSecondLagS === null ? 'NEVER' : `${x.recoveryToSubSecondLagS.toFixed(1)} s after recovery`}; max probe lag ${x.maxLagMs === null ? 'n/a' : `${n(x.maxLagMs)} ms`}; probes lost ${x.probesLost}${x.note ? `; ${x.note}` : ''}`);
+    L.push(`fault ${x.name}: ${new Date(x.startedAt).toISOString().slice(11, 19)} → recovered +${((x.recoveredAt - x.startedAt) / 1000).toFixed(1)} s; lag < 1 s again ${x.recoveryToSubSecondLagS === null ? 'NEVER' : `${x.recoveryToSubSecondLagS.toFixed(1)} s after recovery`}; lag ≤ pre-fault p95 + 1 s (${n(r.baselineLagP95Ms + 1000)} ms) again ${x.recoveryToBaselineS === null ? 'NEVER' : `${x.recoveryToBaselineS.toFixed(1)} s after recovery`}; max probe lag ${x.maxLagMs === null ? 'n/a' : `${n(x.maxLagMs)} ms`}; probes lost ${x.probesLost}${x.note ? `; ${x.note}` : ''}`);
   }
   for (const [role, s] of Object.entries(r.resources)) {
     L.push(`cpu/rss ${role.padEnd(13)} ${s.cpuS.toFixed(1)} s CPU = ${s.cpuPctOfCore.toFixed(0)} % of one core; RSS mean ${s.meanRssMiB.toFixed(0)} MiB, peak ${s.peakRssMiB.toFixed(0)} MiB${s.starts !== undefined ? `; starts ${s.starts}` : ''}`);
