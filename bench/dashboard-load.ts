@@ -21,20 +21,52 @@ const RUNS_PER_DAY = Math.min(2_000, Number(process.argv[4] ?? 200));
 const URL_ = process.env.CLICKHOUSE_URL;
 if (!URL_) throw new Error('set CLICKHOUSE_URL');
 
-const admin = createClient({ url: URL_, username: 'admin', password: process.env.CLICKHOUSE_ADMIN_PASSWORD ?? 'admin-dev-password' });
+const admin = createClient({
+  url: URL_,
+  username: 'admin',
+  password: process.env.CLICKHOUSE_ADMIN_PASSWORD ?? 'admin-dev-password',
+});
 const database = `bench_dash_${Date.now().toString(36)}`;
-await applyMigrations(admin, { database, dir: new URL('../infra/clickhouse/migrations', import.meta.url).pathname });
+await applyMigrations(admin, {
+  database,
+  dir: new URL('../infra/clickhouse/migrations', import.meta.url).pathname,
+});
 const end = addDays(dayOf(Date.now()), -1);
-const history = demoHistory({ endDay: end, days: 365, runsPerDay: RUNS_PER_DAY, seed: 7, silentFrom: addDays(end, -13) });
-const rows = history.map((v, i) => ({ ...(v[v.length - 1] as object), sign: 1, seq: 0, version: String(i), kafka_partition: 0, kafka_offset: String(i) }));
-for (let i = 0; i < rows.length; i += 50_000) await admin.insert({ table: `${database}.workflow_changes`, values: rows.slice(i, i + 50_000), format: 'JSONEachRow' });
+const history = demoHistory({
+  endDay: end,
+  days: 365,
+  runsPerDay: RUNS_PER_DAY,
+  seed: 7,
+  silentFrom: addDays(end, -13),
+});
+const rows = history.map((v, i) => ({
+  ...(v[v.length - 1] as object),
+  sign: 1,
+  seq: 0,
+  version: String(i),
+  kafka_partition: 0,
+  kafka_offset: String(i),
+}));
+for (let i = 0; i < rows.length; i += 50_000)
+  await admin.insert({
+    table: `${database}.workflow_changes`,
+    values: rows.slice(i, i + 50_000),
+    format: 'JSONEachRow',
+  });
 console.log(`inserted ${rows.length} runs into ${database}`);
 
 let queries = 0;
 const real = clickhouseQuery(admin);
 const metrics = new Metrics();
 const app = createApp({
-  config: { httpHost: '127.0.0.1', httpPort: 0, database, cacheTtlMs: 60_000, cacheMaxEntries: 1_000, unfinishedAfterDays: 7 },
+  config: {
+    httpHost: '127.0.0.1',
+    httpPort: 0,
+    database,
+    cacheTtlMs: 60_000,
+    cacheMaxEntries: 1_000,
+    unfinishedAfterDays: 7,
+  },
   logger: pino({ level: 'silent' }),
   query: (sql) => {
     queries++;
@@ -77,7 +109,8 @@ const t0 = performance.now();
 await Promise.all(Array.from({ length: CLIENTS }, (_, k) => client(k * 7)));
 const elapsed = (performance.now() - t0) / 1000;
 latencies.sort((a, b) => a - b);
-const q = (p: number) => (latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] ?? 0).toFixed(1);
+const q = (p: number) =>
+  (latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] ?? 0).toFixed(1);
 console.log(
   JSON.stringify({
     clients: CLIENTS,

@@ -95,7 +95,7 @@ describe('reprocess: rebuild every derived table from events', () => {
       expect.arrayContaining(['workflow_changes', 'workflow_versions', 'rollup_daily']),
     );
     const after = await snapshot(db);
-    expect(after.workflows.split('\n').length).toBeGreaterThan(40);
+    expect((after.workflows ?? '').split('\n').length).toBeGreaterThan(40);
     expect(after).toEqual(before);
   });
 });

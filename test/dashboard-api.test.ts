@@ -45,7 +45,11 @@ async function get(d: RunningDashboard, path: string): Promise<{ status: number;
   const res = await fetch(`${d.base}${path}`);
   const type = res.headers.get('content-type') ?? '';
   const text = await res.text();
-  return { status: res.status, body: type.startsWith('application/json') ? (JSON.parse(text) as Json) : ({ text } as never), type };
+  return {
+    status: res.status,
+    body: type.startsWith('application/json') ? (JSON.parse(text) as Json) : ({ text } as never),
+    type,
+  };
 }
 
 /** column `name` of a table answer as a map from its first column */
@@ -100,7 +104,9 @@ describe('dashboard API over a fixture history', () => {
       last_day: END,
     });
     expect(body.summary?.failure_rate).toBeCloseTo(fails / apps, 4);
-    expect(Math.abs(Date.parse(String(body.summary?.last_inserted_at)) - INSERTED_AT_MS)).toBeLessThanOrEqual(1_000);
+    expect(Math.abs(Date.parse(String(body.summary?.last_inserted_at)) - INSERTED_AT_MS)).toBeLessThanOrEqual(
+      1_000,
+    );
   });
 
   it('workflows over time: launched, completed, unfinished per week', async () => {
@@ -116,7 +122,9 @@ describe('dashboard API over a fixture history', () => {
       const got = column(body, 'period', name);
       const want = byWeek(pred);
       for (const [week, n] of got) expect([name, week, n]).toEqual([name, week, want.get(week) ?? 0]);
-      expect([...got.values()].reduce((s: number, n) => s + Number(n), 0)).toBe([...want.values()].reduce((s, n) => s + n, 0));
+      expect([...got.values()].reduce((s: number, n) => s + Number(n), 0)).toBe(
+        [...want.values()].reduce((s, n) => s + n, 0),
+      );
     }
   });
 
@@ -135,7 +143,10 @@ describe('dashboard API over a fixture history', () => {
     ['provider', (w: RunFacts) => w.providers[0] ?? null],
     ['launcher', (w: RunFacts) => w.launchers[0] ?? null],
   ] as const)('dimension %s: ranked counts', async (dimension, key) => {
-    const { status, body } = await get(d, `/api/dimension?${range}&granularity=month&top=3&dimension=${dimension}`);
+    const { status, body } = await get(
+      d,
+      `/api/dimension?${range}&granularity=month&top=3&dimension=${dimension}`,
+    );
     expect(status).toBe(200);
     const want = countBy(runs, key);
     const got = column(body, dimension, 'runs');
@@ -151,7 +162,8 @@ describe('dashboard API over a fixture history', () => {
     const series = body.chart.series as { label: string; shares: number[] }[];
     expect(series.map((s) => s.label)).toContain('other');
     const periods = body.chart.periods as string[];
-    for (let i = 0; i < periods.length; i++) expect(series.reduce((s, x) => s + (x.shares[i] ?? 0), 0)).toBeCloseTo(1, 3);
+    for (let i = 0; i < periods.length; i++)
+      expect(series.reduce((s, x) => s + (x.shares[i] ?? 0), 0)).toBeCloseTo(1, 3);
   });
 
   it('apps and failure rate per month', async () => {
@@ -168,7 +180,10 @@ describe('dashboard API over a fixture history', () => {
 
   it('execution time: histogram count and quantiles within their bucket', async () => {
     const { body } = await get(d, `/api/exec-time?${range}`);
-    const times = runs.filter((w) => w.has_closure === 1 && w.execution_time >= 0).map((w) => w.execution_time).sort((a, b) => a - b);
+    const times = runs
+      .filter((w) => w.has_closure === 1 && w.execution_time >= 0)
+      .map((w) => w.execution_time)
+      .sort((a, b) => a - b);
     expect(body.summary?.runs).toBe(times.length);
     const bucket = (s: number) => (s < 1 ? 0 : Math.min(160, 1 + Math.floor(4 * Math.log2(s))));
     const exactMedian = times[Math.ceil(0.5 * times.length) - 1] as number;
@@ -179,21 +194,32 @@ describe('dashboard API over a fixture history', () => {
 
   it('installation age: known/unknown runs and the median in days', async () => {
     const { body } = await get(d, `/api/install-age?${range}`);
-    const ages = runs.filter((w) => w.install_age_days >= 0).map((w) => w.install_age_days).sort((a, b) => a - b);
+    const ages = runs
+      .filter((w) => w.install_age_days >= 0)
+      .map((w) => w.install_age_days)
+      .sort((a, b) => a - b);
     expect(body.summary).toMatchObject({
       runs_known_age: ages.length,
       runs_unknown_age: runs.length - ages.length,
       median_days: ages[Math.ceil(0.5 * ages.length) - 1],
       p90_days: ages[Math.ceil(0.9 * ages.length) - 1],
     });
-    const weeks = countBy(runs, (w) => String(w.install_age_days < 0 ? -1 : Math.floor(w.install_age_days / 7)));
+    const weeks = countBy(runs, (w) =>
+      String(w.install_age_days < 0 ? -1 : Math.floor(w.install_age_days / 7)),
+    );
     expect(Object.fromEntries(column(body, 'age_weeks', 'runs'))).toEqual(Object.fromEntries(weeks));
   });
 
   it('release adoption: shares and days to half of the newest releases', async () => {
     const { body } = await get(d, `/api/adoption?${range}&granularity=day&top=5`);
-    const releases = body.chart.releases as { release: string; daysToHalf: number | null; points: [number, number | null][] }[];
-    const seen = [...new Set(runs.map((w) => w.parsl_release_date).filter((r) => r !== '1970-01-01' && r >= FROM))].sort();
+    const releases = body.chart.releases as {
+      release: string;
+      daysToHalf: number | null;
+      points: [number, number | null][];
+    }[];
+    const seen = [
+      ...new Set(runs.map((w) => w.parsl_release_date).filter((r) => r !== '1970-01-01' && r >= FROM)),
+    ].sort();
     expect(releases.map((r) => r.release)).toEqual(seen.slice(-5).map((r) => r.replaceAll('-', '.')));
     for (const rel of releases) {
       const date = rel.release.replaceAll('.', '-');
@@ -236,7 +262,8 @@ describe('dashboard API over a fixture history', () => {
   it('leaderboard: points per named project', async () => {
     const { body } = await get(d, `/api/leaderboard?${range}&top=50`);
     const points = new Map<string, number>();
-    for (const w of runs) if (w.project_name) points.set(w.project_name, (points.get(w.project_name) ?? 0) + w.points);
+    for (const w of runs)
+      if (w.project_name) points.set(w.project_name, (points.get(w.project_name) ?? 0) + w.points);
     expect(Object.fromEntries(column(body, 'project', 'points'))).toEqual(Object.fromEntries(points));
     const top1 = await get(d, `/api/leaderboard?${range}&top=1`);
     expect(top1.body.rows).toHaveLength(1);
@@ -261,7 +288,10 @@ describe('dashboard API over a fixture history', () => {
     expect(all.every((r) => r.status === 200)).toBe(true);
     expect(d.queries.length - before).toBe(1);
     // same parameters in another order and spelled with defaults: same cache entry
-    await get(d, `/api/dimension?dimension=platform&top=4&granularity=day&to=${END}&from=${addDays(END, -30)}`);
+    await get(
+      d,
+      `/api/dimension?dimension=platform&top=4&granularity=day&to=${END}&from=${addDays(END, -30)}`,
+    );
     expect(d.queries.length - before).toBe(1);
   });
 
@@ -303,7 +333,17 @@ describe('dashboard API over a fixture history', () => {
   const PARAMS = ['from', 'to', 'granularity', 'top', 'dimension'] as const;
   it('no injection string in any parameter of any panel reaches SQL', async () => {
     const before = d.queries.length;
-    const panels = ['headline', 'workflows', 'apps', 'dimension', 'exec-time', 'install-age', 'adoption', 'leaderboard', 'release-health'];
+    const panels = [
+      'headline',
+      'workflows',
+      'apps',
+      'dimension',
+      'exec-time',
+      'install-age',
+      'adoption',
+      'leaderboard',
+      'release-health',
+    ];
     let checked = 0;
     for (const panel of panels)
       for (const name of PARAMS)
@@ -319,7 +359,10 @@ describe('dashboard API over a fixture history', () => {
         }
     // arrays via repeated parameters
     for (const name of PARAMS) {
-      const { status, body } = await get(d, `/api/dimension?dimension=python_minor&${name}=week&${name}=${encodeURIComponent("'; DROP TABLE x; --")}`);
+      const { status, body } = await get(
+        d,
+        `/api/dimension?dimension=python_minor&${name}=week&${name}=${encodeURIComponent("'; DROP TABLE x; --")}`,
+      );
       expect(status).toBe(400);
       expect(body.parameter).toBe(name);
       checked++;

@@ -10,12 +10,36 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chromium, type Browser } from 'playwright-core';
 import { clickhouse, freshDatabase } from './setup/env.js';
-import { counted, countBy, END, fixture, FROM, insertHistory, startDashboard, type RunningDashboard } from './dashboard-support.js';
+import {
+  counted,
+  countBy,
+  END,
+  fixture,
+  FROM,
+  insertHistory,
+  startDashboard,
+  type RunningDashboard,
+} from './dashboard-support.js';
 
 const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
 const history = fixture();
 const runs = counted(history);
 const fmt = new Intl.NumberFormat('en-US');
+/** The little of the DOM the page-side functions use (the test program has no DOM types). */
+interface El {
+  dataset: Record<string, string | undefined>;
+  tagName: string;
+  className: string;
+  width: number;
+  getBoundingClientRect(): { right: number };
+  closest(sel: string): unknown;
+}
+type Doc = { querySelectorAll(sel: string): Iterable<El>; documentElement: { scrollWidth: number } };
+// Functions, not strings: the page's CSP forbids eval.
+const ALL_READY = (): boolean => {
+  const d = (globalThis as unknown as { document: Doc }).document;
+  return [...d.querySelectorAll('[data-panel]')].every((s) => s.dataset.state === 'ready');
+};
 
 describe('dashboard page in chromium', () => {
   let admin: ClickHouseClient;
@@ -29,7 +53,14 @@ describe('dashboard page in chromium', () => {
     d = await startDashboard(admin, db);
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
     });
   });
   afterAll(async () => {
@@ -52,13 +83,13 @@ describe('dashboard page in chromium', () => {
     const panels = page.locator('[data-panel]');
     const count = await panels.count();
     expect(count).toBe(14);
-    await page.waitForFunction(
-      () => [...document.querySelectorAll('[data-panel]')].every((s) => (s as HTMLElement).dataset.state === 'ready'),
-      undefined,
-      { timeout: 30_000 },
-    );
+    await page.waitForFunction(ALL_READY, undefined, { timeout: 30_000 });
     // every chart drew something
-    const canvases = await page.locator('canvas').evaluateAll((cs) => cs.map((c) => (c as HTMLCanvasElement).width > 0));
+    const canvases = await page.evaluate(() =>
+      [...(globalThis as unknown as { document: Doc }).document.querySelectorAll('canvas')].map(
+        (c) => c.width > 0,
+      ),
+    );
     expect(canvases.length).toBe(11);
     expect(canvases.every(Boolean)).toBe(true);
 
@@ -71,7 +102,9 @@ describe('dashboard page in chromium', () => {
     const python = [...countBy(runs, (w) => w.python_minor)].sort((a, b) => b[1] - a[1]);
     const [topVersion, topRuns] = python[0] as [string, number];
     const firstRow = page.locator('[data-dimension="python_minor"] tbody tr').first().locator('td');
-    expect(await firstRow.allTextContents()).toEqual(expect.arrayContaining(['1', topVersion, fmt.format(topRuns)]));
+    expect(await firstRow.allTextContents()).toEqual(
+      expect.arrayContaining(['1', topVersion, fmt.format(topRuns)]),
+    );
 
     const health = await page.locator('[data-panel="release-health"] [data-flag]').textContent();
     expect(health).toContain('missing');
@@ -87,19 +120,19 @@ describe('dashboard page in chromium', () => {
     await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
     await phone.goto(`${d.base}/?from=${FROM}&to=${END}`);
-    await phone.waitForFunction(
-      () => [...document.querySelectorAll('[data-panel]')].every((s) => (s as HTMLElement).dataset.state === 'ready'),
-      undefined,
-      { timeout: 30_000 },
-    );
+    await phone.waitForFunction(ALL_READY, undefined, { timeout: 30_000 });
     await phone.screenshot({ path: `${ARTIFACTS}dashboard-phone.png`, fullPage: true });
     // readable on a phone: no element sticks out of the screen (tables scroll inside their box)
     const wide = await phone.evaluate(() =>
-      [...document.querySelectorAll('body *')]
+      [...(globalThis as unknown as { document: Doc }).document.querySelectorAll('body *')]
         .filter((e) => e.getBoundingClientRect().right > 391 && !e.closest('.table'))
         .map((e) => `${e.tagName}.${e.className}`),
     );
     expect(wide).toEqual([]);
-    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(
+      await phone.evaluate(
+        () => (globalThis as unknown as { document: Doc }).document.documentElement.scrollWidth,
+      ),
+    ).toBeLessThanOrEqual(390);
   });
 });

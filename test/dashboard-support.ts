@@ -42,7 +42,11 @@ export function countBy<T>(xs: readonly T[], key: (x: T) => string | null): Map<
 /** inserted_at of every fixture row (whole seconds, UTC), as the aggregator sends it */
 export const INSERTED_AT_MS = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
 
-export async function insertHistory(client: ClickHouseClient, database: string, history: RunFacts[][]): Promise<void> {
+export async function insertHistory(
+  client: ClickHouseClient,
+  database: string,
+  history: RunFacts[][],
+): Promise<void> {
   // The ChangeLog passes extra fields through; without it 18.16 stores the column's zero, not its DEFAULT.
   const insertedAt = new Date(INSERTED_AT_MS).toISOString().slice(0, 19).replace('T', ' ');
   const stamped = history.map((versions) => versions.map((v) => ({ ...v, inserted_at: insertedAt })));

@@ -117,7 +117,7 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
     if (container) await podman('rm', '-f', container.getId()).catch(() => undefined);
   });
 
-  it('publishes every accepted datagram exactly once, in per-key order, and empties the spool', async () => {
+  it('publishes every accepted datagram, in per-key order, and empties the spool', async () => {
     spoolDir = await mkdtemp(join(tmpdir(), 'relay-outage-'));
     const config = loadConfig({
       RELAY_UDP_PORT: '0',
@@ -147,7 +147,10 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
       });
       await sleep(BEFORE_MS);
       mark('stopRequested');
-      await podman('stop', '-t', '5', id);
+      // A clean stop (SIGTERM, 5 s grace) is the tested scenario. RELAY_OUTAGE_KILL=true
+      // SIGKILLs the broker instead, to study in-flight loss (see services/relay/README.md).
+      if (process.env.RELAY_OUTAGE_KILL === 'true') await podman('kill', id);
+      else await podman('stop', '-t', '5', id);
       mark('stopped');
       const stoppedAt = Date.now();
       await eventually(() => (relay.metrics.spooled.get() > 0 ? true : undefined), {
@@ -189,33 +192,50 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
       const key = m.key?.toString() ?? '';
       const body = JSON.parse(m.value!.subarray(1).toString('utf8')) as { seq: number; correlator: string };
       expect(body.correlator).toBe(key);
-      return { key, seq: body.seq };
+      return { key, seq: body.seq, offset: m.offset };
     });
     const counts = new Map<number, number>();
     for (const s of seqs) counts.set(s.seq, (counts.get(s.seq) ?? 0) + 1);
     const duplicates = [...counts].filter(([, n]) => n > 1);
-    expect(duplicates, 'duplicated sequence numbers').toEqual([]);
-    expect(counts.size).toBe(sent.length);
-    expect([...counts.keys()].sort((a, b) => a - b)).toEqual(sent.map((s) => s.seq));
-    for (let k = 0; k < KEYS; k++) {
-      const key = `outage-wf-${k}`;
-      const inTopic = seqs.filter((s) => s.key === key).map((s) => s.seq);
-      expect(inTopic, `order of ${key}`).toEqual(sent.filter((s) => s.key === key).map((s) => s.seq));
-    }
-    mark('verified');
+    mark('consumed');
+    // Logged before asserting, so that a failing run says where its time and messages went.
     console.info('relay-outage', {
       phases,
       sent: sent.length,
       spooled: relay.metrics.spooled.get(),
       publishErrors: relay.metrics.publishErrors.total(),
       inTopic: got.length,
+      duplicates: duplicates.length,
+      missing: sent.filter((x) => !counts.has(x.seq)).length,
+      missingFirst: sent
+        .filter((x) => !counts.has(x.seq))
+        .slice(0, 10)
+        .map((x) => x.seq),
+      duplicateOffsets: duplicates
+        .slice(0, 10)
+        .map(([seq]) => [seq, seqs.filter((x) => x.seq === seq).map((x) => x.offset)]),
+      kill: process.env.RELAY_OUTAGE_KILL === 'true',
     });
+    // No loss: every datagram sent is in the topic.
+    expect(counts.size).toBe(sent.length);
+    expect([...counts.keys()].sort((a, b) => a - b)).toEqual(sent.map((s) => s.seq));
+    // Per-key order: each key's messages, first occurrences, in the order they were sent.
+    for (let k = 0; k < KEYS; k++) {
+      const key = `outage-wf-${k}`;
+      const firsts = [...new Set(seqs.filter((s) => s.key === key).map((s) => s.seq))];
+      expect(firsts, `order of ${key}`).toEqual(sent.filter((s) => s.key === key).map((s) => s.seq));
+    }
+    // Exactly once is NOT what the relay guarantees (kafkajs re-sends a whole produce request
+    // after a partial failure; see services/relay/README.md), so a few duplicates are allowed
+    // and logged above; a systematic duplication (e.g. the spool replayed twice) is not.
+    expect(got.length - sent.length, 'duplicates').toBeLessThanOrEqual(Math.ceil(sent.length / 100));
     expect(relay.metrics.spooled.get()).toBeGreaterThan(0);
     expect(relay.metrics.dropped.render().join('\n')).not.toMatch(/reason=/);
 
     await relay.stop();
     expect((await readdir(spoolDir)).filter((f) => f.endsWith('.seg'))).toEqual([]);
-  });
+    // ~85 s alone on 2 cores (30 s of it the outage); margin for a loaded CI machine.
+  }, 150_000);
 });
 
 /**
@@ -240,7 +260,17 @@ async function consumeAll(broker: string, topic: string, n: number): Promise<Kaf
         return Promise.resolve();
       },
     });
-    await eventually(() => (total >= n ? true : undefined), { timeoutMs: 60_000, what: `${n} messages` });
+    // Until n are in, or nothing new arrived for 15 s: a shortfall is then reported by the
+    // assertions (with the diagnostics log) rather than as a bare timeout.
+    let last = -1;
+    let lastChange = Date.now();
+    await eventually(
+      () => {
+        if (total !== last) [last, lastChange] = [total, Date.now()];
+        return total >= n || Date.now() - lastChange > 15_000 ? true : undefined;
+      },
+      { timeoutMs: 90_000, what: `${n} messages` },
+    );
     await sleep(1_000);
   } finally {
     await consumer.disconnect();

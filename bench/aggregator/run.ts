@@ -251,10 +251,18 @@ async function engineConsumer(db: string, topic: string, group: string, suffix: 
     (workflow_id String, phase String, protocol String, parsl_version String, python_version String,
      platform String, raw String, inserted_at DateTime DEFAULT now())
     ENGINE = MergeTree() ORDER BY workflow_id`);
+  // librdkafka's default for a new group is the partition end; the aggregator reads from the
+  // beginning. Committing offset 0 for the group first makes both read the same messages.
+  await admin.setOffsets({
+    groupId: group,
+    topic,
+    partitions: [0, 1, 2, 3, 4, 5].map((partition) => ({ partition, offset: '0' })),
+  });
   // TabSeparated with one String column reads a whole message (no tab, newline or backslash in
   // these datagrams); the row delimiter ends each message, which carries none of its own.
   await ch(`CREATE TABLE ${db}.queue${suffix} (raw String)
     ENGINE = Kafka('${BROKER}', '${topic}', '${group}', 'TabSeparated', '\\n')`);
+  // 18.16 does not fill DEFAULT columns of a view's TO table: inserted_at is selected explicitly.
   // visitParamExtract* needs JSON without spaces after ':', which Parsl's json.dumps emits: regexes instead.
   await ch(`CREATE MATERIALIZED VIEW ${db}.events_mv${suffix} TO ${db}.events AS SELECT
       extract(raw, '"(?:correlator|uuid)": *"([^"]*)"') AS workflow_id,
@@ -263,7 +271,8 @@ async function engineConsumer(db: string, topic: string, group: string, suffix: 
       extract(raw, '"parsl_v": *"([^"]*)"') AS parsl_version,
       extract(raw, '"python_v": *"([^"]*)"') AS python_version,
       extract(raw, '"(?:platform[.]system|os)": *"([^"]*)"') AS platform,
-      raw
+      raw,
+      now() AS inserted_at
     FROM ${db}.queue${suffix}`);
 }
 async function engineCounts(db: string) {
@@ -296,7 +305,7 @@ async function throughput(producer: Producer, topic: string, db: string) {
   const ends = await endOffsets(topic);
   const chm = chMeter();
   const agg = await startAggregator(db, topic, `${topic}-agg`);
-  const aggm = new Meter(async () => agg.child.pid ?? null);
+  const aggm = new Meter(() => Promise.resolve(agg.child.pid ?? null));
   let firstRowAt = 0;
   const t0 = performance.now();
   const s = await until(
@@ -386,7 +395,7 @@ async function freshness(producer: Producer, topic: string, db: string, peer: 'a
     await sleep(500);
     seen = (await chNumbers(`SELECT count() FROM ${table}`))[0]! > 0;
   }
-  const aggm = agg ? new Meter(async () => agg.child.pid ?? null) : null;
+  const aggm = agg ? new Meter(() => Promise.resolve(agg.child.pid ?? null)) : null;
   const chm = chMeter();
   await chm.start();
   if (aggm) await aggm.start();
@@ -494,9 +503,10 @@ try {
   }
   if (PHASES.has('engine')) {
     results.engine = await engineThroughput(topicA, dbE, PAIRS * 2);
-    const t = results.throughput as { eventsPerSecondFromFirstRow: number } | undefined;
-    const e = results.engine as { eventsPerSecondFromFirstRow: number };
-    if (t) results.ratioAggregatorOverEngine = t.eventsPerSecondFromFirstRow / e.eventsPerSecondFromFirstRow;
+    // The engine writes a preloaded topic in one block, so only start-to-done times compare.
+    const t = results.throughput as { eventsPerSecondFromSpawn: number } | undefined;
+    const e = results.engine as { eventsPerSecondFromCreate: number };
+    if (t) results.ratioAggregatorOverEngine = t.eventsPerSecondFromSpawn / e.eventsPerSecondFromCreate;
   }
   if (PHASES.has('replay')) {
     // A second consumer group reads the whole topic again, for both peers, into the same tables.

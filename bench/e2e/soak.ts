@@ -15,14 +15,24 @@
 import { writeFileSync } from 'node:fs';
 import { envList, flags, num } from '../lib/cli.js';
 import { formatReport, runSoak } from '../lib/soak.js';
+import { killStartedServices } from '../lib/proc.js';
 import { startStack } from '../lib/stack.js';
 
 const f = flags(process.argv.slice(2));
+// Ctrl-C: the services are our children and the containers ours; leave nothing behind.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    killStartedServices();
+    void stopStack().finally(() => process.exit(130));
+  });
+}
+let stopStack = async (): Promise<void> => {};
 const stack = await startStack({
   kafkaPort: num(f, 'kafka-port', 39_092),
   clickhousePort: num(f, 'clickhouse-port', 38_123),
   prefix: 'parsl-soak',
 });
+if (f.get('keep') !== 'true') stopStack = stack.stop;
 let code = 1;
 try {
   const result = await runSoak({
@@ -40,8 +50,15 @@ try {
   });
   console.log(formatReport(result));
   const out = f.get('json');
-  if (out) writeFileSync(out, JSON.stringify({ ...result, freshness: { ...result.freshness, timeline: undefined } }, null, 2));
+  if (out)
+    writeFileSync(
+      out,
+      JSON.stringify({ ...result, freshness: { ...result.freshness, timeline: undefined } }, null, 2),
+    );
   code = result.pass ? 0 : 1;
+} catch (err) {
+  console.error(err);
+  killStartedServices(); // a failed run must not leave a relay or an aggregator behind
 } finally {
   if (f.get('keep') !== 'true') await stack.stop();
 }

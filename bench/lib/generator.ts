@@ -107,8 +107,20 @@ export function expectedOf(
 ): { status: Status; points: number; apps: number; fails: number } | null {
   const hasL = (bits & LAUNCH) !== 0 && kind.launch !== null;
   const hasC = (bits & CLOSURE) !== 0 && kind.closure !== null;
-  if (hasL && hasC) return { status: 'completed', points: kind.launchPoints, apps: kind.closureApps, fails: kind.closureFails };
-  if (hasL) return { status: kind.expectsClosure ? 'running' : 'launched', points: kind.launchPoints, apps: 0, fails: 0 };
+  if (hasL && hasC)
+    return {
+      status: 'completed',
+      points: kind.launchPoints,
+      apps: kind.closureApps,
+      fails: kind.closureFails,
+    };
+  if (hasL)
+    return {
+      status: kind.expectsClosure ? 'running' : 'launched',
+      points: kind.launchPoints,
+      apps: 0,
+      fails: 0,
+    };
   // A closure alone carries no tracking level: tracking_level 0 is worth 1 point.
   if (hasC) return { status: 'closure_only', points: 1, apps: kind.closureApps, fails: kind.closureFails };
   return null;
@@ -119,7 +131,11 @@ const GARBAGE: Array<{ reason: string; stage: 'relay' | 'aggregator'; make: (id:
   { reason: 'bad_prefix', stage: 'relay', make: () => Buffer.from('GET / HTTP/1.0\r\n\r\n') },
   { reason: 'bad_json', stage: 'relay', make: (id) => Buffer.from(`1{"correlator": "${id}", `) },
   { reason: 'not_object', stage: 'relay', make: () => Buffer.from('1[1, 2, 3]') },
-  { reason: 'no_id', stage: 'relay', make: () => Buffer.from('1{"parsl_v": "2025.03.17", "tracking_level": 1}') },
+  {
+    reason: 'no_id',
+    stage: 'relay',
+    make: () => Buffer.from('1{"parsl_v": "2025.03.17", "tracking_level": 1}'),
+  },
   { reason: 'empty', stage: 'relay', make: () => Buffer.alloc(0) },
   // Passes the relay's sniff (protocol, JSON, id) but is neither a launch nor a closure.
   { reason: 'unknown_phase', stage: 'aggregator', make: (id) => Buffer.from(`1{"correlator": "${id}"}`) },
@@ -151,7 +167,15 @@ export interface Ledger {
   workflows: Map<string, number>;
   /** flood ids sent (all level-1 launches); how many the relay let through is its business */
   floodIds: Set<string>;
-  sent: { total: number; valid: number; duplicates: number; garbage: number; probes: number; flood: number; errors: number };
+  sent: {
+    total: number;
+    valid: number;
+    duplicates: number;
+    garbage: number;
+    probes: number;
+    flood: number;
+    errors: number;
+  };
   garbageByReason: Map<string, { stage: 'relay' | 'aggregator'; n: number }>;
   /** probe id → send time, ms */
   probes: Map<string, number>;
@@ -343,5 +367,9 @@ export async function runGenerator(opts: GeneratorOptions, ledger: Ledger): Prom
   ledger.endedAt = Date.now();
   // Let the last sends leave before the sockets close.
   await new Promise((r) => setTimeout(r, 200));
-  await Promise.all([...sockets, ...(floodSocket ? [floodSocket] : [])].map((s) => new Promise<void>((r) => s.close(() => r()))));
+  await Promise.all(
+    [...sockets, ...(floodSocket ? [floodSocket] : [])].map(
+      (s) => new Promise<void>((r) => s.close(() => r())),
+    ),
+  );
 }

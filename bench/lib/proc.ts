@@ -89,13 +89,21 @@ export class ResourceMeter {
   private rssSamples = 0;
   peakRssMiB = 0;
 
+  /** CPU a pid had already used when it was first seen, if it was running before the meter. */
+  private readonly baseline = new Map<number, number>();
+  private firstRecord = true;
+
   record(samples: Array<[number, PidSample]>): void {
     let rss = 0;
     for (const [pid, s] of samples) {
-      this.cpuByPid.set(pid, s.cpuS);
+      // Processes already running at the first sample (a container, this process) count from
+      // then on; processes that appear later (restarts) are new and count from zero.
+      if (this.firstRecord) this.baseline.set(pid, s.cpuS);
+      this.cpuByPid.set(pid, s.cpuS - (this.baseline.get(pid) ?? 0));
       rss += s.rssMiB;
     }
     if (samples.length > 0) {
+      this.firstRecord = false;
       this.rssSum += rss;
       this.rssSamples += 1;
       this.peakRssMiB = Math.max(this.peakRssMiB, rss);
@@ -150,6 +158,16 @@ export interface ServiceOptions {
   supervise: boolean;
 }
 
+const live = new Set<ChildProcess>();
+
+/** For a CLI's signal handler: SIGKILL every service process this process started and that still runs. */
+let shuttingDown = false;
+
+export function killStartedServices(final = true): void {
+  if (final) shuttingDown = true; // no supervisor restarts from here on
+  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+}
+
 /** One service role; it may be killed and restarted any number of times. */
 export class Service {
   child: ChildProcess | undefined;
@@ -184,6 +202,8 @@ export class Service {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    live.add(child);
+    child.once('exit', () => live.delete(child));
     this.starts += 1;
     this.expectingExit = false;
     const onData = (d: Buffer): void => {
@@ -197,7 +217,8 @@ export class Service {
         this.log.write(`[bench] ${this.opts.name} pid ${child.pid} exited code=${code} signal=${signal}\n`);
         if (!this.expectingExit && !this.closed) {
           this.unexpectedExits += 1;
-          if (this.opts.supervise) setTimeout(() => this.closed || this.running || this.start(), 1_000);
+          if (this.opts.supervise && !shuttingDown)
+            setTimeout(() => this.closed || shuttingDown || this.running || this.start(), 1_000);
         }
         resolve({ code, signal });
       }),

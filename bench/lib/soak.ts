@@ -27,6 +27,7 @@ import {
   chQuery,
   compare,
   doubleCounts,
+  factsTable,
   insertLagSeconds,
   quantile,
   readTopics,
@@ -42,6 +43,7 @@ export interface FaultContext {
   aggregators: Service[];
   containers: { kafka?: string; clickhouse?: string };
   brokers: string[];
+  clickhouseUrl: string;
   log: (msg: string) => void;
 }
 
@@ -112,7 +114,8 @@ export class RelayHandle {
   /** Scrape, then stop: the counters of this lifetime are kept. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     try {
-      for (const [k, v] of await this.metrics()) if (!isGauge(k)) this.totals.set(k, (this.totals.get(k) ?? 0) + v);
+      for (const [k, v] of await this.metrics())
+        if (!isGauge(k)) this.totals.set(k, (this.totals.get(k) ?? 0) + v);
     } catch {
       // already down
     }
@@ -123,7 +126,9 @@ export class RelayHandle {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       try {
-        const r = await fetch(`http://127.0.0.1:${this.httpPort}/healthz`, { signal: AbortSignal.timeout(1_000) });
+        const r = await fetch(`http://127.0.0.1:${this.httpPort}/healthz`, {
+          signal: AbortSignal.timeout(1_000),
+        });
         if (r.ok) return;
       } catch {
         // not yet
@@ -135,7 +140,10 @@ export class RelayHandle {
 }
 
 const isGauge = (k: string): boolean =>
-  k.startsWith('relay_spool_bytes') || k.startsWith('relay_pending_batches') || k.includes('_bucket') || k.includes('latency');
+  k.startsWith('relay_spool_bytes') ||
+  k.startsWith('relay_pending_batches') ||
+  k.includes('_bucket') ||
+  k.includes('latency');
 
 export interface ProbeStats {
   sent: number;
@@ -158,7 +166,14 @@ export interface RoleStats {
 
 export interface SoakResult {
   label: string;
-  options: { rate: number; durationS: number; partitions: number; relayWorkers: number; aggregators: number; floodRate: number };
+  options: {
+    rate: number;
+    durationS: number;
+    partitions: number;
+    relayWorkers: number;
+    aggregators: number;
+    floodRate: number;
+  };
   database: string;
   topics: { raw: string; rejected: string };
   wallS: number;
@@ -174,7 +189,11 @@ export interface SoakResult {
     spooled: number;
     droppedByReason: Record<string, number>;
   };
-  kafka: { rawMessages: number; rawByNs: Record<string, number>; rejectedByStageReason: Record<string, number> };
+  kafka: {
+    rawMessages: number;
+    rawByNs: Record<string, number>;
+    rejectedByStageReason: Record<string, number>;
+  };
   drained: boolean;
   drainS: number;
   vsReceived: Comparison;
@@ -232,7 +251,9 @@ async function migrate(opts: {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`migrate-cli exited ${code}: ${out}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`migrate-cli exited ${code}: ${out}`)),
+    );
   });
 }
 
@@ -359,7 +380,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   relay.service.start();
   for (const a of aggregators) a.start();
   await relay.waitHealthy();
-  log(`${opts.label}: relay up on udp 127.0.0.1:${udpPort} (${relayWorkers} worker(s)), ${nAggs} aggregator(s)`);
+  log(
+    `${opts.label}: relay up on udp 127.0.0.1:${udpPort} (${relayWorkers} worker(s)), ${nAggs} aggregator(s)`,
+  );
 
   const ledger = newLedger();
   const udp0 = await udpCounters();
@@ -396,7 +419,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     }
   })();
 
-  // Probe poller: when did each probe become visible in ClickHouse?
+  // Probe poller: when did each probe become visible in ClickHouse? A primary-key look-up in
+  // the facts table (not the analyst view, whose FINAL would read the whole table each time).
+  const facts = await factsTable(ch);
   const probeSeen = new Map<string, number>();
   let polling = true;
   const poller = (async () => {
@@ -406,7 +431,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         try {
           const text = await chQuery(
             ch,
-            `SELECT workflow_id FROM workflows WHERE workflow_id IN (${pending.map((id) => `'${id}'`).join(',')}) FORMAT TabSeparated`,
+            `SELECT workflow_id FROM ${facts} WHERE workflow_id IN (${pending.map((id) => `'${id}'`).join(',')}) FORMAT TabSeparated`,
             5_000,
           );
           const at = Date.now();
@@ -421,7 +446,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
 
   const faultRecords: FaultRecord[] = [];
   const faultErrors: string[] = [];
-  const ctx: FaultContext = { relay, aggregators, containers: opts.containers ?? {}, brokers: opts.brokers, log };
+  const ctx: FaultContext = {
+    relay,
+    aggregators,
+    containers: opts.containers ?? {},
+    brokers: opts.brokers,
+    clickhouseUrl: opts.clickhouseUrl,
+    log,
+  };
   const t0 = Date.now();
   const faultRuns = (opts.faults ?? []).map(async (f) => {
     await sleep(Math.max(0, t0 + f.atMs - Date.now()));
@@ -436,20 +468,29 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   });
 
   const progress = setInterval(() => {
-    void relay.counters().then((c) =>
-      log(
-        `${opts.label}: sent ${ledger.sent.total}, relay received ${metricSum(c, 'relay_received_total')}, probes seen ${probeSeen.size}/${ledger.probes.size}`,
-      ),
-    );
+    void relay
+      .counters()
+      .then((c) =>
+        log(
+          `${opts.label}: sent ${ledger.sent.total}, relay received ${metricSum(c, 'relay_received_total')}, probes seen ${probeSeen.size}/${ledger.probes.size}`,
+        ),
+      );
   }, 30_000);
   await runGenerator(
-    { port: opts.rate > 0 ? udpPort : udpPort, rate: opts.rate, durationMs: opts.durationMs, floodRate: opts.floodRate ?? 0 },
+    {
+      port: opts.rate > 0 ? udpPort : udpPort,
+      rate: opts.rate,
+      durationMs: opts.durationMs,
+      floodRate: opts.floodRate ?? 0,
+    },
     ledger,
   );
   generating = false;
   await Promise.all(faultRuns);
   clearInterval(progress);
-  log(`${opts.label}: generator done (${ledger.sent.total} datagrams in ${((ledger.endedAt - ledger.startedAt) / 1000).toFixed(1)} s); draining`);
+  log(
+    `${opts.label}: generator done (${ledger.sent.total} datagrams in ${((ledger.endedAt - ledger.startedAt) / 1000).toFixed(1)} s); draining`,
+  );
 
   // Drain: the relay's spool and queue are empty and the group has committed the topic's end.
   const kafka = new Kafka({ clientId: 'bench-drain', brokers: opts.brokers, logLevel: logLevel.NOTHING });
@@ -553,12 +594,16 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const failures: string[] = [...faultErrors];
   if (!drained) failures.push('pipeline did not drain');
   if (kafkaToCh !== 0) failures.push(`${kafkaToCh} workflows in Kafka are missing or wrong in ClickHouse`);
-  if (vsReceived.unexpected !== 0) failures.push(`${vsReceived.unexpected} workflows in ClickHouse that Kafka never held`);
+  if (vsReceived.unexpected !== 0)
+    failures.push(`${vsReceived.unexpected} workflows in ClickHouse that Kafka never held`);
   if (dc.over !== 0 || dc.under !== 0) failures.push(`double counts: ${dc.over} over, ${dc.under} under`);
   for (const k of Object.keys(rollup) as Array<keyof Totals>) {
-    if (rollup[k] !== vsReceived.totalsExpected[k]) failures.push(`rollup_daily ${k} ${rollup[k]} != ${vsReceived.totalsExpected[k]}`);
+    if (rollup[k] !== vsReceived.totalsExpected[k])
+      failures.push(`rollup_daily ${k} ${rollup[k]} != ${vsReceived.totalsExpected[k]}`);
   }
-  const unplannedDrops = Object.entries(relayDropped).filter(([r, n]) => n > 0 && !(opts.relayEnv?.RELAY_SPOOL_MAX_BYTES && r === 'spool_full'));
+  const unplannedDrops = Object.entries(relayDropped).filter(
+    ([r, n]) => n > 0 && !(opts.relayEnv?.RELAY_SPOOL_MAX_BYTES && r === 'spool_full'),
+  );
   for (const [r, n] of unplannedDrops) failures.push(`relay dropped ${n} (${r})`);
   for (const f of faults) {
     if (f.recoveryToSubSecondLagS === null || f.recoveryToSubSecondLagS > 60)
@@ -583,7 +628,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     topics,
     wallS,
     ledger: { ...ledger.sent, workflows: ledger.workflows.size },
-    garbageExpected: Object.fromEntries([...ledger.garbageByReason].map(([r, g]) => [`${g.stage}/${r}`, g.n])),
+    garbageExpected: Object.fromEntries(
+      [...ledger.garbageByReason].map(([r, g]) => [`${g.stage}/${r}`, g.n]),
+    ),
     kernel: {
       inDatagrams: (udp1.InDatagrams ?? 0) - (udp0.InDatagrams ?? 0),
       rcvbufErrors: (udp1.RcvbufErrors ?? 0) - (udp0.RcvbufErrors ?? 0),
@@ -640,30 +687,58 @@ const n = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleStr
 export function formatReport(r: SoakResult): string {
   const L: string[] = [];
   const o = r.options;
-  L.push(`=== ${r.label}: ${o.durationS} s at ${o.rate}/s, ${o.partitions} partitions, ${o.relayWorkers} relay worker(s), ${o.aggregators} aggregator(s)${o.floodRate ? `, flood ${o.floodRate}/s from 127.0.0.1` : ''}`);
-  L.push(`sent:                    ${n(r.ledger.total)} datagrams in ${r.wallS.toFixed(1)} s (${n(r.ledger.valid)} valid incl. ${n(r.ledger.probes)} probes, ${n(r.ledger.duplicates)} duplicates, ${n(r.ledger.garbage)} garbage, ${n(r.ledger.flood)} flood; send errors ${n(r.ledger.errors)}); ${n(r.ledger.workflows)} workflows`);
-  L.push(`received by the kernel:  Udp InDatagrams +${n(r.kernel.inDatagrams)}, RcvbufErrors +${n(r.kernel.rcvbufErrors)}, InErrors +${n(r.kernel.inErrors)}, NoPorts +${n(r.kernel.noPorts)} (host-wide counters)`);
-  L.push(`received by the relay:   ${n(r.relay.received)} (sent - relay received = ${n(r.ledger.total - r.relay.received)})`);
-  L.push(`accepted:                ${n(r.relay.accepted)}; raw topic holds ${n(r.kafka.rawMessages)} messages (${JSON.stringify(r.kafka.rawByNs)}); spooled ${n(r.relay.spooled)}`);
-  L.push(`rejected by reason:      relay ${JSON.stringify(r.relay.rejectedByReason)}; rejected topic ${JSON.stringify(r.kafka.rejectedByStageReason)}; garbage sent ${JSON.stringify(r.garbageExpected)}`);
-  L.push(`rate-limited:            ${n(r.relay.rateLimited)}${o.floodRate ? ` (flood: sent ${n(r.flood.sent)}, in Kafka ${n(r.flood.inKafka)}, in ClickHouse ${n(r.flood.inClickHouse)})` : ''}`);
-  L.push(`lost after receipt:      relay dropped ${n(r.lostAfterReceipt.relayDropped)} ${JSON.stringify(r.relay.droppedByReason)}; Kafka→ClickHouse ${n(r.lostAfterReceipt.kafkaToClickHouse)} (expected 0)`);
+  L.push(
+    `=== ${r.label}: ${o.durationS} s at ${o.rate}/s, ${o.partitions} partitions, ${o.relayWorkers} relay worker(s), ${o.aggregators} aggregator(s)${o.floodRate ? `, flood ${o.floodRate}/s from 127.0.0.1` : ''}`,
+  );
+  L.push(
+    `sent:                    ${n(r.ledger.total)} datagrams in ${r.wallS.toFixed(1)} s (${n(r.ledger.valid)} valid incl. ${n(r.ledger.probes)} probes, ${n(r.ledger.duplicates)} duplicates, ${n(r.ledger.garbage)} garbage, ${n(r.ledger.flood)} flood; send errors ${n(r.ledger.errors)}); ${n(r.ledger.workflows)} workflows`,
+  );
+  L.push(
+    `received by the kernel:  Udp InDatagrams +${n(r.kernel.inDatagrams)}, RcvbufErrors +${n(r.kernel.rcvbufErrors)}, InErrors +${n(r.kernel.inErrors)}, NoPorts +${n(r.kernel.noPorts)} (host-wide counters)`,
+  );
+  L.push(
+    `received by the relay:   ${n(r.relay.received)} (sent - relay received = ${n(r.ledger.total - r.relay.received)})`,
+  );
+  L.push(
+    `accepted:                ${n(r.relay.accepted)}; raw topic holds ${n(r.kafka.rawMessages)} messages (${JSON.stringify(r.kafka.rawByNs)}); spooled ${n(r.relay.spooled)}`,
+  );
+  L.push(
+    `rejected by reason:      relay ${JSON.stringify(r.relay.rejectedByReason)}; rejected topic ${JSON.stringify(r.kafka.rejectedByStageReason)}; garbage sent ${JSON.stringify(r.garbageExpected)}`,
+  );
+  L.push(
+    `rate-limited:            ${n(r.relay.rateLimited)}${o.floodRate ? ` (flood: sent ${n(r.flood.sent)}, in Kafka ${n(r.flood.inKafka)}, in ClickHouse ${n(r.flood.inClickHouse)})` : ''}`,
+  );
+  L.push(
+    `lost after receipt:      relay dropped ${n(r.lostAfterReceipt.relayDropped)} ${JSON.stringify(r.relay.droppedByReason)}; Kafka→ClickHouse ${n(r.lostAfterReceipt.kafkaToClickHouse)} (expected 0)`,
+  );
   const vr = r.vsReceived;
   const vs = r.vsSent;
-  L.push(`workflows vs Kafka:      expected ${n(vr.expected)}, found ${n(vr.found)}, missing ${n(vr.missing)}, wrong status ${n(vr.wrongStatus)}, unexpected ${n(vr.unexpected)}`);
-  L.push(`workflows vs sent:       expected ${n(vs.expected)} ${JSON.stringify(vs.statusExpected)}, found ${n(vs.found)}, missing ${n(vs.missing)}, wrong status ${n(vs.wrongStatus)}`);
-  L.push(`ClickHouse workflows:    ${n(r.stored.workflows)} ${JSON.stringify(r.stored.byStatus)}; change rows ${n(r.doubleCounts.changeRows)}; double counts ${r.doubleCounts.over}, under-counts ${r.doubleCounts.under}`);
+  L.push(
+    `workflows vs Kafka:      expected ${n(vr.expected)}, found ${n(vr.found)}, missing ${n(vr.missing)}, wrong status ${n(vr.wrongStatus)}, unexpected ${n(vr.unexpected)}`,
+  );
+  L.push(
+    `workflows vs sent:       expected ${n(vs.expected)} ${JSON.stringify(vs.statusExpected)}, found ${n(vs.found)}, missing ${n(vs.missing)}, wrong status ${n(vs.wrongStatus)}`,
+  );
+  L.push(
+    `ClickHouse workflows:    ${n(r.stored.workflows)} ${JSON.stringify(r.stored.byStatus)}; change rows ${n(r.doubleCounts.changeRows)}; double counts ${r.doubleCounts.over}, under-counts ${r.doubleCounts.under}`,
+  );
   L.push(`rollup_daily:            ${JSON.stringify(r.rollup)}`);
   L.push(`  expected (Kafka):      ${JSON.stringify(vr.totalsExpected)}`);
   L.push(`  ground truth (sent):   ${JSON.stringify(vs.totalsExpected)}`);
   const f = r.freshness;
-  L.push(`freshness (probe send → visible in workflows, polled every 200 ms): p50 ${n(f.p50)} ms, p95 ${n(f.p95)} ms, p99 ${n(f.p99)} ms, max ${n(f.max)} ms (${f.seen}/${f.sent} probes seen)`);
+  L.push(
+    `freshness (probe send → visible in workflows, polled every 200 ms): p50 ${n(f.p50)} ms, p95 ${n(f.p95)} ms, p99 ${n(f.p99)} ms, max ${n(f.max)} ms (${f.seen}/${f.sent} probes seen)`,
+  );
   L.push(`  inserted_at - launch_received_at (whole seconds): p50/p95/p99 ${r.insertLagS.join(' / ')} s`);
   for (const x of r.faults) {
-    L.push(`fault ${x.name}: ${new Date(x.startedAt).toISOString().slice(11, 19)} → recovered +${((x.recoveredAt - x.startedAt) / 1000).toFixed(1)} s; lag < 1 s again ${x.recoveryToSubSecondLagS === null ? 'NEVER' : `${x.recoveryToSubSecondLagS.toFixed(1)} s after recovery`}; lag ≤ pre-fault p95 + 1 s (${n(r.baselineLagP95Ms + 1000)} ms) again ${x.recoveryToBaselineS === null ? 'NEVER' : `${x.recoveryToBaselineS.toFixed(1)} s after recovery`}; max probe lag ${x.maxLagMs === null ? 'n/a' : `${n(x.maxLagMs)} ms`}; probes lost ${x.probesLost}${x.note ? `; ${x.note}` : ''}`);
+    L.push(
+      `fault ${x.name}: ${new Date(x.startedAt).toISOString().slice(11, 19)} → recovered +${((x.recoveredAt - x.startedAt) / 1000).toFixed(1)} s; lag < 1 s again ${x.recoveryToSubSecondLagS === null ? 'NEVER' : `${x.recoveryToSubSecondLagS.toFixed(1)} s after recovery`}; lag ≤ pre-fault p95 + 1 s (${n(r.baselineLagP95Ms + 1000)} ms) again ${x.recoveryToBaselineS === null ? 'NEVER' : `${x.recoveryToBaselineS.toFixed(1)} s after recovery`}; max probe lag ${x.maxLagMs === null ? 'n/a' : `${n(x.maxLagMs)} ms`}; probes lost ${x.probesLost}${x.note ? `; ${x.note}` : ''}`,
+    );
   }
   for (const [role, s] of Object.entries(r.resources)) {
-    L.push(`cpu/rss ${role.padEnd(13)} ${s.cpuS.toFixed(1)} s CPU = ${s.cpuPctOfCore.toFixed(0)} % of one core; RSS mean ${s.meanRssMiB.toFixed(0)} MiB, peak ${s.peakRssMiB.toFixed(0)} MiB${s.starts !== undefined ? `; starts ${s.starts}` : ''}`);
+    L.push(
+      `cpu/rss ${role.padEnd(13)} ${s.cpuS.toFixed(1)} s CPU = ${s.cpuPctOfCore.toFixed(0)} % of one core; RSS mean ${s.meanRssMiB.toFixed(0)} MiB, peak ${s.peakRssMiB.toFixed(0)} MiB${s.starts !== undefined ? `; starts ${s.starts}` : ''}`,
+    );
   }
   L.push(`drained: ${r.drained} (${r.drainS.toFixed(1)} s after the generator stopped)`);
   L.push(r.pass ? 'RESULT: PASS' : `RESULT: FAIL: ${r.failures.join('; ')}`);

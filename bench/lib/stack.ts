@@ -36,14 +36,20 @@ export async function waitClickHouse(url: string, timeoutMs = 120_000): Promise<
   throw new Error(`ClickHouse at ${url} did not answer /ping within ${timeoutMs} ms`);
 }
 
-export async function startStack(opts: { kafkaPort: number; clickhousePort: number; prefix: string }): Promise<Stack> {
+export async function startStack(opts: {
+  kafkaPort: number;
+  clickhousePort: number;
+  prefix: string;
+}): Promise<Stack> {
   if (process.env.KAFKA_BROKERS && process.env.CLICKHOUSE_URL) {
     return {
       brokers: process.env.KAFKA_BROKERS.split(','),
       clickhouseUrl: process.env.CLICKHOUSE_URL,
       containers: {
         ...(process.env.SOAK_KAFKA_CONTAINER ? { kafka: process.env.SOAK_KAFKA_CONTAINER } : {}),
-        ...(process.env.SOAK_CLICKHOUSE_CONTAINER ? { clickhouse: process.env.SOAK_CLICKHOUSE_CONTAINER } : {}),
+        ...(process.env.SOAK_CLICKHOUSE_CONTAINER
+          ? { clickhouse: process.env.SOAK_CLICKHOUSE_CONTAINER }
+          : {}),
       },
       stop: async () => {},
     };
@@ -56,13 +62,25 @@ export async function startStack(opts: { kafkaPort: number; clickhousePort: numb
   // Same flags as infra/scripts/start.sh, minus the named volumes: the container's own layer
   // keeps the data across `podman kill` + `podman start`, and `podman rm` throws it away.
   await podman(
-    'run', '-d', '--name', kafka, '-p', `127.0.0.1:${kp}:${kp}`,
-    '-e', `KAFKA_LISTENERS=PLAINTEXT://:${kp},CONTROLLER://:9093`,
-    '-e', `KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://127.0.0.1:${kp}`,
+    'run',
+    '-d',
+    '--name',
+    kafka,
+    '-p',
+    `127.0.0.1:${kp}:${kp}`,
+    '-e',
+    `KAFKA_LISTENERS=PLAINTEXT://:${kp},CONTROLLER://:9093`,
+    '-e',
+    `KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://127.0.0.1:${kp}`,
     'localhost/parsl-usage/kafka:3.9.1',
   );
   await podman(
-    'run', '-d', '--name', clickhouse, '-p', `127.0.0.1:${opts.clickhousePort}:8123`,
+    'run',
+    '-d',
+    '--name',
+    clickhouse,
+    '-p',
+    `127.0.0.1:${opts.clickhousePort}:8123`,
     'localhost/parsl-usage/clickhouse:18.16',
   );
   const clickhouseUrl = `http://127.0.0.1:${opts.clickhousePort}`;

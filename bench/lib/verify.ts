@@ -40,15 +40,24 @@ export interface ClickHouseAccess {
 export async function chQuery(ch: ClickHouseAccess, sql: string, timeoutMs = 120_000): Promise<string> {
   const u = new URL(ch.url);
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) throw new Error('loopback only');
-  const res = await fetch(`${ch.url}/?database=${ch.database}`, {
-    method: 'POST',
-    headers: { 'X-ClickHouse-User': ch.user, 'X-ClickHouse-Key': ch.password },
-    body: sql,
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${text.slice(0, 300)}`);
-  return text;
+  // Only SELECTs come through here, so a retry is safe: a reused keep-alive socket that the
+  // server closed ("other side closed") is not an answer.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`${ch.url}/?database=${ch.database}`, {
+        method: 'POST',
+        headers: { 'X-ClickHouse-User': ch.user, 'X-ClickHouse-Key': ch.password, Connection: 'close' },
+        body: sql,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${text.slice(0, 300)}`);
+      return text;
+    } catch (err) {
+      if (attempt >= 3 || (err instanceof Error && err.message.startsWith('ClickHouse '))) throw err;
+      await new Promise((r) => setTimeout(r, 1_000 * attempt));
+    }
+  }
 }
 
 export interface TopicContents {
@@ -73,7 +82,10 @@ async function readTopic(
   const remaining = new Map<number, bigint>();
   for (const p of ends) if (BigInt(p.high) > BigInt(p.low)) remaining.set(p.partition, BigInt(p.high) - 1n);
   if (remaining.size === 0) return 0;
-  const consumer = kafka.consumer({ groupId: `bench-reader-${topic}-${Date.now()}`, maxBytesPerPartition: 8 << 20 });
+  const consumer = kafka.consumer({
+    groupId: `bench-reader-${topic}-${Date.now()}`,
+    maxBytesPerPartition: 8 << 20,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let n = 0;
@@ -87,7 +99,7 @@ async function readTopic(
           for (const m of batch.messages) {
             if (last === undefined || BigInt(m.offset) > last) break;
             n += 1;
-            onMessage(m.key, m.value, (m.headers ?? {}) as Record<string, unknown>);
+            onMessage(m.key, m.value, m.headers ?? {});
           }
           if (last !== undefined && BigInt(batch.lastOffset()) >= last) {
             remaining.delete(batch.partition);
@@ -111,7 +123,10 @@ const header = (h: Record<string, unknown>, k: string): string => {
   return Buffer.isBuffer(v) ? v.toString() : typeof v === 'string' ? v : '';
 };
 
-export async function readTopics(brokers: string[], topics: { raw: string; rejected: string }): Promise<TopicContents> {
+export async function readTopics(
+  brokers: string[],
+  topics: { raw: string; rejected: string },
+): Promise<TopicContents> {
   const kafka = new Kafka({ clientId: 'bench-reader', brokers, logLevel: logLevel.NOTHING });
   const out: TopicContents = { received: new Map(), rawMessages: 0, rawByNs: {}, rejected: new Map() };
   const closureMarker = Buffer.from('"end":');
@@ -142,9 +157,22 @@ export interface Comparison {
   totalsExpected: Totals;
 }
 
-/** workflow id → status as ClickHouse holds it (workflows FINAL). */
+/**
+ * The ReplacingMergeTree of per-workflow facts: `workflow_versions` since migration 005 made
+ * `workflows` an analyst view over it, `workflows` before. Both are ORDER BY workflow_id.
+ */
+export async function factsTable(ch: ClickHouseAccess): Promise<string> {
+  const exists = await chQuery(ch, 'EXISTS TABLE workflow_versions FORMAT TabSeparated');
+  return exists.trim() === '1' ? 'workflow_versions' : 'workflows';
+}
+
+/** workflow id → stored status (the facts table, with FINAL). */
 export async function workflowStatuses(ch: ClickHouseAccess): Promise<Map<string, string>> {
-  const text = await chQuery(ch, 'SELECT workflow_id, status FROM workflows FINAL FORMAT TabSeparated', 600_000);
+  const text = await chQuery(
+    ch,
+    `SELECT workflow_id, status FROM ${await factsTable(ch)} FINAL FORMAT TabSeparated`,
+    600_000,
+  );
   const out = new Map<string, string>();
   for (const line of text.split('\n')) {
     if (line === '') continue;
@@ -219,7 +247,9 @@ export async function rollupTotals(ch: ClickHouseAccess): Promise<Totals> {
 }
 
 /** Workflows whose signed rows do not net to exactly one: double counts (> 1) or retractions without a row (< 1). */
-export async function doubleCounts(ch: ClickHouseAccess): Promise<{ over: number; under: number; changeRows: number }> {
+export async function doubleCounts(
+  ch: ClickHouseAccess,
+): Promise<{ over: number; under: number; changeRows: number }> {
   const line = await chQuery(
     ch,
     `SELECT countIf(s > 1), countIf(s < 1), sum(n) FROM
@@ -238,11 +268,7 @@ export async function insertLagSeconds(ch: ClickHouseAccess): Promise<number[]> 
      FROM workflow_changes WHERE sign = 1 AND has_launch = 1 AND status IN ('launched', 'running')
      FORMAT TabSeparated`,
   );
-  return line
-    .trim()
-    .replace(/[[\]]/g, '')
-    .split(',')
-    .map(Number);
+  return line.trim().replace(/[[\]]/g, '').split(',').map(Number);
 }
 
 export function quantile(sorted: number[], q: number): number {

@@ -5,7 +5,7 @@
  *   apt-get install -y rsyslog rsyslog-kafka
  *   npx tsc -b schemas services/relay
  *   node --import tsx bench/relay-vs-rsyslog/run.ts [--seconds 60] [--screen-seconds 10] \
- *        [--rates 50000,35000,25000,15000,10000,5000]
+ *        [--rates 50000,35000,25000,15000,10000,5000] [--out results.json]
  *
  * What it does:
  * - starts its own Kafka broker (podman, localhost/parsl-usage/kafka:3.9.1, loopback only) and
@@ -22,7 +22,7 @@
  * - loss = sent - messages that reached Kafka (end-offset deltas, after the forwarder stops
  *   moving); kernel drops = the receiving socket's `drops` in /proc/net/udp; CPU and RSS from
  *   /proc/<pid>; relay publish p99 from its relay_batch_latency_seconds histogram.
- * Results go to stdout and bench/relay-vs-rsyslog/results.json.
+ * Results go to stdout and bench/relay-vs-rsyslog/<out> (default results.json).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -46,6 +46,7 @@ function arg(name: string, dflt: string): string {
 }
 const SECONDS = Number(arg('seconds', '60'));
 const SCREEN_SECONDS = Number(arg('screen-seconds', '10'));
+const OUT = arg('out', 'results.json');
 const RATES = arg('rates', '50000,35000,25000,15000,10000,5000')
   .split(',')
   .map(Number)
@@ -378,7 +379,7 @@ async function main(): Promise<void> {
       ratio: ours && theirs ? ours.rate / theirs.rate : null,
       trials,
     };
-    await writeFile(join(HERE, 'results.json'), JSON.stringify(summary, null, 2) + '\n');
+    await writeFile(join(HERE, OUT), JSON.stringify(summary, null, 2) + '\n');
     console.log(
       JSON.stringify({
         relayMaxRate: summary.relayMaxRate,

@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/rollups/run.ts --url http://127.0.0.1:28134 --workflows 10000000 \
  *     [--chunk 1000000] [--rollup-runs 20] [--raw-runs 5] [--skip-generate] [--optimize]
- *     [--generate-only] [--db bench_rollups]
+ *     [--generate-only] [--pushdown] [--db bench_rollups]
  *
  * Runs as admin (no analyst limits: the raw queries need more than the analyst's 30 s/2 GB at
  * some sizes). Prints a Markdown table.
@@ -31,7 +31,12 @@ const client = createClient({
   username: 'admin',
   password: process.env.CLICKHOUSE_PASSWORD ?? 'admin-dev-password',
   request_timeout: 3_600_000,
-  clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '10000' },
+  clickhouse_settings: {
+    send_progress_in_http_headers: 1,
+    http_headers_progress_interval_ms: '10000',
+    // --pushdown: push WHERE into the views' subqueries (off by default on 18.16, on in 24.8+)
+    ...(f.get('pushdown') === 'true' ? { enable_optimize_predicate_expression: 1 } : {}),
+  },
 });
 
 async function scalar(c: ClickHouseClient, query: string): Promise<string> {
@@ -55,7 +60,9 @@ async function generate(): Promise<void> {
     const t0 = Date.now();
     await client.command({ query: generateChunkSql(db, first, count) });
     const s = (Date.now() - t0) / 1000;
-    console.error(`generated ${first + count} workflows (chunk ${s.toFixed(1)} s, total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    console.error(
+      `generated ${first + count} workflows (chunk ${s.toFixed(1)} s, total ${((Date.now() - started) / 1000).toFixed(0)} s)`,
+    );
   }
 }
 
@@ -76,7 +83,15 @@ if (f.get('optimize') === 'true') {
   // Steady state: the rollups' sums collapse and workflow_versions keeps one version per run
   // only on merge, which the server does in the background over hours; OPTIMIZE ... FINAL gets
   // there now. It also makes FINAL over workflow_versions as cheap as it can be (fair to it).
-  for (const t of ['rollup_daily', 'rollup_exec_time', 'rollup_daily_dimension', 'rollup_daily_component', 'rollup_daily_project', 'rollup_daily_install_age', 'workflow_versions']) {
+  for (const t of [
+    'rollup_daily',
+    'rollup_exec_time',
+    'rollup_daily_dimension',
+    'rollup_daily_component',
+    'rollup_daily_project',
+    'rollup_daily_install_age',
+    'workflow_versions',
+  ]) {
     const t0 = Date.now();
     await client.command({ query: `OPTIMIZE TABLE ${db}.${t} FINAL` });
     console.error(`optimized ${t} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -108,8 +123,12 @@ for (let r = 0; r < rounds; r++) {
 }
 
 const ms = (x: number): string => (x < 10 ? x.toFixed(1) : x.toFixed(0));
-console.log(`workflows: ${Number(workflows).toLocaleString('en')}; workflow_changes rows: ${Number(changes).toLocaleString('en')}`);
-console.log(`runs per question: rollups ${rollupRuns}, workflows ${rawRuns}\n`);
+console.log(
+  `workflows: ${Number(workflows).toLocaleString('en')}; workflow_changes rows: ${Number(changes).toLocaleString('en')}`,
+);
+console.log(
+  `runs per question: rollups ${rollupRuns}, workflows ${rawRuns}; pushdown ${f.get('pushdown') === 'true'}\n`,
+);
 console.log('| question | rollups p50 | rollups p95 | workflows p50 | workflows p95 | p95 ratio |');
 console.log('|---|---|---|---|---|---|');
 for (const [i, q] of qs.entries()) {
@@ -118,10 +137,14 @@ for (const [i, q] of qs.entries()) {
   const r95 = percentile(s.rollup, 95);
   const w50 = percentile(s.raw, 50);
   const w95 = percentile(s.raw, 95);
-  console.log(`| ${q.name} | ${ms(r50)} ms | ${ms(r95)} ms | ${ms(w50)} ms | ${ms(w95)} ms | ${(w95 / r95).toFixed(0)}x |`);
+  console.log(
+    `| ${q.name} | ${ms(r50)} ms | ${ms(r95)} ms | ${ms(w50)} ms | ${ms(w95)} ms | ${(w95 / r95).toFixed(0)}x |`,
+  );
 }
 console.log('\n| table | rows | on disk |');
 console.log('|---|---|---|');
 for (const s of await sizes())
-  console.log(`| ${s.table} | ${Number(s.rows).toLocaleString('en')} | ${(s.bytes / 2 ** 20).toFixed(1)} MiB |`);
+  console.log(
+    `| ${s.table} | ${Number(s.rows).toLocaleString('en')} | ${(s.bytes / 2 ** 20).toFixed(1)} MiB |`,
+  );
 await client.close();

@@ -4,7 +4,18 @@
 /* global Chart */
 'use strict';
 
-const COLORS = ['#2d6cdf', '#e8710a', '#1e8e3e', '#d93025', '#9334e6', '#12b5cb', '#f9ab00', '#5f6368', '#a142f4', '#24c1e0'];
+const COLORS = [
+  '#2d6cdf',
+  '#e8710a',
+  '#1e8e3e',
+  '#d93025',
+  '#9334e6',
+  '#12b5cb',
+  '#f9ab00',
+  '#5f6368',
+  '#a142f4',
+  '#24c1e0',
+];
 const TABLE_ROWS = 15;
 const charts = new Map();
 
@@ -20,7 +31,8 @@ function defaults() {
   const form = $('#controls');
   const url = new URL(location.href);
   const to = url.searchParams.get('to') || isoDay(new Date());
-  const from = url.searchParams.get('from') || isoDay(new Date(Date.parse(`${to}T00:00:00Z`) - 364 * 86400000));
+  const from =
+    url.searchParams.get('from') || isoDay(new Date(Date.parse(`${to}T00:00:00Z`) - 364 * 86400000));
   form.from.value = from;
   form.to.value = to;
   form.granularity.value = url.searchParams.get('granularity') || 'week';
@@ -31,7 +43,8 @@ function paramsFor(section) {
   const form = $('#controls');
   const panel = section.dataset.panel;
   const p = new URLSearchParams({ from: form.from.value, to: form.to.value });
-  if (['workflows', 'apps', 'dimension', 'adoption'].includes(panel)) p.set('granularity', form.granularity.value);
+  if (['workflows', 'apps', 'dimension', 'adoption'].includes(panel))
+    p.set('granularity', form.granularity.value);
   if (['dimension', 'adoption', 'leaderboard'].includes(panel)) p.set('top', form.top.value);
   if (panel === 'dimension') p.set('dimension', section.dataset.dimension);
   return p;
@@ -42,7 +55,12 @@ function draw(section, config) {
   const old = charts.get(canvas);
   if (old) old.destroy();
   config.options = Object.assign(
-    { responsive: true, maintainAspectRatio: false, animation: false, interaction: { mode: 'index', intersect: false } },
+    {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      interaction: { mode: 'index', intersect: false },
+    },
     config.options || {},
   );
   charts.set(canvas, new Chart(canvas, config));
@@ -98,7 +116,9 @@ const RENDER = {
           backgroundColor: COLORS[i],
         })),
       },
-      options: { scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: 'runs' } } } },
+      options: {
+        scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: 'runs' } } },
+      },
     });
   },
   dimension(section, data) {
@@ -144,7 +164,12 @@ const RENDER = {
       options: {
         scales: {
           y: { title: { display: true, text: 'apps' } },
-          y1: { position: 'right', min: 0, grid: { drawOnChartArea: false }, title: { display: true, text: '% failed' } },
+          y1: {
+            position: 'right',
+            min: 0,
+            grid: { drawOnChartArea: false },
+            title: { display: true, text: '% failed' },
+          },
         },
       },
     });
@@ -159,7 +184,10 @@ const RENDER = {
         labels: data.rows.map((r) => `${dur(r[1])}–${dur(r[2])}`),
         datasets: [{ label: 'runs', data: data.rows.map((r) => r[3]), backgroundColor: COLORS[0] }],
       },
-      options: { plugins: { legend: { display: false } }, scales: { x: { title: { display: true, text: 'execution time' } } } },
+      options: {
+        plugins: { legend: { display: false } },
+        scales: { x: { title: { display: true, text: 'execution time' } } },
+      },
     });
   },
   'install-age'(section, data) {
@@ -173,7 +201,10 @@ const RENDER = {
         labels: known.map((r) => String(r[0])),
         datasets: [{ label: 'runs', data: known.map((r) => r[1]), backgroundColor: COLORS[2] }],
       },
-      options: { plugins: { legend: { display: false } }, scales: { x: { title: { display: true, text: 'weeks since release' } } } },
+      options: {
+        plugins: { legend: { display: false } },
+        scales: { x: { title: { display: true, text: 'weeks since release' } } },
+      },
     });
   },
   adoption(section, data) {

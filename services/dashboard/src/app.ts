@@ -89,19 +89,37 @@ export function createApp(deps: DashboardDeps): DashboardApp {
     }
   };
 
-  function send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
+  function send(
+    res: ServerResponse,
+    status: number,
+    type: string,
+    body: string | Buffer,
+    extra: Record<string, string> = {},
+  ): void {
     res.writeHead(status, { 'content-type': type, ...SECURITY_HEADERS, ...extra });
     res.end(body);
   }
 
-  function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  function sendJson(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    extra: Record<string, string> = {},
+  ): void {
     send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), extra);
   }
 
-  async function api(res: ServerResponse, panel: Panel, csv: boolean, search: URLSearchParams): Promise<number> {
+  async function api(
+    res: ServerResponse,
+    panel: Panel,
+    csv: boolean,
+    search: URLSearchParams,
+  ): Promise<number> {
     const parsed = parsePanelParams(panel, search, dayOf(now()));
     if (!parsed.ok) {
-      metrics.inc('dashboard_params_rejected_total', 'API requests refused for a bad parameter', 1, { panel });
+      metrics.inc('dashboard_params_rejected_total', 'API requests refused for a bad parameter', 1, {
+        panel,
+      });
       sendJson(res, 400, { error: parsed.message, parameter: parsed.parameter });
       return 400;
     }
@@ -165,7 +183,8 @@ export function createApp(deps: DashboardDeps): DashboardApp {
 
   function routeLabel(url: string | undefined): string {
     const path = (url ?? '/').split('?')[0] ?? '/';
-    if (/^\/api\/[a-z-]+(\.csv)?$/.test(path) && PANELS.some((p) => path.startsWith(`/api/${p}`))) return path;
+    if (/^\/api\/[a-z-]+(\.csv)?$/.test(path) && PANELS.some((p) => path.startsWith(`/api/${p}`)))
+      return path;
     return path in STATIC || path === '/healthz' || path === '/metrics' ? path : 'other';
   }
 
@@ -184,7 +203,8 @@ export function createApp(deps: DashboardDeps): DashboardApp {
         handle(req, res)
           .catch((err: unknown) => {
             logger.error({ err, url: req.url }, 'request failed');
-            if (!res.headersSent) sendJson(res, 502, { error: 'the database could not answer; try again later' });
+            if (!res.headersSent)
+              sendJson(res, 502, { error: 'the database could not answer; try again later' });
             else res.end();
             return 502;
           })

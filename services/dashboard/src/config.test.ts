@@ -37,6 +37,7 @@ describe('loadConfig', () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    for (const key of ['DASH_HTTP_PORT', 'LOG_LEVEL', 'DASH_CACHE_MAX_ENTRIES']) expect(message).toContain(key);
+    for (const key of ['DASH_HTTP_PORT', 'LOG_LEVEL', 'DASH_CACHE_MAX_ENTRIES'])
+      expect(message).toContain(key);
   });
 });

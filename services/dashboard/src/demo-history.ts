@@ -8,7 +8,10 @@ import type { WorkflowChangeRow } from '@parsl-usage/schemas';
 import { addDays, daysBetween, type IsoDay } from './dates.js';
 
 /** One version of a run's facts, as the aggregator writes it (without the Kafka bookkeeping). */
-export type RunFacts = Omit<WorkflowChangeRow, 'sign' | 'seq' | 'version' | 'kafka_partition' | 'kafka_offset'>;
+export type RunFacts = Omit<
+  WorkflowChangeRow,
+  'sign' | 'seq' | 'version' | 'kafka_partition' | 'kafka_offset'
+>;
 
 export interface DemoOptions {
   /** last day with runs */

@@ -12,7 +12,10 @@ export function bucketMiddle(k: number): number {
 }
 
 /** Seconds at each quantile q (0 < q <= 1); null when the histogram is empty. */
-export function histogramQuantiles(hist: readonly { bucket: number; runs: number }[], qs: readonly number[]): (number | null)[] {
+export function histogramQuantiles(
+  hist: readonly { bucket: number; runs: number }[],
+  qs: readonly number[],
+): (number | null)[] {
   const sorted = [...hist].filter((h) => h.runs > 0).sort((a, b) => a.bucket - b.bucket);
   const total = sorted.reduce((s, h) => s + h.runs, 0);
   return qs.map((q) => {

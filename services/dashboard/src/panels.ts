@@ -143,7 +143,12 @@ async function dimension(p: PanelParams, c: PanelContext): Promise<PanelAnswer> 
   // base is the runs that report components (one run may use several classes).
   const periodBase = new Map<string, number>();
   if (component) for (const b of base) periodBase.set(str(b.period), num(b.runs));
-  else for (const [period, m] of periods) periodBase.set(period, [...m.values()].reduce((s, n) => s + n, 0));
+  else
+    for (const [period, m] of periods)
+      periodBase.set(
+        period,
+        [...m.values()].reduce((s, n) => s + n, 0),
+      );
   const allRuns = [...periodBase.values()].reduce((s, n) => s + n, 0);
 
   const ranked = [...totals].sort((x, y) => y[1].runs - x[1].runs || (x[0] < y[0] ? -1 : 1));
@@ -151,7 +156,9 @@ async function dimension(p: PanelParams, c: PanelContext): Promise<PanelAnswer> 
   const periodList = [...periodBase.keys()].sort();
   const series = top.map((value) => ({
     label: value === '' ? '(unknown)' : value,
-    shares: periodList.map((per) => round(ratio(periods.get(per)?.get(value) ?? 0, periodBase.get(per) ?? 0))),
+    shares: periodList.map((per) =>
+      round(ratio(periods.get(per)?.get(value) ?? 0, periodBase.get(per) ?? 0)),
+    ),
   }));
   if (!component && ranked.length > top.length) {
     series.push({
@@ -235,7 +242,12 @@ async function installAge(p: PanelParams, c: PanelContext): Promise<PanelAnswer>
     columns: ['age_weeks', 'runs'],
     rows: [...(unknown ? [[-1, unknown]] : []), ...[...byWeek].sort((x, y) => x[0] - y[0])],
     chart: {},
-    summary: { runs_known_age: knownRuns, runs_unknown_age: unknown, median_days: quantile(0.5), p90_days: quantile(0.9) },
+    summary: {
+      runs_known_age: knownRuns,
+      runs_unknown_age: unknown,
+      median_days: quantile(0.5),
+      p90_days: quantile(0.9),
+    },
   };
 }
 
@@ -243,7 +255,8 @@ async function dayReleaseRuns(c: PanelContext, from: IsoDay, to: IsoDay): Promis
   const rows = await c.query(sqlFor(c.database).dayRelease({ from, to }));
   return rows.map((r) => ({
     day: dayFromNumber(r.day_number),
-    releaseDate: num(r.release_day_number) === 0 ? (NO_RELEASE_DATE as IsoDay) : dayFromNumber(r.release_day_number),
+    releaseDate:
+      num(r.release_day_number) === 0 ? (NO_RELEASE_DATE as IsoDay) : dayFromNumber(r.release_day_number),
     runs: num(r.runs),
   }));
 }
@@ -260,7 +273,13 @@ async function adoption(p: PanelParams, c: PanelContext): Promise<PanelAnswer> {
     params: paramsOf(p, ['from', 'to', 'granularity', 'top']),
     columns: ['release', 'days_since_release', 'runs', 'newer_runs', 'share'],
     rows: curves.flatMap((cv) =>
-      cv.points.map((pt) => [releaseName(cv.release), pt.daysSinceRelease, pt.runs, pt.newerRuns, round(pt.share)]),
+      cv.points.map((pt) => [
+        releaseName(cv.release),
+        pt.daysSinceRelease,
+        pt.runs,
+        pt.newerRuns,
+        round(pt.share),
+      ]),
     ),
     chart: {
       binDays: bin,
@@ -277,12 +296,24 @@ async function adoption(p: PanelParams, c: PanelContext): Promise<PanelAnswer> {
 const HEALTH_LOOKBACK_DAYS = 180;
 
 async function health(p: PanelParams, c: PanelContext): Promise<PanelAnswer> {
-  const data = new ReleaseRuns(await dayReleaseRuns(c, clampDay(addDays(p.from, -HEALTH_LOOKBACK_DAYS)), p.to));
+  const data = new ReleaseRuns(
+    await dayReleaseRuns(c, clampDay(addDays(p.from, -HEALTH_LOOKBACK_DAYS)), p.to),
+  );
   const verdicts = releaseHealth(data, { ...DEFAULT_HEALTH, asOf: p.to, judgeFrom: p.from });
   return {
     panel: 'release-health',
     params: paramsOf(p, ['from', 'to']),
-    columns: ['release', 'seen', 'age_days', 'window_runs', 'own_runs', 'observed_share', 'expected_share', 'status', 'reason'],
+    columns: [
+      'release',
+      'seen',
+      'age_days',
+      'window_runs',
+      'own_runs',
+      'observed_share',
+      'expected_share',
+      'status',
+      'reason',
+    ],
     rows: verdicts.map((v) => [
       releaseName(v.release),
       v.seen,

@@ -11,7 +11,13 @@ describe('parsePanelParams', () => {
     const b = parse('dimension', 'top=10&dimension=python_minor&granularity=week&to=2026-11-26');
     expect(a).toMatchObject({
       ok: true,
-      params: { from: '2025-11-27', to: '2026-11-26', granularity: 'week', top: 10, dimension: 'python_minor' },
+      params: {
+        from: '2025-11-27',
+        to: '2026-11-26',
+        granularity: 'week',
+        top: 10,
+        dimension: 'python_minor',
+      },
     });
     expect(a.ok && b.ok && a.key === b.key).toBe(true);
   });

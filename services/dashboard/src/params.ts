@@ -66,8 +66,7 @@ export interface PanelParams {
 }
 
 export type ParamsOutcome =
-  | { ok: true; params: PanelParams; key: string }
-  | { ok: false; parameter: string; message: string };
+  { ok: true; params: PanelParams; key: string } | { ok: false; parameter: string; message: string };
 
 function bad(parameter: string, message: string): ParamsOutcome {
   // The name is echoed in JSON only (escaped), and cut short so a huge name cannot bloat the reply.
@@ -106,7 +105,8 @@ export function parsePanelParams(panel: Panel, query: URLSearchParams, today: Is
     from = d;
   }
   if (from > to) return bad('from', `must not be after to (${to})`);
-  if (daysBetween(from, to) + 1 > MAX_SPAN_DAYS) return bad('from', `range longer than ${MAX_SPAN_DAYS} days`);
+  if (daysBetween(from, to) + 1 > MAX_SPAN_DAYS)
+    return bad('from', `range longer than ${MAX_SPAN_DAYS} days`);
 
   let granularity: Granularity = 'week';
   if (raw.granularity !== undefined) {
@@ -124,7 +124,8 @@ export function parsePanelParams(panel: Panel, query: URLSearchParams, today: Is
   let dimension: Dimension = 'python_minor';
   if (accepted.includes('dimension')) {
     if (raw.dimension === undefined) return bad('dimension', `required, one of ${DIMENSIONS.join(', ')}`);
-    if (!isMember(DIMENSIONS, raw.dimension)) return bad('dimension', `must be one of ${DIMENSIONS.join(', ')}`);
+    if (!isMember(DIMENSIONS, raw.dimension))
+      return bad('dimension', `must be one of ${DIMENSIONS.join(', ')}`);
     dimension = raw.dimension;
   }
 

@@ -30,9 +30,17 @@ const PERIOD: Record<Granularity, string> = {
 /** Where each dimension lives: a fixed predicate on a fixed table. */
 const DIMENSION_SOURCE: Record<Dimension, { table: string; predicate: string; value: string }> = {
   python_minor: { table: 'rollup_daily_dimension', predicate: "dimension = 'python_minor'", value: 'value' },
-  parsl_version: { table: 'rollup_daily_dimension', predicate: "dimension = 'parsl_version'", value: 'value' },
+  parsl_version: {
+    table: 'rollup_daily_dimension',
+    predicate: "dimension = 'parsl_version'",
+    value: 'value',
+  },
   platform: { table: 'rollup_daily_dimension', predicate: "dimension = 'platform'", value: 'value' },
-  tracking_level: { table: 'rollup_daily_dimension', predicate: "dimension = 'tracking_level'", value: 'value' },
+  tracking_level: {
+    table: 'rollup_daily_dimension',
+    predicate: "dimension = 'tracking_level'",
+    value: 'value',
+  },
   executor: { table: 'rollup_daily_component', predicate: "kind = 'executor'", value: 'component' },
   provider: { table: 'rollup_daily_component', predicate: "kind = 'provider'", value: 'component' },
   launcher: { table: 'rollup_daily_component', predicate: "kind = 'launcher'", value: 'component' },
@@ -51,7 +59,8 @@ export interface Range {
 export function sqlFor(database: string) {
   if (!IDENT.test(database)) throw new Error(`database ${JSON.stringify(database)} is not an identifier`);
   const t = (table: string): string => `${database}.${table}`;
-  const inRange = (r: Range): string => `is_test = 0 AND day >= ${dateLiteral(r.from)} AND day <= ${dateLiteral(r.to)}`;
+  const inRange = (r: Range): string =>
+    `is_test = 0 AND day >= ${dateLiteral(r.from)} AND day <= ${dateLiteral(r.to)}`;
 
   return {
     /**

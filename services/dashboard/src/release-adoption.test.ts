@@ -30,13 +30,18 @@ function history(opts: {
     const released: IsoDay[] = [];
     for (let r = D0; r <= day; r = addDays(r, 7)) released.push(r);
     const first = released[0] as IsoDay;
-    rows.push({ day, releaseDate: NO_RELEASE_DATE as IsoDay, runs: Math.round(10_000 * (1 - adopted(daysBetween(first, day)))) });
+    rows.push({
+      day,
+      releaseDate: NO_RELEASE_DATE as IsoDay,
+      runs: Math.round(10_000 * (1 - adopted(daysBetween(first, day)))),
+    });
     released.forEach((r, k) => {
       const next = released[k + 1];
       const f = adopted(daysBetween(r, day)) - (next ? adopted(daysBetween(next, day)) : 0);
       let runs = Math.round(10_000 * f);
       if (opts.silentFrom && r >= opts.silentFrom) runs = 0;
-      if (opts.scale && r >= opts.scale.release && day >= opts.scale.fromDay) runs = Math.round(runs * opts.scale.factor);
+      if (opts.scale && r >= opts.scale.release && day >= opts.scale.fromDay)
+        runs = Math.round(runs * opts.scale.factor);
       if (runs !== 0) rows.push({ day, releaseDate: r, runs });
     });
   }
@@ -89,16 +94,19 @@ describe('releaseHealth', () => {
     expect(judged?.observedShare).toBeCloseTo(judged?.expectedShare ?? -1, 2);
   });
 
-  it.each([7, 8, 14, 30])('flags releases that send nothing (issue #4038) %i days after the first silent one', (after) => {
-    const silentFrom = addDays(D0, 84);
-    const asOf = addDays(silentFrom, after);
-    const verdicts = judge(history({ days: daysBetween(D0, asOf) + 1, silentFrom }), asOf);
-    const missing = verdicts.filter((v) => v.status === 'missing');
-    expect(missing).toHaveLength(1);
-    expect(missing[0]).toMatchObject({ release: silentFrom, seen: false, ownRuns: 0, observedShare: 0 });
-    expect(missing[0]?.expectedShare).toBeGreaterThan(0.2);
-    expect(missing[0]?.reason).toContain(`after ${addDays(silentFrom, -7)}`);
-  });
+  it.each([7, 8, 14, 30])(
+    'flags releases that send nothing (issue #4038) %i days after the first silent one',
+    (after) => {
+      const silentFrom = addDays(D0, 84);
+      const asOf = addDays(silentFrom, after);
+      const verdicts = judge(history({ days: daysBetween(D0, asOf) + 1, silentFrom }), asOf);
+      const missing = verdicts.filter((v) => v.status === 'missing');
+      expect(missing).toHaveLength(1);
+      expect(missing[0]).toMatchObject({ release: silentFrom, seen: false, ownRuns: 0, observedShare: 0 });
+      expect(missing[0]?.expectedShare).toBeGreaterThan(0.2);
+      expect(missing[0]?.reason).toContain(`after ${addDays(silentFrom, -7)}`);
+    },
+  );
 
   it('does not cry wolf before a week of silence', () => {
     const silentFrom = addDays(D0, 84);
@@ -110,7 +118,10 @@ describe('releaseHealth', () => {
   it('flags a release whose runs collapse (and stay low in later releases)', () => {
     const release = addDays(D0, 77);
     const asOf = addDays(release, 28);
-    const rows = history({ days: daysBetween(D0, asOf) + 1, scale: { release, fromDay: addDays(release, 14), factor: 0.05 } });
+    const rows = history({
+      days: daysBetween(D0, asOf) + 1,
+      scale: { release, fromDay: addDays(release, 14), factor: 0.05 },
+    });
     const v = judge(rows, asOf).find((x) => x.release === release);
     expect(v?.status).toBe('collapsed');
     expect(v?.observedShare).toBeLessThan(0.5 * (v?.expectedShare ?? 0));

@@ -84,7 +84,11 @@ export function adoptionCurves(
     const points: AdoptionPoint[] = [];
     const age = daysBetween(release, asOf);
     for (let start = 0; start <= age; start += binDays) {
-      const w = data.window(release, addDays(release, start), addDays(release, Math.min(age, start + binDays - 1)));
+      const w = data.window(
+        release,
+        addDays(release, start),
+        addDays(release, Math.min(age, start + binDays - 1)),
+      );
       points.push({
         daysSinceRelease: start,
         runs: w.runs,
@@ -218,7 +222,11 @@ export function releaseHealth(data: ReleaseRuns, options: ReleaseHealthOptions):
     if (age < o.minAgeDays) {
       out.push({ ...base, status: 'too-early', reason: `${age} days old: judged from day ${o.minAgeDays}` });
     } else if (baseline.length < o.minBaseline || expectedShare === null) {
-      out.push({ ...base, status: 'no-baseline', reason: `only ${baseline.length} earlier releases with data` });
+      out.push({
+        ...base,
+        status: 'no-baseline',
+        reason: `only ${baseline.length} earlier releases with data`,
+      });
     } else if (w.newer === 0 && expectedShare >= o.minExpectedShare) {
       out.push({
         ...base,
@@ -227,8 +235,16 @@ export function releaseHealth(data: ReleaseRuns, options: ReleaseHealthOptions):
           ? `no runs in the last ${o.windowDays} days; ${expectation}`
           : `no run from any release after ${newest ?? '?'} (one was due about ${c.release} at the ${cadence}-day cadence); ${expectation}`,
       });
-    } else if (observedShare !== null && expectedShare >= o.minExpectedShare && observedShare < o.collapseRatio * expectedShare) {
-      out.push({ ...base, status: 'collapsed', reason: `${pct(observedShare)} on it or newer; ${expectation}` });
+    } else if (
+      observedShare !== null &&
+      expectedShare >= o.minExpectedShare &&
+      observedShare < o.collapseRatio * expectedShare
+    ) {
+      out.push({
+        ...base,
+        status: 'collapsed',
+        reason: `${pct(observedShare)} on it or newer; ${expectation}`,
+      });
     } else {
       out.push({ ...base, status: 'ok', reason: `${pct(observedShare)} on it or newer; ${expectation}` });
     }

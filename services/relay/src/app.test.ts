@@ -321,6 +321,7 @@ describe('relay fuzz: 100,000 random and mutated datagrams', () => {
     await a.stop();
 
     const acc = a.accounting();
+    console.info('relay fuzz', { seed: SEED, ...acc, dropped: a.metrics.dropped.render().slice(2) });
     expect(acc.received).toBe(N);
     expect(acc.inFlight).toBe(0);
     expect(checkIdentity(acc)).toEqual({ kind: 'holds' });

@@ -1,0 +1,126 @@
+/**
+ * Runs a forget plan (forget-project.ts) against ClickHouse, as a user that may run DDL and
+ * mutations (admin). See forget-project.ts for the design and docs/PRIVACY.md for operation.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClickHouseClient } from '@clickhouse/client';
+import {
+  migrationStatements,
+  planForget,
+  rollupViews,
+  workTables,
+  type Watermark,
+} from './forget-project.js';
+
+export interface ForgetResult {
+  workflows: number;
+  changeRows: number;
+  rollupsCompensated: string[];
+  monthsOptimized: number[];
+  /** rows naming the project still present per table (rows inserted during the run): run again */
+  leftovers: Record<string, number>;
+}
+
+async function text(client: ClickHouseClient, query: string): Promise<string> {
+  const rs = await client.query({ query, format: 'TabSeparated' });
+  return (await rs.text()).trim();
+}
+
+/** Waits until no mutation of the table is pending; 18.16 reports no failure reason, so a bound is all there is. */
+export async function waitForMutations(
+  client: ClickHouseClient,
+  database: string,
+  table: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 2_000)) {
+    const pending = Number(
+      await text(
+        client,
+        `SELECT count() FROM system.mutations WHERE database = '${database}' AND table = '${table}' AND is_done = 0`,
+      ),
+    );
+    if (pending === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(`${pending} mutation(s) of ${database}.${table} not done after ${timeoutMs} ms`);
+    await sleep(delayMs);
+  }
+}
+
+export async function forgetProject(opts: {
+  client: ClickHouseClient;
+  database: string;
+  project: string;
+  migrationsDir: string;
+  mutationTimeoutMs?: number;
+  log?: (msg: string) => void;
+}): Promise<ForgetResult> {
+  const { client, database: db, project } = opts;
+  const log = opts.log ?? (() => undefined);
+  const files = (await readdir(opts.migrationsDir)).filter((f) => f.endsWith('.sql')).sort();
+  const texts = await Promise.all(files.map((f) => readFile(join(opts.migrationsDir, f), 'utf8')));
+  const views = rollupViews(migrationStatements(texts, db), db);
+
+  const wt = workTables(project);
+  const existing = await text(
+    client,
+    `SELECT count() FROM system.tables WHERE database = '${db}' AND name IN ('${wt.ids}', '${wt.rows}')`,
+  );
+  if (Number(existing) > 0)
+    throw new Error(
+      `work tables ${db}.${wt.ids} / ${wt.rows} exist: an earlier forget of this project was interrupted; see docs/PRIVACY.md before running again`,
+    );
+
+  // Order does not matter: the copy names its columns (18.16's system.columns has no `position`).
+  const columns = (
+    await text(
+      client,
+      `SELECT name FROM system.columns WHERE database = '${db}' AND table = 'workflow_changes'`,
+    )
+  ).split('\n');
+  const marksText = await text(
+    client,
+    `SELECT kafka_partition, toString(max(kafka_offset)) FROM ${db}.workflow_changes GROUP BY kafka_partition ORDER BY kafka_partition`,
+  );
+  const watermark: Watermark[] = marksText
+    ? marksText.split('\n').map((l) => {
+        const [p, o] = l.split('\t');
+        return { partition: Number(p), offset: String(o) };
+      })
+    : [];
+  const plan = planForget({ database: db, project, views, changeColumns: columns, watermark });
+
+  for (const sql of plan.snapshot) await client.command({ query: sql });
+  const workflows = Number(await text(client, `SELECT count() FROM ${db}.${wt.ids}`));
+  const changeRows = Number(await text(client, `SELECT count() FROM ${db}.${wt.rows}`));
+  log(`snapshot: ${workflows} workflows, ${changeRows} change rows`);
+
+  for (const c of plan.compensate) {
+    await client.command({ query: c.sql });
+    log(`compensated ${c.target}`);
+  }
+  const timeoutMs = opts.mutationTimeoutMs ?? 30 * 60_000;
+  for (const d of plan.deletions) {
+    await client.command({ query: d.sql });
+    await waitForMutations(client, db, d.table, timeoutMs);
+    log(`deleted from ${d.table}`);
+  }
+  const monthsText = await text(client, plan.affectedMonthsQuery);
+  const months = monthsText ? monthsText.split('\n').map(Number) : [];
+  for (const m of months) await client.command({ query: plan.optimizeProjectRollup(m) });
+  log(`optimized rollup_daily_project partitions ${months.join(', ') || '(none)'}`);
+  for (const sql of plan.dropWorkTables) await client.command({ query: sql });
+
+  const leftovers: Record<string, number> = {};
+  for (const l of plan.leftovers) leftovers[l.table] = Number(await text(client, l.sql));
+  return {
+    workflows,
+    changeRows,
+    rollupsCompensated: plan.compensate.map((c) => c.target),
+    monthsOptimized: months,
+    leftovers,
+  };
+}
