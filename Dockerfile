@@ -1,6 +1,7 @@
-# One image for the relay and the aggregator (and the one-shot migration job); the command picks:
+# One image for the relay, the aggregator, the dashboard and the one-shot migration job; the command picks:
 #   node services/relay/dist/main.js            UDP intake -> Kafka
 #   node services/aggregator/dist/main.js       Kafka -> ClickHouse (the default CMD)
+#   node services/dashboard/dist/main.js        the public dashboard (HTTP, analyst user)
 #   node services/aggregator/dist/migrate-cli.js topics + ClickHouse migrations, then exits
 # NODE_IMAGE is the official image in real deployments; this repository's local builds pass
 # localhost/parsl-usage/node:20 (infra/images/node.Containerfile) because no registry is reachable.
@@ -17,20 +18,23 @@ COPY services/aggregator/package.json services/aggregator/
 COPY services/dashboard/package.json services/dashboard/
 COPY test/package.json test/
 
-# Compile: dev dependencies (TypeScript) for the three packages the image runs.
+# Compile: dev dependencies (TypeScript) for the four packages the image runs.
 FROM manifests AS build
 RUN npm ci --no-audit --no-fund --loglevel=error --include-workspace-root \
-      --workspace=schemas --workspace=services/relay --workspace=services/aggregator
+      --workspace=schemas --workspace=services/relay --workspace=services/aggregator \
+      --workspace=services/dashboard
 COPY tsconfig.base.json ./
 COPY schemas/ schemas/
 COPY services/relay/ services/relay/
 COPY services/aggregator/ services/aggregator/
-RUN npx tsc -b schemas services/relay services/aggregator
+COPY services/dashboard/ services/dashboard/
+RUN npx tsc -b schemas services/relay services/aggregator services/dashboard
 
 # Runtime dependencies only.
 FROM manifests AS deps
 RUN npm ci --no-audit --no-fund --loglevel=error --omit=dev \
-      --workspace=schemas --workspace=services/relay --workspace=services/aggregator
+      --workspace=schemas --workspace=services/relay --workspace=services/aggregator \
+      --workspace=services/dashboard
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
@@ -41,9 +45,12 @@ COPY --from=deps /app/node_modules node_modules
 COPY schemas/package.json schemas/
 COPY services/relay/package.json services/relay/
 COPY services/aggregator/package.json services/aggregator/
+COPY services/dashboard/package.json services/dashboard/
+COPY services/dashboard/public services/dashboard/public
 COPY --from=build /app/schemas/dist schemas/dist
 COPY --from=build /app/services/relay/dist services/relay/dist
 COPY --from=build /app/services/aggregator/dist services/aggregator/dist
+COPY --from=build /app/services/dashboard/dist services/dashboard/dist
 # migrate-cli reads them from ../../../infra/clickhouse/migrations relative to services/aggregator/dist.
 COPY infra/clickhouse/migrations infra/clickhouse/migrations
 # The relay's disk spool (mount a volume here so it survives the container).

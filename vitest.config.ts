@@ -8,7 +8,10 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@parsl-usage\/schemas$/, replacement: here('./schemas/src/index.ts') },
-      { find: /^@parsl-usage\/(relay|aggregator|dashboard)\/(.+)$/, replacement: here('./services') + '/$1/src/$2.ts' },
+      {
+        find: /^@parsl-usage\/(relay|aggregator|dashboard)\/(.+)$/,
+        replacement: here('./services') + '/$1/src/$2.ts',
+      },
     ],
   },
   test: {

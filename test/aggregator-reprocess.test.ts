@@ -58,12 +58,9 @@ describe('reprocess: rebuild every derived table from events', () => {
         what: '40 workflows',
       },
     );
-    await eventually(
-      () => (agg.metrics.get('aggregator_messages_total') >= msgs.length ? true : undefined),
-      {
-        what: 'every message consumed',
-      },
-    );
+    await eventually(() => (agg.metrics.get('aggregator_messages_total') >= msgs.length ? true : undefined), {
+      what: 'every message consumed',
+    });
     await agg.stop();
     const before = await snapshot(db);
 

@@ -71,7 +71,8 @@ describe('aggregator against real Kafka and ClickHouse', () => {
       expect(counts).toEqual({ completed: 3, launched: 1 });
       // The change log's part becomes visible a moment before the parts its views wrote: poll both.
       await eventually(
-        async () => ((await rows(`SELECT 1 FROM ${db}.workflow_versions FINAL`)).length === 4 ? true : undefined),
+        async () =>
+          (await rows(`SELECT 1 FROM ${db}.workflow_versions FINAL`)).length === 4 ? true : undefined,
         { what: 'four workflow rows' },
       );
       const wf = await rows<{

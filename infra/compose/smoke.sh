@@ -48,9 +48,10 @@ first_free_port() {
   while port_taken "$p"; do p=$((p + 1)); done
   echo "$p"
 }
-export RELAY_PUBLISH_HOST=127.0.0.1 CLICKHOUSE_PUBLISH_HOST=127.0.0.1
+export RELAY_PUBLISH_HOST=127.0.0.1 CLICKHOUSE_PUBLISH_HOST=127.0.0.1 DASHBOARD_PUBLISH_HOST=127.0.0.1
 export RELAY_PUBLISH_PORT="${RELAY_PUBLISH_PORT:-$(first_free_port 50077)}"
 export CLICKHOUSE_PUBLISH_PORT="${CLICKHOUSE_PUBLISH_PORT:-$(first_free_port 8123)}"
+export DASHBOARD_PUBLISH_PORT="${DASHBOARD_PUBLISH_PORT:-$(first_free_port 8080)}"
 
 engine() { if command -v podman >/dev/null; then podman "$@"; else docker "$@"; fi; }
 leftovers() {
@@ -127,3 +128,16 @@ if [[ "$row" != "$id"$'\t'launched ]]; then
   exit 1
 fi
 say "ClickHouse returned: $row"
+
+# The dashboard reads the same database as the analyst user: its headline must count the run.
+say "asking the dashboard on http://127.0.0.1:$DASHBOARD_PUBLISH_PORT"
+headline=""
+until [[ "$headline" == *'"rows"'* ]] || ((SECONDS >= deadline)); do
+  headline="$(curl -sS --max-time 5 "http://127.0.0.1:$DASHBOARD_PUBLISH_PORT/api/headline" 2>/dev/null || true)"
+  [[ "$headline" == *'"rows"'* ]] || sleep 1
+done
+if [[ "$headline" != *'"rows"'* ]]; then
+  say "the dashboard did not answer /api/headline within ${DEADLINE_S} s: ${headline:-nothing}"
+  exit 1
+fi
+say "dashboard headline: ${headline:0:200}"

@@ -10,7 +10,7 @@ export DOCKER_HOST="${DOCKER_HOST:-unix://$PODMAN_SOCK}"
 
 log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-APT_PACKAGES=(podman runc debootstrap docker-compose clickhouse-client slirp4netns uidmap iproute2 curl chromium)
+APT_PACKAGES=(podman runc debootstrap docker-compose clickhouse-client slirp4netns uidmap iproute2 curl chromium python3-venv python3-pip)
 
 ensure_apt() {
   local missing=()
@@ -132,6 +132,9 @@ ensure_node_deps() {
   npx tsc -b schemas services/relay services/aggregator services/dashboard
 }
 
+# shellcheck source=ensure-parsl-venv.sh
+source "$ROOT/infra/scripts/ensure-parsl-venv.sh"
+
 setup_all() {
   ensure_apt
   ensure_podman_config
@@ -141,6 +144,7 @@ setup_all() {
   ensure_clickhouse_image
   ensure_node_image
   ensure_node_deps
+  ensure_parsl_venv
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then setup_all; fi

@@ -62,9 +62,11 @@ start_service() {
 RELAY_UDP_HOST="$RELAY_UDP_HOST" RELAY_UDP_PORT="$RELAY_UDP_PORT" RELAY_SPOOL_DIR="$RUN_DIR/spool" \
   start_service relay services/relay/dist/main.js
 start_service aggregator services/aggregator/dist/main.js
+DASH_HTTP_PORT="${DASH_HTTP_PORT:-8080}" start_service dashboard services/dashboard/dist/main.js
 
 wait_for "relay health" curl -sf "http://127.0.0.1:${RELAY_HTTP_PORT:-9464}/healthz"
 wait_for "aggregator health" curl -sf "http://127.0.0.1:${AGG_HTTP_PORT:-9465}/healthz"
+wait_for "dashboard health" curl -sf "http://127.0.0.1:${DASH_HTTP_PORT:-8080}/healthz"
 
 cat <<MSG
 
@@ -72,6 +74,7 @@ Parsl usage pipeline is up.
   Send datagrams to   udp://$RELAY_UDP_HOST:$RELAY_UDP_PORT
       printf '1{"correlator":"11111111-2222-3333-4444-555555555555","parsl_v":"2025.03.17","python_v":"3.12.2","platform.system":"Linux","tracking_level":1}' > /dev/udp/$RELAY_UDP_HOST/$RELAY_UDP_PORT
   Query ClickHouse    curl 'http://127.0.0.1:$CLICKHOUSE_PORT/?user=analyst&password=analyst-dev-password' --data-binary 'SELECT workflow_id, status, parsl_version FROM parsl_usage.workflows'
+  Dashboard           http://127.0.0.1:${DASH_HTTP_PORT:-8080}/
   Kafka               127.0.0.1:$KAFKA_PORT (topics parsl.usage.raw, parsl.usage.rejected)
   Health              http://127.0.0.1:${RELAY_HTTP_PORT:-9464}/healthz  http://127.0.0.1:${AGG_HTTP_PORT:-9465}/healthz  (/metrics beside them)
   Logs                $RUN_DIR/logs/

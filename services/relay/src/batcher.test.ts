@@ -9,7 +9,7 @@ const rec = (i: number): RelayRecord => ({
   headers: {},
 });
 
-function harness(opts: { maxMessages: number; maxMs: number; maxPendingBatches?: number }) {
+function harness(opts: { maxMessages: number; maxMs: number; maxPendingMessages?: number }) {
   const delivered: number[][] = [];
   const overflowed: number[][] = [];
   const gates: (() => void)[] = [];
@@ -17,7 +17,7 @@ function harness(opts: { maxMessages: number; maxMs: number; maxPendingBatches?:
   const ids = (b: Batch) => b.records.map((r) => Number(r.value.toString().slice(1)));
   const batcher = new Batcher({
     ...opts,
-    maxPendingBatches: opts.maxPendingBatches ?? 100,
+    maxPendingMessages: opts.maxPendingMessages ?? 100,
     deliver: async (b) => {
       if (hold) await new Promise<void>((r) => gates.push(r));
       delivered.push(ids(b));
@@ -122,17 +122,19 @@ describe('Batcher', () => {
     expect(h.delivered).toEqual(expected);
   });
 
-  it('hands batches past the pending bound to onOverflow', async () => {
-    const h = harness({ maxMessages: 1, maxMs: 5, maxPendingBatches: 2 });
+  it('past the pending bound hands the whole queue and the new batch to onOverflow, in order', async () => {
+    const h = harness({ maxMessages: 1, maxMs: 5, maxPendingMessages: 2 });
     h.hold();
-    // The first is being delivered, two wait, the fourth overflows.
-    for (let i = 0; i < 4; i++) h.batcher.add(rec(i));
-    expect(h.overflowed).toEqual([[3]]);
+    // 0 is being delivered, 1 and 2 wait, 3 overflows and takes 1 and 2 with it; 4 queues anew.
+    for (let i = 0; i < 5; i++) h.batcher.add(rec(i));
+    expect(h.overflowed).toEqual([[1, 2, 3]]);
+    expect(h.batcher.bufferedMessages).toBe(1);
     h.release();
     await vi.advanceTimersByTimeAsync(0);
     h.release();
     await h.batcher.flush();
-    expect(h.delivered).toEqual([[0], [1], [2]]);
+    expect(h.delivered).toEqual([[0], [4]]);
+    expect(h.batcher.bufferedMessages).toBe(0);
   });
 
   it('a throwing deliver does not stop later batches', async () => {
@@ -141,7 +143,7 @@ describe('Batcher', () => {
     const b = new Batcher({
       maxMessages: 1,
       maxMs: 5,
-      maxPendingBatches: 10,
+      maxPendingMessages: 10,
       deliver: () => (++calls === 1 ? Promise.reject(new Error('boom')) : Promise.resolve()),
       onOverflow: () => undefined,
       onDeliverError: (batch) => errors.push(batch.records.length),

@@ -9,8 +9,12 @@ export interface Batch {
 export interface BatcherOptions {
   maxMessages: number;
   maxMs: number;
-  /** Sealed batches waiting for delivery; past this the newest batch is handed to onOverflow. */
-  maxPendingBatches: number;
+  /**
+   * Records in sealed batches waiting for delivery. A batch that would pass it is handed to
+   * onOverflow together with everything queued before it, oldest first, and the queue empties:
+   * the caller spills them to disk in one step, so their order is kept.
+   */
+  maxPendingMessages: number;
   /** Must not reject: it publishes, spools, or drops and counts. */
   deliver: (batch: Batch) => Promise<void>;
   onOverflow: (batch: Batch) => void;
@@ -28,6 +32,7 @@ export class Batcher {
   private openedAtMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly queue: Batch[] = [];
+  private queuedMessages = 0;
   private pump: Promise<void> | undefined;
 
   constructor(private readonly opts: BatcherOptions) {}
@@ -49,9 +54,7 @@ export class Batcher {
 
   /** Records added and not yet handed to deliver (the open batch and the sealed queue). */
   get bufferedMessages(): number {
-    let n = this.current.length;
-    for (const b of this.queue) n += b.records.length;
-    return n;
+    return this.current.length + this.queuedMessages;
   }
 
   /** Seals what is buffered and resolves once every batch so far is delivered. */
@@ -66,11 +69,18 @@ export class Batcher {
     if (this.current.length === 0) return;
     const batch = { records: this.current, openedAtMs: this.openedAtMs };
     this.current = [];
-    if (this.queue.length >= this.opts.maxPendingBatches) {
-      this.opts.onOverflow(batch);
+    if (this.queuedMessages + batch.records.length > this.opts.maxPendingMessages) {
+      const spilled = this.queue.splice(0);
+      spilled.push(batch);
+      this.queuedMessages = 0;
+      this.opts.onOverflow({
+        records: spilled.flatMap((b) => b.records),
+        openedAtMs: spilled[0]?.openedAtMs ?? batch.openedAtMs,
+      });
       return;
     }
     this.queue.push(batch);
+    this.queuedMessages += batch.records.length;
     this.pump ??= this.drain().finally(() => {
       this.pump = undefined;
     });
@@ -95,14 +105,17 @@ export class Batcher {
     const first = this.queue.shift();
     if (first === undefined) return undefined;
     let next = this.queue[0];
-    if (next === undefined || first.records.length + next.records.length > this.opts.maxMessages)
+    if (next === undefined || first.records.length + next.records.length > this.opts.maxMessages) {
+      this.queuedMessages -= first.records.length;
       return first;
+    }
     const records = [...first.records];
     while (next !== undefined && records.length + next.records.length <= this.opts.maxMessages) {
       records.push(...next.records);
       this.queue.shift();
       next = this.queue[0];
     }
+    this.queuedMessages -= records.length;
     return { records, openedAtMs: first.openedAtMs };
   }
 }

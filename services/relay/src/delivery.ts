@@ -19,10 +19,22 @@ const LOUD_LOG_INTERVAL_MS = 10_000;
  * Publishes a batch, or spools it. While the spool holds anything, new batches join its tail
  * instead of overtaking it, so Kafka receives datagrams in arrival order across an outage.
  */
-export function createDelivery(deps: DeliveryDeps): (batch: Batch) => Promise<void> {
+export interface Delivery {
+  /** Publishes the batch, or spools it. Never rejects: every outcome is counted. */
+  deliver(batch: Batch): Promise<void>;
+  /**
+   * Writes the batch straight to the spool: the memory backlog is full because Kafka is slow
+   * or gone. Batches delivered after this call queue behind it on disk, never overtake it.
+   */
+  spill(batch: Batch): Promise<void>;
+}
+
+export function createDelivery(deps: DeliveryDeps): Delivery {
   const { publisher, spool, replayer, metrics, logger } = deps;
   let lastFullLogMs = -Infinity;
   let droppedSinceLog = 0;
+  // Spills whose append has not finished yet: the spool may still look empty meanwhile.
+  let spilling = 0;
 
   // Each outcome moves the batch's count out of `delivering` in the same synchronous step as
   // it adds it to published, spool or dropped: the accounting identity holds at every moment.
@@ -59,7 +71,7 @@ export function createDelivery(deps: DeliveryDeps): (batch: Batch) => Promise<vo
 
   async function deliver(batch: Batch, settle: () => void): Promise<void> {
     const n = batch.records.length;
-    if (spool.isEmpty()) {
+    if (spool.isEmpty() && spilling === 0) {
       try {
         const t0 = deps.now();
         await publisher.publish(batch.records);
@@ -85,7 +97,10 @@ export function createDelivery(deps: DeliveryDeps): (batch: Batch) => Promise<vo
   }
 
   /** Never rejects: whatever happens to the batch is counted here, exactly once. */
-  return async (batch: Batch): Promise<void> => {
+  async function counted(
+    batch: Batch,
+    how: (batch: Batch, settle: () => void) => Promise<void>,
+  ): Promise<void> {
     const n = batch.records.length;
     // Synchronous with the batcher handing the batch over, so it is never counted twice or not at all.
     metrics.delivering.inc(n);
@@ -96,7 +111,7 @@ export function createDelivery(deps: DeliveryDeps): (batch: Batch) => Promise<vo
       metrics.delivering.dec(n);
     };
     try {
-      await deliver(batch, settle);
+      await how(batch, settle);
     } catch (err) {
       // Not expected (every path above catches); if the batch was not yet counted anywhere,
       // it is lost: say so in the counters rather than leak it from the identity.
@@ -106,5 +121,16 @@ export function createDelivery(deps: DeliveryDeps): (batch: Batch) => Promise<vo
       }
       logger.error({ err, messages: n }, 'delivery failed unexpectedly; batch dropped');
     }
+  }
+
+  return {
+    deliver: (batch) => counted(batch, deliver),
+    spill: (batch) => {
+      spilling++;
+      metrics.spilled.inc({}, batch.records.length);
+      return counted(batch, toSpool).finally(() => {
+        spilling--;
+      });
+    },
   };
 }

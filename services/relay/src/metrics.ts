@@ -127,6 +127,8 @@ export interface RelayMetrics {
   rateLimited: Counter;
   published: Counter;
   spooled: Counter;
+  /** Messages sent straight to the spool because the memory backlog was full. */
+  spilled: Counter;
   dropped: Counter;
   publishErrors: Counter;
   /** Messages found in spool segments an earlier run left, counted as each segment is read. */
@@ -161,6 +163,12 @@ export function createMetrics(): RelayMetrics {
     ),
     published: add(new Counter('relay_published_total', 'Messages acknowledged by Kafka, by topic kind')),
     spooled: add(new Counter('relay_spooled_total', 'Messages written to the on-disk spool')),
+    spilled: add(
+      new Counter(
+        'relay_spilled_total',
+        'Messages sent straight to the spool because the memory backlog was full',
+      ),
+    ),
     dropped: add(new Counter('relay_dropped_total', 'Messages lost, by reason')),
     publishErrors: add(
       new Counter('relay_publish_errors_total', 'Failed Kafka publish attempts, by retriable'),
