@@ -163,7 +163,7 @@ async function startAggregator(db: string, raw: string, group: string): Promise<
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.BENCH_AGG_LOG_LEVEL ?? 'warn',
       ...aggEnv(db, raw),
       AGG_GROUP_ID: group,
       AGG_HTTP_PORT: String(port),

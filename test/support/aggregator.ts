@@ -23,6 +23,8 @@ export async function startAggregator(opts: {
       rejectedTopic: opts.topics.rejected,
       windowMs: opts.windowMs ?? 7 * 86_400_000,
       maxOpenWorkflows: opts.maxOpenWorkflows ?? 100_000,
+      // As in production (AGG_PARTITIONS_CONCURRENCY): partitions interleave.
+      partitionsConcurrency: 3,
       httpHost: '127.0.0.1',
       httpPort: 0,
     },

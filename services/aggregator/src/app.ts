@@ -14,6 +14,8 @@ export interface AggregatorDeps {
     rejectedTopic: string;
     windowMs: number;
     maxOpenWorkflows: number;
+    /** partitions whose batches are processed at the same time (default 1) */
+    partitionsConcurrency?: number;
     httpHost: string;
     httpPort: number;
   };
@@ -144,7 +146,12 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
     if (!payload.isRunning() || payload.isStale()) return;
     const partition = batch.partition;
     // The sink is the source of truth for what was applied; read it once per assignment.
-    const marks = (watermarks ??= await untilDone(payload, 'watermarks', () => sink.watermarks()));
+    if (watermarks === null) {
+      const read = await untilDone(payload, 'watermarks', () => sink.watermarks());
+      // Partitions run concurrently: the first read to land is the one map they all update.
+      watermarks ??= read;
+    }
+    const marks = watermarks;
     const watermark = marks.get(partition) ?? { changes: -1n, events: -1n };
     const messages: RawMessage[] = batch.messages.map((m) => ({
       offset: m.offset,
@@ -222,7 +229,7 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
+        partitionsConsumedConcurrently: config.partitionsConcurrency ?? 1,
         eachBatch: async (payload) => {
           try {
             await eachBatch(payload);

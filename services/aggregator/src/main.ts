@@ -27,6 +27,7 @@ const app = createApp({
     rejectedTopic: config.AGG_REJECTED_TOPIC,
     windowMs: config.AGG_WINDOW_MS,
     maxOpenWorkflows: config.AGG_MAX_OPEN_WORKFLOWS,
+    partitionsConcurrency: config.AGG_PARTITIONS_CONCURRENCY,
     httpHost: config.AGG_HTTP_HOST,
     httpPort: config.AGG_HTTP_PORT,
   },

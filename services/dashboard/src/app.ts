@@ -59,10 +59,18 @@ const SECURITY_HEADERS = {
 /** consecutive failed ClickHouse queries after which /healthz reports unhealthy */
 const UNHEALTHY_AFTER_FAILURES = 3;
 
+interface CachedAnswer {
+  answer: PanelAnswer & { generatedAt: string };
+  json: Buffer;
+  csv: Buffer | undefined;
+}
+
 export function createApp(deps: DashboardDeps): DashboardApp {
   const { config, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
-  const cache = new TtlCache<PanelAnswer>(config.cacheTtlMs, config.cacheMaxEntries, now);
+  // Answers are kept serialized: a warm request is then a map look-up and one write, with no
+  // JSON.stringify of a panel per reader. CSV is made on first demand and kept beside it.
+  const cache = new TtlCache<CachedAnswer>(config.cacheTtlMs, config.cacheMaxEntries, now);
   const files = new Map<string, Buffer>();
   let server: Server | null = null;
   let port = 0;
@@ -123,24 +131,28 @@ export function createApp(deps: DashboardDeps): DashboardApp {
       sendJson(res, 400, { error: parsed.message, parameter: parsed.parameter });
       return 400;
     }
-    const { value, outcome } = await cache.get(parsed.key, async () => ({
-      ...(await computePanel(parsed.params, {
-        query,
-        database: config.database,
-        unfinishedAfterDays: config.unfinishedAfterDays,
-      })),
-      generatedAt: new Date(now()).toISOString(),
-    }));
+    const { value, outcome } = await cache.get(parsed.key, async () => {
+      const answer: PanelAnswer & { generatedAt: string } = {
+        ...(await computePanel(parsed.params, {
+          query,
+          database: config.database,
+          unfinishedAfterDays: config.unfinishedAfterDays,
+        })),
+        generatedAt: new Date(now()).toISOString(),
+      };
+      return { answer, json: Buffer.from(JSON.stringify(answer)), csv: undefined };
+    });
     metrics.inc('dashboard_cache_requests_total', 'API answers by cache outcome', 1, { outcome });
     const maxAge = { 'cache-control': `public, max-age=${Math.floor(config.cacheTtlMs / 1000)}` };
     if (csv) {
       const name = `${panel}${panel === 'dimension' ? `-${parsed.params.dimension}` : ''}-${parsed.params.from}-${parsed.params.to}.csv`;
-      send(res, 200, 'text/csv; charset=utf-8', toCsv(value.columns, value.rows), {
+      value.csv ??= Buffer.from(toCsv(value.answer.columns, value.answer.rows));
+      send(res, 200, 'text/csv; charset=utf-8', value.csv, {
         ...maxAge,
         'content-disposition': `attachment; filename="${name}"`,
       });
     } else {
-      sendJson(res, 200, value, maxAge);
+      send(res, 200, 'application/json; charset=utf-8', value.json, maxAge);
     }
     return 200;
   }
