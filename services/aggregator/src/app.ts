@@ -4,6 +4,7 @@ import type { DecodeOutcome, MessageMeta } from '@parsl-usage/schemas';
 import type { WorkflowSink } from './clickhouse-sink.js';
 import { withRetry } from './errors.js';
 import { createHealthServer } from './http-server.js';
+import { IdFilter } from './id-filter.js';
 import { JoinWindow } from './join-window.js';
 import type { Metrics } from './metrics.js';
 import { processBatch, type RawMessage, type RejectedMessage, type Watermark } from './processor.js';
@@ -16,6 +17,8 @@ export interface AggregatorDeps {
     maxOpenWorkflows: number;
     /** partitions whose batches are processed at the same time (default 1) */
     partitionsConcurrency?: number;
+    /** workflow ids the stored-id filter is sized for (default 20,000,000: 24 MB) */
+    idFilterCapacity?: number;
     httpHost: string;
     httpPort: number;
   };
@@ -48,6 +51,17 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
   const now = deps.now ?? Date.now;
   const window = new JoinWindow({ maxEntries: config.maxOpenWorkflows, windowMs: config.windowMs });
   let watermarks: Map<number, Watermark> | null = null;
+  const filterCapacity = config.idFilterCapacity ?? 20_000_000;
+  // The filter only grows for the life of the process (id-filter.ts); a group join rebuilds it
+  // from ClickHouse, for the ids other instances wrote, and ORs the old bits back in.
+  let filter: IdFilter | null = null;
+  let filterReady: Promise<void> | null = null;
+  // Batches read the current filter through this, so an id added while a rebuild runs lands in
+  // the old bits, which the rebuild then carries over.
+  const currentFilter = {
+    mightContain: (id: string) => filter?.mightContain(id) ?? true,
+    add: (id: string) => filter?.add(id),
+  };
   let lastEvictAt = 0;
   let running = false;
   let stopping: Promise<void> | null = null;
@@ -141,10 +155,40 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
     });
   }
 
+  function ensureFilter(payload: EachBatchPayload): Promise<void> {
+    filterReady ??= untilDone(payload, 'stored ids', async () => {
+      const t0 = now();
+      const fresh = new IdFilter({ capacity: filterCapacity });
+      const stored = await sink.forEachStoredId((id) => fresh.add(id));
+      if (filter !== null) fresh.union(filter);
+      filter = fresh;
+      const fill = fresh.fill;
+      metrics.set('aggregator_id_filter_fill_ratio', 'share of the stored-id filter bits set', fill);
+      const log = fill > 0.5 ? logger.warn.bind(logger) : logger.info.bind(logger);
+      log(
+        {
+          stored,
+          ms: now() - t0,
+          fill,
+          falsePositiveRate: fresh.falsePositiveRate,
+          capacity: filterCapacity,
+        },
+        fill > 0.5
+          ? 'stored-id filter is past its capacity; raise AGG_ID_FILTER_CAPACITY'
+          : 'stored-id filter built',
+      );
+    }).catch((err: unknown) => {
+      filterReady = null;
+      throw err;
+    });
+    return filterReady;
+  }
+
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (!payload.isRunning() || payload.isStale()) return;
     const partition = batch.partition;
+    await ensureFilter(payload);
     // The sink is the source of truth for what was applied; read it once per assignment.
     if (watermarks === null) {
       const read = await untilDone(payload, 'watermarks', () => sink.watermarks());
@@ -160,7 +204,13 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
     }));
     const t0 = now();
     const result = await untilDone(payload, 'lookup', () =>
-      processBatch({ decode: deps.decode, sink, window }, partition, messages, watermark, t0),
+      processBatch(
+        { decode: deps.decode, sink, window, filter: currentFilter },
+        partition,
+        messages,
+        watermark,
+        t0,
+      ),
     );
     await payload.heartbeat();
     // Order matters for replays: rejections (at least once, diagnostics), then the audit trail,
@@ -197,6 +247,7 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
     metrics.inc('aggregator_events_total', 'decoded events applied', result.applied);
     metrics.inc('aggregator_duplicates_total', 'events that changed nothing', result.unchanged);
     metrics.inc('aggregator_replayed_skipped_total', 'messages already in ClickHouse', result.skipped);
+    metrics.inc('aggregator_lookup_ids_total', 'workflow ids looked up in ClickHouse', result.lookedUp);
     metrics.inc('aggregator_rows_inserted_total', 'change rows inserted', result.rows.length);
     metrics.inc('aggregator_inserts_total', 'inserts into workflow_changes', result.rows.length > 0 ? 1 : 0);
     logger.debug(
@@ -217,11 +268,13 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
         // Another instance may have changed the partitions we held: forget everything cached.
         window.clear();
         watermarks = null;
+        filterReady = null;
         logger.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
       });
       consumer.on(consumer.events.CRASH, (e) => {
         window.clear();
         watermarks = null;
+        filterReady = null;
         crashed = !e.payload.restart;
         logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
       });

@@ -14,6 +14,8 @@ export interface WorkflowSink {
   lookup(ids: string[]): Promise<Map<string, WorkflowState>>;
   /** Highest Kafka offsets per partition that the sink already holds (-1 when none). */
   watermarks(): Promise<Map<number, Watermark>>;
+  /** Calls `each` with every workflow id stored (some more than once); resolves to the count. */
+  forEachStoredId(each: (id: string) => void): Promise<number>;
   ping(): Promise<boolean>;
 }
 
@@ -168,6 +170,25 @@ export function createClickHouseSink(client: ClickHouseClient, database: string)
         }
       }
       return out;
+    },
+    async forEachStoredId(each) {
+      let n = 0;
+      try {
+        // No FINAL: a repeated id is harmless to a filter, and the plain read streams at disk speed.
+        const rs = await client.query({
+          query: `SELECT workflow_id FROM ${database}.workflow_versions`,
+          format: 'TabSeparated',
+        });
+        for await (const rows of rs.stream()) {
+          for (const row of rows as { text: string }[]) {
+            each(row.text);
+            n++;
+          }
+        }
+      } catch (err) {
+        throw classify(err, 'stored ids');
+      }
+      return n;
     },
     async watermarks() {
       try {

@@ -6,6 +6,7 @@ import type {
   WorkflowChangeRow,
 } from '@parsl-usage/schemas';
 import type { WorkflowSink } from './clickhouse-sink.js';
+import type { IdFilter } from './id-filter.js';
 import type { JoinWindow } from './join-window.js';
 import { applyEvent, changeRows, isoDateTime, type WorkflowState } from './workflow-state.js';
 
@@ -31,6 +32,8 @@ export interface BatchResult {
   rejected: RejectedMessage[];
   /** messages at or below the sink's watermark: applied before a crash, skipped now */
   skipped: number;
+  /** ids asked of the sink (not in the window, and maybe stored) */
+  lookedUp: number;
   applied: number;
   /** events that changed nothing (duplicates) */
   unchanged: number;
@@ -41,6 +44,11 @@ export interface ProcessorDeps {
   decode: (bytes: Buffer, meta: MessageMeta) => DecodeOutcome;
   sink: Pick<WorkflowSink, 'lookup'>;
   window: JoinWindow;
+  /**
+   * Every id the sink holds (see id-filter.ts). Ids it reports absent are new workflows and
+   * skip the look-up; without it every id missing from the window is looked up.
+   */
+  filter?: Pick<IdFilter, 'mightContain' | 'add'>;
 }
 
 /** Where the sink stands for one partition: the highest offsets `workflow_changes` and `events` hold. */
@@ -84,6 +92,7 @@ export async function processBatch(
     events: [],
     rejected: [],
     skipped: 0,
+    lookedUp: 0,
     applied: 0,
     unchanged: 0,
     lastOffset: null,
@@ -123,11 +132,16 @@ export async function processBatch(
     else decoded.push(out.event);
   }
 
-  const unknown = [...new Set(decoded.map((e) => e.workflowId))].filter(
-    (id) => deps.window.get(partition, id) === undefined,
+  const ids = new Set(decoded.map((e) => e.workflowId));
+  const filter = deps.filter;
+  const unknown = [...ids].filter(
+    (id) => deps.window.get(partition, id) === undefined && (filter === undefined || filter.mightContain(id)),
   );
+  result.lookedUp = unknown.length;
   const stored = unknown.length > 0 ? await deps.sink.lookup(unknown) : new Map<string, WorkflowState>();
   for (const s of stored.values()) deps.window.remember(partition, s, now);
+  // Added before the rows are written: a failed insert leaves a harmless "maybe present".
+  if (filter !== undefined) for (const id of ids) filter.add(id);
 
   for (const e of decoded) {
     result.applied++;
