@@ -140,7 +140,14 @@ function migrate(db: string, raw: string): Promise<void> {
   });
 }
 function aggEnv(db: string, raw: string): Record<string, string> {
+  // AGG_* tuning from the bench's own environment (e.g. AGG_FETCH_MAX_WAIT_MS) reaches the aggregator.
+  const tuning = Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] => e[0].startsWith('AGG_') && e[1] !== undefined,
+    ),
+  );
   return {
+    ...tuning,
     KAFKA_BROKERS: BROKER,
     AGG_RAW_TOPIC: raw,
     AGG_REJECTED_TOPIC: `${raw}-rejected`,
