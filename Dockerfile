@@ -13,6 +13,7 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY schemas/package.json schemas/
+COPY services/common/package.json services/common/
 COPY services/relay/package.json services/relay/
 COPY services/aggregator/package.json services/aggregator/
 COPY services/dashboard/package.json services/dashboard/
@@ -21,20 +22,21 @@ COPY test/package.json test/
 # Compile: dev dependencies (TypeScript) for the four packages the image runs.
 FROM manifests AS build
 RUN npm ci --no-audit --no-fund --loglevel=error --include-workspace-root \
-      --workspace=schemas --workspace=services/relay --workspace=services/aggregator \
-      --workspace=services/dashboard
+      --workspace=schemas --workspace=services/common --workspace=services/relay \
+      --workspace=services/aggregator --workspace=services/dashboard
 COPY tsconfig.base.json ./
 COPY schemas/ schemas/
+COPY services/common/ services/common/
 COPY services/relay/ services/relay/
 COPY services/aggregator/ services/aggregator/
 COPY services/dashboard/ services/dashboard/
-RUN npx tsc -b schemas services/relay services/aggregator services/dashboard
+RUN npx tsc -b schemas services/common services/relay services/aggregator services/dashboard
 
 # Runtime dependencies only.
 FROM manifests AS deps
 RUN npm ci --no-audit --no-fund --loglevel=error --omit=dev \
-      --workspace=schemas --workspace=services/relay --workspace=services/aggregator \
-      --workspace=services/dashboard
+      --workspace=schemas --workspace=services/common --workspace=services/relay \
+      --workspace=services/aggregator --workspace=services/dashboard
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
@@ -43,11 +45,13 @@ WORKDIR /app
 COPY --from=deps /app/package.json ./
 COPY --from=deps /app/node_modules node_modules
 COPY schemas/package.json schemas/
+COPY services/common/package.json services/common/
 COPY services/relay/package.json services/relay/
 COPY services/aggregator/package.json services/aggregator/
 COPY services/dashboard/package.json services/dashboard/
 COPY services/dashboard/public services/dashboard/public
 COPY --from=build /app/schemas/dist schemas/dist
+COPY --from=build /app/services/common/dist services/common/dist
 COPY --from=build /app/services/relay/dist services/relay/dist
 COPY --from=build /app/services/aggregator/dist services/aggregator/dist
 COPY --from=build /app/services/dashboard/dist services/dashboard/dist

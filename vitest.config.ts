@@ -8,6 +8,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@parsl-usage\/schemas$/, replacement: here('./schemas/src/index.ts') },
+      { find: /^@parsl-usage\/common$/, replacement: here('./services/common/src/index.ts') },
       {
         find: /^@parsl-usage\/(relay|aggregator|dashboard)\/(.+)$/,
         replacement: here('./services') + '/$1/src/$2.ts',

@@ -9,7 +9,7 @@ import { createApp, type DashboardApp } from '@parsl-usage/dashboard/app';
 import { clickhouseQuery } from '@parsl-usage/dashboard/clickhouse-query';
 import { addDays, dayOf, type IsoDay } from '@parsl-usage/dashboard/dates';
 import { demoHistory, type RunFacts } from '@parsl-usage/dashboard/demo-history';
-import { Metrics } from '@parsl-usage/dashboard/metrics';
+import { Metrics } from '@parsl-usage/common';
 import type { QueryFn } from '@parsl-usage/dashboard/panels';
 import { ChangeLog, writeHistory } from './analytics-support.js';
 

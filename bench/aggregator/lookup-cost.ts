@@ -9,14 +9,17 @@ import { createClickHouseSink } from '../../services/aggregator/src/clickhouse-s
 import { IdFilter } from '../../services/aggregator/src/id-filter.js';
 
 const database = process.argv[2];
-if (!database || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new Error('usage: lookup-cost.ts DATABASE');
+if (!database || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(database))
+  throw new Error('usage: lookup-cost.ts DATABASE');
 const ch = createClient({
   url: process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:8123',
   username: 'admin',
   password: process.env.CLICKHOUSE_ADMIN_PASSWORD ?? 'admin-dev-password',
 });
 const sink = createClickHouseSink(ch, database);
-const rows = await (await ch.query({ query: `SELECT count() AS n FROM ${database}.workflow_versions`, format: 'JSONEachRow' })).json<{ n: string }>();
+const rows = await (
+  await ch.query({ query: `SELECT count() AS n FROM ${database}.workflow_versions`, format: 'JSONEachRow' })
+).json<{ n: string }>();
 console.log(`workflow_versions rows: ${rows[0]?.n}`);
 for (const k of [100, 1_000, 4_000]) {
   const ids = Array.from({ length: k }, () => randomUUID());

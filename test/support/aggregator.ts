@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { decodeDatagram } from '@parsl-usage/schemas';
 import { createApp, type AggregatorApp } from '@parsl-usage/aggregator/app';
 import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
-import { Metrics } from '@parsl-usage/aggregator/metrics';
+import { Metrics } from '@parsl-usage/common';
 import { clickhouse, freshName, kafka } from '../setup/env.js';
 
 /** An aggregator running in this process against the harness's Kafka and ClickHouse. */

@@ -6,7 +6,7 @@ import { withRetry } from './errors.js';
 import { createHealthServer } from './http-server.js';
 import { IdFilter } from './id-filter.js';
 import { JoinWindow } from './join-window.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '@parsl-usage/common';
 import { processBatch, type RawMessage, type RejectedMessage, type Watermark } from './processor.js';
 
 export interface AggregatorDeps {

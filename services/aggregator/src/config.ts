@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEnv } from '@parsl-usage/common';
 import { ConfigError } from './errors.js';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -55,17 +56,5 @@ export type AggregatorConfig = z.infer<typeof schema>;
 
 /** Validates the environment; one error lists every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AggregatorConfig {
-  const picked: Record<string, string> = {};
-  for (const key of Object.keys(schema.shape)) {
-    const v = env[key];
-    if (v !== undefined && v !== '') picked[key] = v;
-  }
-  const parsed = schema.safeParse(picked);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(picked[String(i.path[0])])})`,
-    );
-    throw new ConfigError(`invalid aggregator configuration:\n${lines.join('\n')}`);
-  }
-  return parsed.data;
+  return parseEnv('aggregator', schema, env, (m) => new ConfigError(m));
 }

@@ -1,11 +1,11 @@
 import { createClient } from '@clickhouse/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
+import { exitOnSignals, Metrics } from '@parsl-usage/common';
 import { decodeDatagram } from '@parsl-usage/schemas';
 import { createApp } from './app.js';
 import { createClickHouseSink } from './clickhouse-sink.js';
 import { loadConfig } from './config.js';
-import { Metrics } from './metrics.js';
 import { provision } from './provision.js';
 
 const config = loadConfig();
@@ -45,20 +45,5 @@ const app = createApp({
   metrics: new Metrics(),
 });
 
-let exiting = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    if (exiting) return;
-    exiting = true;
-    logger.info({ signal }, 'shutting down');
-    app
-      .stop()
-      .then(() => clickhouse.close())
-      .then(() => process.exit(0))
-      .catch((err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  });
-}
+exitOnSignals(logger, () => app.stop().then(() => clickhouse.close()));
 await app.start();

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { TtlCache } from './cache.js';
 import { toCsv } from './csv.js';
 import { dayOf } from './dates.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '@parsl-usage/common';
 import { computePanel, type PanelAnswer, type QueryFn } from './panels.js';
 import { PANELS, parsePanelParams, type Panel } from './params.js';
 

@@ -1,11 +1,7 @@
 import { z } from 'zod';
+import { parseEnv } from '@parsl-usage/common';
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from '@parsl-usage/common';
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an SQL identifier');
 
@@ -32,17 +28,5 @@ export type DashboardConfig = z.infer<typeof schema>;
 
 /** Validates the environment; one error lists every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): DashboardConfig {
-  const picked: Record<string, string> = {};
-  for (const key of Object.keys(schema.shape)) {
-    const v = env[key];
-    if (v !== undefined && v !== '') picked[key] = v;
-  }
-  const parsed = schema.safeParse(picked);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(picked[String(i.path[0])])})`,
-    );
-    throw new ConfigError(`invalid dashboard configuration:\n${lines.join('\n')}`);
-  }
-  return parsed.data;
+  return parseEnv('dashboard', schema, env);
 }

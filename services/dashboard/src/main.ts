@@ -1,9 +1,9 @@
 import { createClient } from '@clickhouse/client';
 import { pino } from 'pino';
+import { exitOnSignals, Metrics } from '@parsl-usage/common';
 import { createApp } from './app.js';
 import { clickhouseQuery } from './clickhouse-query.js';
 import { loadConfig } from './config.js';
-import { Metrics } from './metrics.js';
 
 const config = loadConfig();
 const logger = pino({ level: config.LOG_LEVEL, base: { service: 'dashboard' } });
@@ -28,20 +28,5 @@ const app = createApp({
   metrics: new Metrics(),
 });
 
-let exiting = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    if (exiting) return;
-    exiting = true;
-    logger.info({ signal }, 'shutting down');
-    app
-      .stop()
-      .then(() => clickhouse.close())
-      .then(() => process.exit(0))
-      .catch((err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  });
-}
+exitOnSignals(logger, () => app.stop().then(() => clickhouse.close()));
 await app.start();
