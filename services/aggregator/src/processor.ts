@@ -135,7 +135,7 @@ export async function processBatch(
   const ids = new Set(decoded.map((e) => e.workflowId));
   const filter = deps.filter;
   const unknown = [...ids].filter(
-    (id) => deps.window.get(partition, id) === undefined && (filter === undefined || filter.mightContain(id)),
+    (id) => !deps.window.has(partition, id) && (filter === undefined || filter.mightContain(id)),
   );
   result.lookedUp = unknown.length;
   const stored = unknown.length > 0 ? await deps.sink.lookup(unknown) : new Map<string, WorkflowState>();
