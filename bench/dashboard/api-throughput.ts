@@ -12,7 +12,9 @@
  * - cold: DASH_CACHE_TTL_MS=0, nothing is kept, so every answer is computed by ClickHouse.
  *   Requests for the same answer that arrive while it is being computed still share that one
  *   computation (the cache's in-flight de-duplication): the "shared" count says how many.
- * - --per-endpoint N: also N seconds of autocannon on each of the 14 requests alone.
+ * - --per-endpoint N: also N seconds of autocannon on each of the 14 requests alone (warm: the
+ *   answer is fetched once before each run, which refills it if the TTL ran out; every run's
+ *   cache outcomes are reported, so a miss shows).
  *
  * Prints one JSON object: requests/s, latency percentiles, errors, the dashboard's cache
  * outcomes and the CPU the dashboard process used (% of one core).

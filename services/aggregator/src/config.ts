@@ -37,14 +37,14 @@ const schema = z.object({
     .default(7 * 86_400_000),
   AGG_MAX_OPEN_WORKFLOWS: z.coerce.number().int().min(1).default(1_000_000),
   /**
-   * Partitions processed at once. More than one lets one partition's ClickHouse insert overlap
-   * another's decoding; each partition still has one batch in flight, so per-partition order holds.
-   */
-  /**
    * Workflow ids the stored-id filter is sized for (9.6 bits each: 20M is 24 MB). Past it the
    * filter lets more new ids through to a ClickHouse look-up; it never miscounts.
    */
   AGG_ID_FILTER_CAPACITY: z.coerce.number().int().min(1_000).max(2_000_000_000).default(20_000_000),
+  /**
+   * Partitions processed at once. More than one lets one partition's ClickHouse insert overlap
+   * another's decoding; each partition still has one batch in flight, so per-partition order holds.
+   */
   AGG_PARTITIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
   AGG_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   AGG_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
