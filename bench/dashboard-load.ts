@@ -13,7 +13,7 @@ import { createApp } from '../services/dashboard/src/app.js';
 import { clickhouseQuery } from '../services/dashboard/src/clickhouse-query.js';
 import { addDays, dayOf } from '../services/dashboard/src/dates.js';
 import { demoHistory } from '../services/dashboard/src/demo-history.js';
-import { Metrics } from '../services/common/src/metrics.js';
+import { Metrics } from '@parsl-usage/common';
 
 const CLIENTS = Math.min(256, Number(process.argv[2] ?? 32));
 const SECONDS = Math.min(120, Number(process.argv[3] ?? 20));

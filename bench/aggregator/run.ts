@@ -166,7 +166,9 @@ interface Agg {
 async function startAggregator(db: string, raw: string, group: string): Promise<Agg> {
   const port = await freeTcpPort();
   const log = createWriteStream(`/tmp/bench-agg-${RUN}-${group}.log`);
-  const child = spawn(process.execPath, ['services/aggregator/dist/main.js'], {
+  // e.g. BENCH_AGG_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/agg-prof' to profile the aggregator
+  const nodeArgs = (process.env.BENCH_AGG_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, 'services/aggregator/dist/main.js'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -179,11 +181,22 @@ async function startAggregator(db: string, raw: string, group: string): Promise<
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let stopping = false;
+  const exited = new Promise<number | null>((r) =>
+    child.once('exit', (code) => {
+      // Waiting for rows from an aggregator that died would only end at the timeout.
+      if (!stopping) {
+        console.error(`aggregator ${group} exited early (code ${code}); see /tmp/bench-agg-${RUN}-${group}.log`);
+        process.exit(1);
+      }
+      r(code);
+    }),
+  );
   return {
     child,
     port,
     stop: async () => {
+      stopping = true;
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;
     },

@@ -1,5 +1,5 @@
 import type { Component, ComponentKind } from './event.js';
-import { wireComponentItemSchema } from './wire-v1.js';
+import { isWireComponentItem } from './wire-v1.js';
 
 /**
  * I/O-free normalisation shared by both protocol generations: text cleaning, the Python
@@ -156,11 +156,10 @@ export function normaliseComponents(items: readonly unknown[]): ComponentsOutcom
   const problem = (detail: string): ComponentsOutcome => ({ kind: 'rejected', reason: 'bad_field', detail });
 
   for (const { path, item } of flattened.flat) {
-    const parsed = wireComponentItemSchema.safeParse(item);
-    if (!parsed.success) {
+    if (!isWireComponentItem(item)) {
       return problem(`${path}: expected a class name or an object with a string "c", got ${describe(item)}`);
     }
-    const wire = parsed.data;
+    const wire = item;
     const rawCls = typeof wire === 'string' ? wire : wire.c;
     const cls = cleanText(rawCls);
     if (cls === null) return problem(`${path}: empty class name`);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { v1ClosureSchema, v1LaunchSchema, wireComponentItemSchema, wireComponentSchema } from './wire-v1.js';
+import {
+  isWireComponentItem,
+  v1ClosureSchema,
+  v1LaunchSchema,
+  wireComponentItemSchema,
+  wireComponentSchema,
+} from './wire-v1.js';
 
 const ID = '3f1c6f52-7d1a-4c55-9a51-0d1f2b6c1a03';
 
@@ -82,5 +88,31 @@ describe('component entries', () => {
   ])('%s', (_name, value, isItem, isComponent) => {
     expect(wireComponentItemSchema.safeParse(value).success).toBe(isItem);
     expect(wireComponentSchema.safeParse(value).success).toBe(isComponent);
+  });
+});
+
+describe('isWireComponentItem agrees with wireComponentItemSchema on JSON values', () => {
+  it.each([
+    'parsl.providers.LocalProvider',
+    '',
+    { c: 'parsl.config.Config', executors_len: 1 },
+    { c: '' },
+    { c: 1 },
+    { c: null },
+    { C: 'x' },
+    {},
+    [],
+    ['parsl.config.Config'],
+    [{ c: 'x' }],
+    null,
+    1,
+    0,
+    true,
+    false,
+    { c: 'x', nested: { c: 'y' } },
+    JSON.parse('{"__proto__": {"c": "x"}}') as unknown,
+    JSON.parse('{"c": "x", "__proto__": null}') as unknown,
+  ])('%j', (value) => {
+    expect(isWireComponentItem(value)).toBe(wireComponentItemSchema.safeParse(value).success);
   });
 });
