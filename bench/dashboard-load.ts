@@ -14,6 +14,7 @@ import { clickhouseQuery } from '../services/dashboard/src/clickhouse-query.js';
 import { addDays, dayOf } from '../services/dashboard/src/dates.js';
 import { demoHistory } from '../services/dashboard/src/demo-history.js';
 import { Metrics } from '@parsl-usage/common';
+import { pagePaths } from './dashboard/spawn.js';
 
 const CLIENTS = Math.min(256, Number(process.argv[2] ?? 32));
 const SECONDS = Math.min(120, Number(process.argv[3] ?? 20));
@@ -79,19 +80,7 @@ const base = `http://127.0.0.1:${app.httpPort}`;
 
 // The page's 14 requests, for 4 ranges a visitor might pick.
 const ranges = [365, 90, 30, 730].map((n) => `from=${addDays(end, -(n - 1))}&to=${end}`);
-const paths = ranges.flatMap((r) => [
-  `/api/headline?${r}`,
-  `/api/release-health?${r}`,
-  `/api/workflows?${r}&granularity=week`,
-  ...['python_minor', 'parsl_version', 'platform', 'executor', 'provider', 'launcher'].map(
-    (d) => `/api/dimension?${r}&granularity=week&top=8&dimension=${d}`,
-  ),
-  `/api/apps?${r}&granularity=week`,
-  `/api/exec-time?${r}`,
-  `/api/install-age?${r}`,
-  `/api/adoption?${r}&granularity=week&top=8`,
-  `/api/leaderboard?${r}&top=8`,
-]);
+const paths = ranges.flatMap((r) => pagePaths(r));
 
 const latencies: number[] = [];
 let errors = 0;

@@ -186,7 +186,9 @@ async function startAggregator(db: string, raw: string, group: string): Promise<
     child.once('exit', (code) => {
       // Waiting for rows from an aggregator that died would only end at the timeout.
       if (!stopping) {
-        console.error(`aggregator ${group} exited early (code ${code}); see /tmp/bench-agg-${RUN}-${group}.log`);
+        console.error(
+          `aggregator ${group} exited early (code ${code}); see /tmp/bench-agg-${RUN}-${group}.log`,
+        );
         process.exit(1);
       }
       r(code);

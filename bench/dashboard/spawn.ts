@@ -92,11 +92,9 @@ export async function cacheOutcomes(base: string): Promise<Record<'miss' | 'shar
  * The 14 API requests the page makes on first load with its default controls (last 365 days
  * ending today in UTC, per week, top 8), in the order of the page's panels.
  */
-export function pageRequests(today = new Date()): string[] {
-  const iso = (d: Date): string => d.toISOString().slice(0, 10);
-  const to = iso(today);
-  const from = iso(new Date(Date.parse(`${to}T00:00:00Z`) - 364 * 86_400_000));
-  const r = `from=${from}&to=${to}`;
+/** The API requests the page makes for one range (`from=...&to=...`). */
+export function pagePaths(range: string): string[] {
+  const r = range;
   return [
     `/api/headline?${r}`,
     `/api/release-health?${r}`,
@@ -110,4 +108,11 @@ export function pageRequests(today = new Date()): string[] {
     `/api/adoption?${r}&granularity=week&top=8`,
     `/api/leaderboard?${r}&top=8`,
   ];
+}
+
+export function pageRequests(today = new Date()): string[] {
+  const iso = (d: Date): string => d.toISOString().slice(0, 10);
+  const to = iso(today);
+  const from = iso(new Date(Date.parse(`${to}T00:00:00Z`) - 364 * 86_400_000));
+  return pagePaths(`from=${from}&to=${to}`);
 }
