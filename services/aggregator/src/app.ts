@@ -159,7 +159,12 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
     filterReady ??= untilDone(payload, 'stored ids', async () => {
       const t0 = now();
       const fresh = new IdFilter({ capacity: filterCapacity });
-      const stored = await sink.forEachStoredId((id) => fresh.add(id));
+      // Tens of millions of ids take tens of seconds: keep the group membership alive meanwhile
+      // (kafkajs sends at most one heartbeat per heartbeatInterval, so calling often is cheap).
+      const stored = await sink.forEachStoredId(
+        (id) => fresh.add(id),
+        () => payload.heartbeat(),
+      );
       if (filter !== null) fresh.union(filter);
       filter = fresh;
       const fill = fresh.fill;

@@ -14,8 +14,11 @@ export interface WorkflowSink {
   lookup(ids: string[]): Promise<Map<string, WorkflowState>>;
   /** Highest Kafka offsets per partition that the sink already holds (-1 when none). */
   watermarks(): Promise<Map<number, Watermark>>;
-  /** Calls `each` with every workflow id stored (some more than once); resolves to the count. */
-  forEachStoredId(each: (id: string) => void): Promise<number>;
+  /**
+   * Calls `each` with every workflow id stored (some more than once); resolves to the count.
+   * `progress` is awaited between chunks of the stream (the caller heartbeats there).
+   */
+  forEachStoredId(each: (id: string) => void, progress?: () => Promise<void>): Promise<number>;
   ping(): Promise<boolean>;
 }
 
@@ -171,7 +174,7 @@ export function createClickHouseSink(client: ClickHouseClient, database: string)
       }
       return out;
     },
-    async forEachStoredId(each) {
+    async forEachStoredId(each, progress) {
       let n = 0;
       try {
         // No FINAL: a repeated id is harmless to a filter, and the plain read streams at disk speed.
@@ -184,6 +187,7 @@ export function createClickHouseSink(client: ClickHouseClient, database: string)
             each(row.text);
             n++;
           }
+          if (progress) await progress();
         }
       } catch (err) {
         throw classify(err, 'stored ids');
