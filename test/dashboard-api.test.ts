@@ -11,6 +11,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { applyMigrations } from '@parsl-usage/aggregator/migrate';
 import { addDays, daysBetween, type IsoDay } from '@parsl-usage/dashboard/dates';
 import { bucketMiddle } from '@parsl-usage/dashboard/histogram';
+import { PANELS } from '@parsl-usage/dashboard/params';
 import type { RunFacts } from '@parsl-usage/dashboard/demo-history';
 import { clickhouse, freshDatabase, MIGRATIONS_DIR } from './setup/env.js';
 import { startPrivateClickHouse, type PrivateClickHouse } from './analytics-support.js';
@@ -333,19 +334,8 @@ describe('dashboard API over a fixture history', () => {
   const PARAMS = ['from', 'to', 'granularity', 'top', 'dimension'] as const;
   it('no injection string in any parameter of any panel reaches SQL', async () => {
     const before = d.queries.length;
-    const panels = [
-      'headline',
-      'workflows',
-      'apps',
-      'dimension',
-      'exec-time',
-      'install-age',
-      'adoption',
-      'leaderboard',
-      'release-health',
-    ];
     let checked = 0;
-    for (const panel of panels)
+    for (const panel of PANELS)
       for (const name of PARAMS)
         for (const evil of INJECTIONS) {
           const qs = new URLSearchParams({ dimension: 'python_minor' });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chromium, type Browser } from 'playwright-core';
 import { clickhouse, freshDatabase } from './setup/env.js';
+import { CHROMIUM_LAUNCH } from './support/chromium.js';
 import {
   counted,
   countBy,
@@ -51,17 +52,7 @@ describe('dashboard page in chromium', () => {
     admin = clickhouse('admin');
     await insertHistory(admin, db, history);
     d = await startDashboard(admin, db);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await chromium.launch(CHROMIUM_LAUNCH);
   });
   afterAll(async () => {
     await browser?.close();

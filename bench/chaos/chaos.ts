@@ -13,19 +13,14 @@
 import { writeFileSync } from 'node:fs';
 import { envList, flags, num } from '../lib/cli.js';
 import { formatReport, runSoak, type SoakResult } from '../lib/soak.js';
-import { killStartedServices } from '../lib/proc.js';
+import { cleanUpOnInterrupt, killStartedServices } from '../lib/proc.js';
 import { startStack } from '../lib/stack.js';
 import { SCENARIOS } from './scenarios.js';
 
 const f = flags(process.argv.slice(2));
-// Ctrl-C: the services are our children and the containers ours; leave nothing behind.
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    killStartedServices();
-    void stopStack().finally(() => process.exit(130));
-  });
-}
 let stopStack = async (): Promise<void> => {};
+// Ctrl-C: the services are our children and the containers ours; leave nothing behind.
+cleanUpOnInterrupt(() => stopStack);
 const wanted = (f.get('scenarios') ?? 'all').split(',');
 const chosen = SCENARIOS.filter((s) => wanted.includes('all') || wanted.includes(s.name));
 if (chosen.length === 0) {

@@ -16,6 +16,7 @@
  * The dashboard runs as the analyst user. Only loopback addresses are accepted.
  */
 import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM_LAUNCH } from '../../test/support/chromium.js';
 import { flags, num } from '../lib/cli.js';
 import { percentile } from '../rollups/questions.js';
 import { assertLoopback, cacheOutcomes, startDashboard, type SpawnedDashboard } from './spawn.js';
@@ -175,17 +176,7 @@ function summary(name: string, loads: Load[]): Record<string, unknown> {
   };
 }
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--no-first-run',
-  ],
-});
+const browser = await chromium.launch(CHROMIUM_LAUNCH);
 const results: Record<string, Load[]> = { cold: [], warm: [] };
 try {
   for (let i = 0; i < coldRuns; i++) {

@@ -15,18 +15,13 @@
 import { writeFileSync } from 'node:fs';
 import { envList, flags, num } from '../lib/cli.js';
 import { formatReport, runSoak } from '../lib/soak.js';
-import { killStartedServices } from '../lib/proc.js';
+import { cleanUpOnInterrupt, killStartedServices } from '../lib/proc.js';
 import { startStack } from '../lib/stack.js';
 
 const f = flags(process.argv.slice(2));
-// Ctrl-C: the services are our children and the containers ours; leave nothing behind.
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    killStartedServices();
-    void stopStack().finally(() => process.exit(130));
-  });
-}
 let stopStack = async (): Promise<void> => {};
+// Ctrl-C: the services are our children and the containers ours; leave nothing behind.
+cleanUpOnInterrupt(() => stopStack);
 const stack = await startStack({
   kafkaPort: num(f, 'kafka-port', 39_092),
   clickhousePort: num(f, 'clickhouse-port', 38_123),

@@ -168,6 +168,19 @@ export function killStartedServices(final = true): void {
   for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
 
+/**
+ * On Ctrl-C or SIGTERM: kill the services this process started and run `cleanup` (which may be
+ * set later: it is read when the signal comes), then exit 130. Leaves nothing behind.
+ */
+export function cleanUpOnInterrupt(cleanup: () => () => Promise<void>): void {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      killStartedServices();
+      void cleanup()().finally(() => process.exit(130));
+    });
+  }
+}
+
 /** One service role; it may be killed and restarted any number of times. */
 export class Service {
   child: ChildProcess | undefined;
