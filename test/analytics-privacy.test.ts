@@ -319,13 +319,14 @@ describe('forget a project', () => {
     })();
     const [result] = await Promise.all([forget, inserts]);
     expect(result.workflows).toBe(forgottenIds.length);
-    expect(result.rollupsCompensated.length).toBe(6);
+    expect(result.rollupsCompensated.length).toBe(7);
     expect(result.monthsOptimized.length).toBeGreaterThanOrEqual(3);
     expect(result.leftovers).toEqual({
       workflow_changes: 0,
       workflow_versions: 0,
       events: 0,
       rollup_daily_project: 0,
+      rollup_project: 0,
     });
   });
 

@@ -78,6 +78,11 @@ export function questions(db: string): Question[] {
       rollup: `SELECT project_name, runs, points FROM ${db}.leaderboard LIMIT 20`,
       raw: `SELECT project_name, count() AS runs, sum(points) AS p FROM ${w} WHERE is_test = 0 AND project_name != '' GROUP BY project_name ORDER BY p DESC, runs DESC, project_name LIMIT 20`,
     },
+    {
+      name: 'leaderboard (all time, top 20, from project totals)',
+      rollup: `SELECT project_name, runs, points FROM ${db}.leaderboard_all_time ORDER BY points DESC, runs DESC, project_name LIMIT 20`,
+      raw: `SELECT project_name, count() AS runs, sum(points) AS p FROM ${w} WHERE is_test = 0 AND project_name != '' GROUP BY project_name ORDER BY p DESC, runs DESC, project_name LIMIT 20`,
+    },
   ];
 }
 

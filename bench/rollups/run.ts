@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/rollups/run.ts --url http://127.0.0.1:28134 --workflows 10000000 \
  *     [--chunk 1000000] [--rollup-runs 20] [--raw-runs 5] [--skip-generate] [--optimize]
- *     [--generate-only] [--pushdown] [--db bench_rollups]
+ *     [--generate-only] [--pushdown] [--db bench_rollups] [--questions <part of a name>]
  *
  * Runs as admin (no analyst limits: the raw queries need more than the analyst's 30 s/2 GB at
  * some sizes). Prints a Markdown table.
@@ -105,7 +105,9 @@ const workflows = await scalar(client, `SELECT count() FROM ${db}.workflows`);
 const changes = await scalar(client, `SELECT count() FROM ${db}.workflow_changes`);
 console.error(`workflows ${workflows}, change rows ${changes}`);
 
-const qs = questions(db);
+// --questions leaderboard: only the questions whose name contains the text
+const only = f.get('questions');
+const qs = questions(db).filter((q) => only === undefined || q.name.includes(only));
 // Warm-up: one run of each, so the first timed run does not pay for cold caches alone.
 for (const q of qs) {
   await timed(q.rollup);

@@ -112,6 +112,8 @@ export async function forgetProject(opts: {
   const months = monthsText ? monthsText.split('\n').map(Number) : [];
   for (const m of months) await client.command({ query: plan.optimizeProjectRollup(m) });
   log(`optimized rollup_daily_project partitions ${months.join(', ') || '(none)'}`);
+  await client.command({ query: plan.optimizeProjectTotals });
+  log('optimized rollup_project');
   for (const sql of plan.dropWorkTables) await client.command({ query: sql });
 
   const leftovers: Record<string, number> = {};

@@ -88,6 +88,7 @@ describe('rollupViews (from the migrations)', () => {
       'rollup_daily_mv->rollup_daily',
       'rollup_daily_project_mv->rollup_daily_project',
       'rollup_exec_time_mv->rollup_exec_time',
+      'rollup_project_mv->rollup_project',
     ]);
   });
   it.each(views.map((v) => [v.view, v] as const))('%s reads workflow_changes once', (_n, v) => {

@@ -15,8 +15,9 @@
  *     or counted twice in between).
  *  4. deletion: ALTER TABLE ... DELETE mutations on workflow_changes, workflow_versions and
  *     events, waited for (system.mutations.is_done).
- *  5. rollup_daily_project rows of the project now sum to 0 everywhere; OPTIMIZE ... FINAL of
- *     its affected partitions makes SummingMergeTree drop them, so the name is gone.
+ *  5. rollup_daily_project and rollup_project rows of the project now sum to 0 everywhere;
+ *     OPTIMIZE ... FINAL (of the affected partitions of the daily one) makes SummingMergeTree
+ *     drop them, so the name is gone.
  *  6. the work tables are dropped. A run interrupted between 3 and 6 leaves them behind, and a
  *     new run refuses to start until an operator has looked (docs/PRIVACY.md).
  */
@@ -125,6 +126,8 @@ export interface ForgetPlan {
   /** months (toYYYYMM(day)) of rollup_daily_project to OPTIMIZE: filled from the snapshot */
   affectedMonthsQuery: string;
   optimizeProjectRollup: (month: number) => string;
+  /** the all-time totals per project: small, one OPTIMIZE of the whole table */
+  optimizeProjectTotals: string;
   dropWorkTables: string[];
   /** table -> query counting the rows left that belong to the project */
   leftovers: Array<{ table: string; sql: string }>;
@@ -176,6 +179,7 @@ export function planForget(opts: {
       if (!Number.isInteger(month) || month < 197001 || month > 999912) throw new Error(`bad month ${month}`);
       return `OPTIMIZE TABLE ${db}.rollup_daily_project PARTITION ${month} FINAL`;
     },
+    optimizeProjectTotals: `OPTIMIZE TABLE ${db}.rollup_project FINAL`,
     dropWorkTables: [`DROP TABLE IF EXISTS ${negRows}`, `DROP TABLE IF EXISTS ${ids}`],
     leftovers: [
       {
@@ -190,6 +194,10 @@ export function planForget(opts: {
       {
         table: 'rollup_daily_project',
         sql: `SELECT count() FROM ${db}.rollup_daily_project WHERE project_name = ${name}`,
+      },
+      {
+        table: 'rollup_project',
+        sql: `SELECT count() FROM ${db}.rollup_project WHERE project_name = ${name}`,
       },
     ],
   };
