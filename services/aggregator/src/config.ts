@@ -46,6 +46,13 @@ const schema = z.object({
    * another's decoding; each partition still has one batch in flight, so per-partition order holds.
    */
   AGG_PARTITIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
+  /**
+   * How long the group waits for a silent member before giving its partitions to the others: after a
+   * crash, the restarted aggregator gets its partitions back only then (kafkajs' own default, 30 s,
+   * kept the lag above a minute when chaos runs killed it every 20 s). Batches heartbeat while
+   * they wait on ClickHouse or stream ids, so it only has to outlast one insert.
+   */
+  AGG_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
   AGG_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   AGG_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
   AGG_MIGRATE_ON_START: bool.default('false'),

@@ -38,6 +38,9 @@ const app = createApp({
     maxWaitTimeInMs: config.AGG_FETCH_MAX_WAIT_MS,
     minBytes: config.AGG_FETCH_MIN_BYTES,
     maxBytesPerPartition: config.AGG_FETCH_MAX_BYTES_PER_PARTITION,
+    sessionTimeout: config.AGG_SESSION_TIMEOUT_MS,
+    // kafkajs' rule of thumb: a third of the session timeout at most.
+    heartbeatInterval: Math.min(3_000, Math.floor(config.AGG_SESSION_TIMEOUT_MS / 3)),
   }),
   producer: kafka.producer({ allowAutoTopicCreation: false }),
   sink: createClickHouseSink(clickhouse, config.CLICKHOUSE_DATABASE),
