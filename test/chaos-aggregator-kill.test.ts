@@ -16,8 +16,8 @@ describe('chaos (short): aggregator SIGKILL mid-stream', () => {
       rate: 300,
       durationMs: 15_000,
       partitions: 3,
-      // kafkajs's default session timeout (30 s) passes before the restarted member gets the
-      // dead one's partitions: the drain has to outwait it.
+      // The group's session timeout (AGG_SESSION_TIMEOUT_MS, 10 s) passes before the restarted
+      // member gets the dead one's partitions: the drain has to outwait it, with room to spare.
       drainTimeoutMs: 50_000,
       log: () => undefined,
       faults: [
