@@ -166,6 +166,16 @@ type Columns = { [F in (typeof U8)[number]]: Uint8Array } & { [F in (typeof U16)
 } & { [F in (typeof F64)[number] | (typeof DATETIMES)[number] | (typeof DECIMALS)[number]]: Float64Array } & {
   [F in (typeof POOLED)[number] | (typeof LISTS)[number]]: Uint32Array;
 };
+// Each field's column type: its ClickHouse type; dates as Int32 days and date-times and offsets
+// as Float64, negative when the value is a pool id (see write()).
+const COLUMN_TYPES: [readonly Key[], new (n: number) => NumberArray | Uint32Array][] = [
+  [U8, Uint8Array],
+  [U16, Uint16Array],
+  [[...I32, ...DATES], Int32Array],
+  [[...F64, ...DATETIMES, ...DECIMALS], Float64Array],
+  [[...POOLED, ...LISTS], Uint32Array],
+];
+
 interface NumberLike {
   f: Key;
   a: Int32Array | Float64Array;
@@ -176,12 +186,6 @@ interface NumberLike {
 
 export class StateStore {
   private capacity = 0;
-  private readonly u8 = new Map<string, Uint8Array>();
-  private readonly u16 = new Map<string, Uint16Array>();
-  private readonly i32 = new Map<string, Int32Array>();
-  // Float64 columns: numbers, and the number-like strings (negative = -(pool id + 1)).
-  private readonly f64 = new Map<string, Float64Array>();
-  private readonly ref = new Map<string, Uint32Array>();
   private strings = new Pool<string>();
   private lists = new Pool<string[]>();
   // Per slot, for the join window: when it was last touched (ms) and whether ClickHouse holds it.
@@ -351,23 +355,17 @@ export class StateStore {
   }
 
   private grow(capacity: number): void {
-    const resize = <A extends Uint8Array | Uint16Array | Int32Array | Float64Array | Uint32Array>(
-      m: Map<string, A>,
-      fields: readonly string[],
-      make: (n: number) => A,
-    ) => {
+    const old = this.c as unknown as Partial<Record<Key, NumberArray | Uint32Array>>;
+    const c: Partial<Record<Key, NumberArray | Uint32Array>> = {};
+    for (const [fields, Column] of COLUMN_TYPES) {
       for (const f of fields) {
-        const next = make(capacity);
-        const old = m.get(f);
-        if (old) next.set(old);
-        m.set(f, next);
+        const a = new Column(capacity);
+        const before = old[f];
+        if (before) a.set(before);
+        c[f] = a;
       }
-    };
-    resize(this.u8, U8, (n) => new Uint8Array(n));
-    resize(this.u16, U16, (n) => new Uint16Array(n));
-    resize(this.i32, [...I32, ...DATES], (n) => new Int32Array(n));
-    resize(this.f64, [...F64, ...DATETIMES, ...DECIMALS], (n) => new Float64Array(n));
-    resize(this.ref, [...POOLED, ...LISTS], (n) => new Uint32Array(n));
+    }
+    this.c = c as unknown as Columns;
     const touched = new Float64Array(capacity);
     touched.set(this.touched);
     this.touched = touched;
@@ -375,26 +373,14 @@ export class StateStore {
     dirty.set(this.dirtyFlags);
     this.dirtyFlags = dirty;
     this.capacity = capacity;
-    const at = <A>(m: Map<string, A>, f: Key): { f: Key; a: A } => ({ f, a: m.get(f) as A });
-    this.plain = [
-      ...U8.map((f) => at(this.u8, f)),
-      ...U16.map((f) => at(this.u16, f)),
-      ...I32.map((f) => at(this.i32, f)),
-      ...F64.map((f) => at(this.f64, f)),
-    ];
-    const c: Record<string, NumberArray | Uint32Array> = {};
-    for (const m of [this.u8, this.u16, this.i32, this.f64, this.ref] as Map<
-      string,
-      NumberArray | Uint32Array
-    >[])
-      for (const [f, a] of m) c[f] = a;
-    this.c = c as unknown as Columns;
-    this.pooledCols = POOLED.map((f) => at(this.ref, f));
-    this.listCols = LISTS.map((f) => at(this.ref, f));
+    const at = <A>(f: Key): { f: Key; a: A } => ({ f, a: c[f] as A });
+    this.plain = [...U8, ...U16, ...I32, ...F64].map((f) => at<NumberArray>(f));
+    this.pooledCols = POOLED.map((f) => at<Uint32Array>(f));
+    this.listCols = LISTS.map((f) => at<Uint32Array>(f));
     this.numberLikeCols = [
-      ...DATES.map((f) => ({ ...at(this.i32, f), parse: parseDate, format: dateText })),
-      ...DATETIMES.map((f) => ({ ...at(this.f64, f), parse: parseDateTime, format: dateTimeText })),
-      ...DECIMALS.map((f) => ({ ...at(this.f64, f), parse: parseDecimal, format: String })),
+      ...DATES.map((f) => ({ ...at<Int32Array>(f), parse: parseDate, format: dateText })),
+      ...DATETIMES.map((f) => ({ ...at<Float64Array>(f), parse: parseDateTime, format: dateTimeText })),
+      ...DECIMALS.map((f) => ({ ...at<Float64Array>(f), parse: parseDecimal, format: String })),
     ];
   }
 }
