@@ -33,12 +33,7 @@ if [[ "$ENV_FILE" == "$ROOT/infra/compose/local.env" ]]; then
   (
     # shellcheck source=../scripts/setup-host.sh
     source "$ROOT/infra/scripts/setup-host.sh"
-    ensure_podman_config
-    ensure_podman_service
-    ensure_base_image
-    ensure_kafka_image
-    ensure_clickhouse_image
-    ensure_node_image
+    setup_containers
   )
 fi
 

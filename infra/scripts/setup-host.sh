@@ -135,14 +135,19 @@ ensure_node_deps() {
 # shellcheck source=ensure-parsl-venv.sh
 source "$ROOT/infra/scripts/ensure-parsl-venv.sh"
 
-setup_all() {
-  ensure_apt
+# podman, its API socket and every local image: what the compose smoke test needs too.
+setup_containers() {
   ensure_podman_config
   ensure_podman_service
   ensure_base_image
   ensure_kafka_image
   ensure_clickhouse_image
   ensure_node_image
+}
+
+setup_all() {
+  ensure_apt
+  setup_containers
   ensure_node_deps
   ensure_parsl_venv
 }
