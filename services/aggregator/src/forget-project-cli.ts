@@ -8,53 +8,33 @@
  * 3 done but rows of the project arrived meanwhile (run again). See docs/PRIVACY.md.
  */
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { createClient } from '@clickhouse/client';
-import { FORGET_USAGE, forgetArgsSchema, parseWith } from './forget-project.js';
+import { FORGET_USAGE, forgetArgsSchema } from './forget-project.js';
 import { forgetProject } from './forget-project-run.js';
+import { runMaintenanceCommand } from './maintenance-cli.js';
 import { DEFAULT_MIGRATIONS_DIR } from './provision.js';
 
 async function main(): Promise<void> {
-  let parsed: ReturnType<typeof parseWith<{ project: string }>>;
-  try {
-    const { values } = parseArgs({
-      args: process.argv.slice(2),
-      options: { project: { type: 'string' } },
-      strict: true,
-      allowPositionals: false,
-    });
-    parsed = parseWith(forgetArgsSchema, values, process.env, FORGET_USAGE);
-  } catch (err) {
-    process.stderr.write(`forget-project: ${(err as Error).message}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  const { args, env } = parsed;
-  const client = createClient({
-    url: env.CLICKHOUSE_URL,
-    username: env.CLICKHOUSE_USER,
-    password: env.CLICKHOUSE_PASSWORD,
-    request_timeout: 3_600_000,
+  await runMaintenanceCommand({
+    name: 'forget-project',
+    options: { project: { type: 'string' } },
+    args: forgetArgsSchema,
+    usage: FORGET_USAGE,
+    requestTimeoutMs: 3_600_000,
+    run: async ({ args, env, client }) => {
+      const r = await forgetProject({
+        client,
+        database: env.CLICKHOUSE_DATABASE,
+        project: args.project,
+        migrationsDir: process.env.MIGRATIONS_DIR ?? DEFAULT_MIGRATIONS_DIR,
+        log: (m) => process.stderr.write(`forget-project: ${m}\n`),
+      });
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      if (Object.values(r.leftovers).some((n) => n > 0)) {
+        process.stderr.write('forget-project: rows of the project arrived during the run; run it again\n');
+        process.exitCode = 3;
+      }
+    },
   });
-  try {
-    const r = await forgetProject({
-      client,
-      database: env.CLICKHOUSE_DATABASE,
-      project: args.project,
-      migrationsDir: process.env.MIGRATIONS_DIR ?? DEFAULT_MIGRATIONS_DIR,
-      log: (m) => process.stderr.write(`forget-project: ${m}\n`),
-    });
-    process.stdout.write(`${JSON.stringify(r)}\n`);
-    if (Object.values(r.leftovers).some((n) => n > 0)) {
-      process.stderr.write('forget-project: rows of the project arrived during the run; run it again\n');
-      process.exitCode = 3;
-    }
-  } catch (err) {
-    process.stderr.write(`forget-project: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  } finally {
-    await client.close();
-  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
