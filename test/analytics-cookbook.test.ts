@@ -15,6 +15,8 @@ import {
   cookbookQueries,
   dateVersion,
   daysAgo,
+  daysBetween,
+  mondayOf,
   startPrivateClickHouse,
   writeHistory,
   type PrivateClickHouse,
@@ -177,6 +179,33 @@ describe('docs/COOKBOOK.md', () => {
       [r2, '18', '1', '0', '0'],
       [r2, '19', '1', '1', '1'],
     ]);
+  });
+
+  it('release-weeks-to-half: calendar weeks, as counted here from the fixture', async () => {
+    // current facts of every non-test run, then every release against every calendar week
+    const current = cookbookHistory(now)
+      .map((versions) => versions[versions.length - 1]!)
+      .filter((f) => f.is_test === 0);
+    const weeks = new Map<string, string[]>();
+    const releases = new Map<string, string>();
+    for (const f of current) {
+      const w = mondayOf(f.day);
+      weeks.set(w, [...(weeks.get(w) ?? []), f.parsl_release_date]);
+      if (f.parsl_release_date !== '1970-01-01') releases.set(f.parsl_version, f.parsl_release_date);
+    }
+    const expected = [...releases]
+      .sort(([, a], [, b]) => (a < b ? 1 : -1))
+      .map(([version, date]) => {
+        let first = -1;
+        for (const [w, dates] of weeks) {
+          const k = daysBetween(mondayOf(date), w) / 7;
+          const newer = dates.filter((d) => d >= date).length;
+          if (k >= 0 && 2 * newer >= dates.length && (first < 0 || k < first)) first = k;
+        }
+        return [version, String(first)];
+      });
+    expect(expected).toHaveLength(2);
+    expect(pick(await run('release-weeks-to-half'), 'release', 'weeks_to_half')).toEqual(expected);
   });
 
   it('workflows-30d', async () => {

@@ -145,6 +145,20 @@ function equalities(db: string): Array<[string, string, string]> {
       `SELECT day, is_test, age_days, sum(workflows) AS n FROM ${db}.rollup_daily_install_age GROUP BY day, is_test, age_days HAVING n != 0 ORDER BY day, is_test, age_days`,
       `SELECT day, is_test, ${AGE} AS a, count() FROM ${db}.workflow_versions FINAL GROUP BY day, is_test, a ORDER BY day, is_test, a`,
     ],
+    [
+      'rollup_project',
+      `SELECT project_name, is_test, sum(workflows) AS n, sum(points), sum(apps) FROM ${db}.rollup_project
+       GROUP BY project_name, is_test HAVING n != 0 ORDER BY project_name, is_test`,
+      `SELECT project_name, is_test, count(), sum(points), sum(app_count) FROM ${db}.workflow_versions FINAL WHERE project_name != ''
+       GROUP BY project_name, is_test ORDER BY project_name, is_test`,
+    ],
+    [
+      'rollup_weekly_release',
+      `SELECT week, parsl_version, release_date, is_test, sum(workflows) AS n FROM ${db}.rollup_weekly_release
+       GROUP BY week, parsl_version, release_date, is_test HAVING n != 0 ORDER BY week, parsl_version, release_date, is_test`,
+      `SELECT toMonday(day) AS week, parsl_version, parsl_release_date, is_test, count() FROM ${db}.workflow_versions FINAL
+       GROUP BY week, parsl_version, parsl_release_date, is_test ORDER BY week, parsl_version, parsl_release_date, is_test`,
+    ],
   ];
   for (const dim of ['python_minor', 'parsl_version', 'platform', 'tracking_level', 'protocol']) {
     const rd = dim === 'parsl_version' ? 'parsl_release_date' : `toDate('1970-01-01')`;
@@ -319,7 +333,7 @@ describe('forget a project', () => {
     })();
     const [result] = await Promise.all([forget, inserts]);
     expect(result.workflows).toBe(forgottenIds.length);
-    expect(result.rollupsCompensated.length).toBe(7);
+    expect(result.rollupsCompensated.length).toBe(8);
     expect(result.monthsOptimized.length).toBeGreaterThanOrEqual(3);
     expect(result.leftovers).toEqual({
       workflow_changes: 0,

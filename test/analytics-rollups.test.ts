@@ -1,12 +1,12 @@
 /**
- * Every rollup of 002-rollups.sql equals, row for row, the same figures computed over the
+ * Every rollup (002, 006, 007) equals, row for row, the same figures computed over the
  * current workflows (`workflows FINAL`), and the daily totals equal the sign-sums of
  * workflow_changes, after a history of retract+add updates in which runs change status,
  * facts and day (closure_only -> completed moves a run to its launch day).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyMigrations } from '@parsl-usage/aggregator/migrate';
@@ -16,6 +16,7 @@ import {
   cookbookHistory,
   daysAgo,
   facts,
+  mondayOf,
   release,
   writeHistory,
   type WorkflowFacts,
@@ -31,7 +32,11 @@ function rng(seed: number): () => number {
 }
 
 /** Runs with 1 to 4 versions each; later versions change status, facts and (for closure_only -> completed) the day. */
-function randomHistory(n: number, seed: number): WorkflowFacts[][] {
+function randomHistory(
+  n: number,
+  seed: number,
+  releases = [daysAgo(200), daysAgo(90), daysAgo(25)],
+): WorkflowFacts[][] {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const pythons = ['3.9', '3.10', '3.11', '3.12', '3.13'];
@@ -39,7 +44,6 @@ function randomHistory(n: number, seed: number): WorkflowFacts[][] {
   const executors = ['HighThroughputExecutor', 'ThreadPoolExecutor', 'WorkQueueExecutor', 'MPIExecutor'];
   const providers = ['SlurmProvider', 'LocalProvider', 'PBSProProvider'];
   const projects = ['', '', 'alpha', 'beta', 'gamma'];
-  const releases = [daysAgo(200), daysAgo(90), daysAgo(25)];
   const history: WorkflowFacts[][] = [];
   for (let i = 0; i < n; i++) {
     const level = pick([1, 2, 3, 3, 0]);
@@ -120,6 +124,34 @@ async function rows(client: ClickHouseClient, query: string): Promise<string[]> 
 
 const BUCKET = `toUInt8(if(execution_time < 1, 0, least(160, 1 + toUInt32(floor(4 * log2(least(execution_time, 1e12)))))))`;
 const AGE = `toInt16(if(install_age_days < 0, -1, least(install_age_days, 3650)))`;
+
+/** The weekly release rollup (007), summed, and the same figures from the current workflows. */
+const weeklyReleaseRollup = (db: string): string =>
+  `SELECT week, parsl_version, release_date, is_test, sum(workflows) AS n FROM ${db}.rollup_weekly_release
+   GROUP BY week, parsl_version, release_date, is_test HAVING n != 0 ORDER BY week, parsl_version, release_date, is_test`;
+const weeklyReleaseFinal = (db: string): string =>
+  `SELECT toMonday(day) AS week, parsl_version, parsl_release_date, is_test, count() FROM ${db}.workflow_versions FINAL
+   GROUP BY week, parsl_version, parsl_release_date, is_test ORDER BY week, parsl_version, parsl_release_date, is_test`;
+
+/** Adoption by calendar week computed the plain way (every release against every week's versions) from the current workflows. */
+const calendarAdoptionFinal = (db: string): string =>
+  `SELECT release, release_date, toInt32(intDiv(week - toMonday(release_date), 7)) AS wk, runs, newer
+   FROM (
+     SELECT release, release_date, week, sum(n) AS runs, sumIf(n, vrd >= release_date) AS newer
+     FROM (
+       SELECT 1 AS k, toMonday(day) AS week, parsl_release_date AS vrd, count() AS n
+       FROM ${db}.workflow_versions FINAL WHERE is_test = 0 GROUP BY week, vrd
+     ) AS wv
+     ALL INNER JOIN (
+       SELECT DISTINCT 1 AS k, parsl_version AS release, parsl_release_date AS release_date
+       FROM ${db}.workflow_versions FINAL WHERE is_test = 0 AND parsl_release_date > toDate('1970-01-01')
+     ) AS rel USING k
+     WHERE week >= toMonday(release_date)
+     GROUP BY release, release_date, week
+   ) ORDER BY release, release_date, wk`;
+const calendarAdoptionView = (db: string): string =>
+  `SELECT release, release_date, weeks_since_release, runs, newer_runs FROM ${db}.release_adoption_calendar_weekly
+   ORDER BY release, release_date, weeks_since_release`;
 
 describe('rollups equal the current workflows', () => {
   let db: string;
@@ -265,25 +297,74 @@ describe('rollups equal the current workflows', () => {
     );
   });
 
-  it('006 backfills the totals of a database that already holds history, once', async () => {
+  /** A database migrated up to (not including) `before`, filled with history, then upgraded twice. */
+  async function upgradedDatabase(before: string): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), 'migrations-'));
     try {
-      for (const f of (await readdir(MIGRATIONS_DIR)).filter((f) => f < '006')) {
+      for (const f of (await readdir(MIGRATIONS_DIR)).filter((f) => f < before)) {
         await copyFile(join(MIGRATIONS_DIR, f), join(dir, f));
       }
       const old = freshName('h3_backfill');
       await applyMigrations(client, { database: old, dir });
       await writeHistory(new ChangeLog(client, `${old}.workflow_changes`), randomHistory(200, 7), 100);
-      // Upgrade: 006 runs on the filled database; then the whole set again, which must change nothing.
+      // Upgrade on the filled database; then the whole set again, which must change nothing.
       await applyMigrations(client, { database: old, dir: MIGRATIONS_DIR });
       await applyMigrations(client, { database: old, dir: MIGRATIONS_DIR });
-      const totals = `SELECT project_name, runs, points, apps FROM ${old}.leaderboard_all_time ORDER BY project_name`;
-      const daily = `SELECT project_name, runs, points, apps FROM ${old}.leaderboard ORDER BY project_name`;
-      expect((await rows(client, totals)).length).toBeGreaterThan(1);
-      expect(await rows(client, totals)).toEqual(await rows(client, daily));
+      return old;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  it('006 backfills the totals of a database that already holds history, once', async () => {
+    const old = await upgradedDatabase('006');
+    const totals = `SELECT project_name, runs, points, apps FROM ${old}.leaderboard_all_time ORDER BY project_name`;
+    const daily = `SELECT project_name, runs, points, apps FROM ${old}.leaderboard ORDER BY project_name`;
+    expect((await rows(client, totals)).length).toBeGreaterThan(1);
+    expect(await rows(client, totals)).toEqual(await rows(client, daily));
+  });
+
+  it('007 backfills the weekly release rollup of a database that already holds history, once', async () => {
+    const old = await upgradedDatabase('007');
+    const rollup = await rows(client, weeklyReleaseRollup(old));
+    expect(rollup.length).toBeGreaterThan(10);
+    expect(rollup).toEqual(await rows(client, weeklyReleaseFinal(old)));
+  });
+
+  it('weekly release rollup (007)', async () => {
+    const rollup = await rows(client, weeklyReleaseRollup(db));
+    expect(rollup.length).toBeGreaterThan(10);
+    expect(rollup).toEqual(await rows(client, weeklyReleaseFinal(db)));
+  });
+
+  it('release adoption by calendar week (007) = every release against every week, from the current workflows', async () => {
+    // the random history's releases are not Mondays, and some runs predate their version's date
+    const view = await rows(client, calendarAdoptionView(db));
+    expect(view.length).toBeGreaterThan(10);
+    expect(view).toEqual(await rows(client, calendarAdoptionFinal(db)));
+    // release_weeks_to_half (from each week's half-way date) = the first week of the curve with share >= 0.5
+    const half = await rows(
+      client,
+      `SELECT release, weeks_to_half FROM ${db}.release_weeks_to_half ORDER BY release`,
+    );
+    const halfFinal = await rows(
+      client,
+      `SELECT release, toInt32(if(countIf(newer / runs >= 0.5) = 0, -1, minIf(wk, newer / runs >= 0.5)))
+       FROM (${calendarAdoptionFinal(db)}) GROUP BY release ORDER BY release`,
+    );
+    expect(half.length).toBeGreaterThan(2);
+    expect(half).toEqual(halfFinal);
+  });
+
+  it('release_adoption (rewritten in 007) gives the rows of its 003 definition', async () => {
+    const text = await readFile(join(MIGRATIONS_DIR, '003-analyst-views.sql'), 'utf8');
+    const head = 'CREATE VIEW IF NOT EXISTS ${db}.release_adoption AS';
+    const from = text.indexOf(head) + head.length;
+    const definition = text.slice(from, text.indexOf(');', from) + 1).replaceAll('${db}', db);
+    const order = 'ORDER BY release, release_date, day';
+    const view = await rows(client, `SELECT * FROM ${db}.release_adoption ${order}`);
+    expect(view.length).toBeGreaterThan(20);
+    expect(view).toEqual(await rows(client, `SELECT * FROM (${definition}) ${order}`));
   });
 
   it('installation age', async () => {
@@ -324,5 +405,39 @@ describe('rollups equal the current workflows', () => {
       `SELECT sum(sign) FROM ${db}.workflow_changes WHERE workflow_id = 'w2' AND day = '${daysAgo(5)}'`,
     );
     expect(left).toBe('0');
+  });
+});
+
+describe('releases dated on Mondays (as every Parsl release is)', () => {
+  let db: string;
+  let client: ClickHouseClient;
+
+  beforeAll(async () => {
+    db = await freshDatabase('h3_mondays');
+    client = clickhouse('admin');
+    const releases = [mondayOf(daysAgo(200)), mondayOf(daysAgo(90)), mondayOf(daysAgo(25))];
+    await writeHistory(
+      new ChangeLog(client, `${db}.workflow_changes`),
+      randomHistory(300, 11, releases),
+      150,
+    );
+  });
+
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it('calendar weeks (007) = 7-day windows from the release day (004), row for row', async () => {
+    const calendar = await rows(client, calendarAdoptionView(db));
+    const windows = await rows(
+      client,
+      `SELECT release, release_date, weeks_since_release, runs, newer_runs FROM ${db}.release_adoption_weekly
+       ORDER BY release, release_date, weeks_since_release`,
+    );
+    expect(calendar.length).toBeGreaterThan(3);
+    expect(calendar).toEqual(windows);
+    const half = (view: string) =>
+      rows(client, `SELECT release, release_date, weeks_to_half FROM ${db}.${view} ORDER BY release`);
+    expect(await half('release_weeks_to_half')).toEqual(await half('release_half_adoption_weekly'));
   });
 });

@@ -26,6 +26,13 @@ export function daysAgo(n: number, now = Date.now()): string {
   return new Date(now - n * DAY_MS).toISOString().slice(0, 10);
 }
 
+/** The Monday on or before a day (calendar weeks run Monday to Sunday, as toMonday in ClickHouse). */
+export function mondayOf(day: string): string {
+  const t = Date.parse(`${day}T00:00:00Z`);
+  const weekday = (new Date(t).getUTCDay() + 6) % 7; // 0 = Monday
+  return new Date(t - weekday * DAY_MS).toISOString().slice(0, 10);
+}
+
 /** A Parsl date version for a day: 2026-10-07 -> 2026.10.07 */
 export function dateVersion(day: string): string {
   return day.replaceAll('-', '.');

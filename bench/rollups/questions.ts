@@ -1,6 +1,6 @@
 /**
  * The dashboard's questions, each answered twice over the same data: through the rollups
- * (the analyst views of 003/004) and directly from the current workflows (`workflows`, which
+ * (the analyst views of 003/004/006/007) and directly from the current workflows (`workflows`, which
  * reads workflow_versions FINAL). Time series cover the last 365 days; the leaderboard and
  * release adoption are all-time, as the dashboard shows them.
  */
@@ -71,6 +71,21 @@ export function questions(db: string): Question[] {
                 ) AS rel USING k
                 WHERE day >= release_date GROUP BY release, release_date, day
               ) GROUP BY release, release_date, wk
+            ) GROUP BY release, release_date ORDER BY release_date, release`,
+    },
+    {
+      name: 'release adoption (calendar weeks to half)',
+      rollup: `SELECT release, weeks_to_half FROM ${db}.release_weeks_to_half`,
+      raw: `SELECT release, toInt32(if(countIf(share >= 0.5) = 0, -1, minIf(wk, share >= 0.5))) AS weeks_to_half FROM (
+              SELECT release, release_date, toInt32(intDiv(week - toMonday(release_date), 7)) AS wk, runs, newer, newer / runs AS share FROM (
+                SELECT release, release_date, week, sum(version_runs) AS runs, sumIf(version_runs, vrd >= release_date) AS newer FROM (
+                  SELECT 1 AS k, toMonday(day) AS week, parsl_release_date AS vrd, count() AS version_runs FROM ${w} WHERE is_test = 0 GROUP BY week, vrd
+                ) AS wv ALL INNER JOIN (
+                  SELECT DISTINCT 1 AS k, parsl_version AS release, parsl_release_date AS release_date FROM ${w}
+                  WHERE is_test = 0 AND parsl_release_date > toDate('1970-01-01')
+                ) AS rel USING k
+                WHERE week >= toMonday(release_date) GROUP BY release, release_date, week
+              )
             ) GROUP BY release, release_date ORDER BY release_date, release`,
     },
     {

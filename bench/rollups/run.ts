@@ -90,6 +90,8 @@ if (f.get('optimize') === 'true') {
     'rollup_daily_component',
     'rollup_daily_project',
     'rollup_daily_install_age',
+    'rollup_project',
+    'rollup_weekly_release',
     'workflow_versions',
   ]) {
     const t0 = Date.now();
