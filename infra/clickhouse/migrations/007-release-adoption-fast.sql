@@ -99,7 +99,9 @@ FROM
 -- How: each week's runs per version release date go into one array indexed by days since the
 -- oldest release date (slot 0 = versions without a date, slot 1 = the oldest date); the reversed
 -- cumulative sum of that array is "runs on release date >= d" for every d at once, so no
--- (release, week) pair scans the week's versions.
+-- (release, week) pair scans the week's versions. assumeNotNull: current releases type a scalar
+-- subquery as Nullable (18.16 does not), and arrayResize and greatest refuse a Nullable size
+-- (found by running 001-007 on ClickHouse 26.9 through chDB, docs/ANALYTICS.md).
 CREATE VIEW IF NOT EXISTS ${db}.release_adoption_calendar_weekly AS
 SELECT
     release,
@@ -113,7 +115,7 @@ FROM
     SELECT
         week,
         runs,
-        toDate((SELECT min(release_date) FROM ${db}.rollup_weekly_release WHERE release_date > toDate('1970-01-01')) + (position - 2)) AS release_date,
+        toDate(assumeNotNull((SELECT min(release_date) FROM ${db}.rollup_weekly_release WHERE release_date > toDate('1970-01-01'))) + (position - 2)) AS release_date,
         newer_runs
     FROM
     (
@@ -124,7 +126,7 @@ FROM
             -- one that week still gets its row (newer_runs 0); never shorter than the data
             arrayReverse(arrayCumSum(arrayReverse(arrayResize(runs_by_slot, toUInt64(greatest(
                 length(runs_by_slot),
-                toInt64(week) + 8 - toInt64((SELECT min(release_date) FROM ${db}.rollup_weekly_release WHERE release_date > toDate('1970-01-01')))
+                toInt64(week) + 8 - toInt64(assumeNotNull((SELECT min(release_date) FROM ${db}.rollup_weekly_release WHERE release_date > toDate('1970-01-01'))))
             )))))) AS newer_by_slot,
             newer_by_slot[1] AS runs
         FROM
@@ -132,7 +134,7 @@ FROM
             SELECT
                 week,
                 if(release_date = toDate('1970-01-01'), toUInt32(0),
-                   toUInt32(release_date - (SELECT min(release_date) FROM ${db}.rollup_weekly_release WHERE release_date > toDate('1970-01-01'))) + 1) AS slot,
+                   toUInt32(release_date - assumeNotNull((SELECT min(release_date) FROM ${db}.rollup_weekly_release WHERE release_date > toDate('1970-01-01')))) + 1) AS slot,
                 sum(workflows) AS runs_on_date
             FROM ${db}.rollup_weekly_release
             WHERE is_test = 0
