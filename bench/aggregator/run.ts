@@ -7,8 +7,13 @@
  *
  * Env: BENCH_KAFKA (127.0.0.1:29092), BENCH_CLICKHOUSE (http://127.0.0.1:28123), BENCH_PAIRS
  * (250000 launch+closure pairs for the throughput run), BENCH_DUP_PAIRS (50000),
- * BENCH_FRESH_RATE (5000 events/s), BENCH_FRESH_SECONDS (60), BENCH_PHASES (comma list of
- * throughput,engine,replay,duplicates,fresh,fresh-engine; default all).
+ * BENCH_FRESH_RATE (5000 events/s), BENCH_FRESH_SECONDS (60), BENCH_OPEN (1000000 launches
+ * for the open phase), BENCH_PHASES (comma list of throughput,engine,replay,duplicates,fresh,
+ * fresh-engine,open; default all but open).
+ *
+ * open: the aggregator process's RSS while it holds BENCH_OPEN open workflows (launches whose
+ * closure has not come) in its join window, with its default settings (the window's cap is
+ * AGG_MAX_OPEN_WORKFLOWS, 1,000,000).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +29,7 @@ const PAIRS = Number(process.env.BENCH_PAIRS ?? 250_000);
 const DUP_PAIRS = Number(process.env.BENCH_DUP_PAIRS ?? 50_000);
 const FRESH_RATE = Number(process.env.BENCH_FRESH_RATE ?? 5_000); // events/s
 const FRESH_SECONDS = Number(process.env.BENCH_FRESH_SECONDS ?? 60);
+const OPEN = Number(process.env.BENCH_OPEN ?? 1_000_000);
 const PHASES = new Set(
   (process.env.BENCH_PHASES ?? 'throughput,engine,replay,duplicates,fresh,fresh-engine').split(','),
 );
@@ -505,6 +511,52 @@ async function freshness(producer: Producer, topic: string, db: string, peer: 'a
   return r;
 }
 
+/** RSS of the aggregator holding OPEN launches in its join window, once loaded and then settled. */
+async function openWorkflowsMemory(producer: Producer, topic: string, db: string) {
+  const tag = `${HEX}eeee`;
+  const t0 = performance.now();
+  for (let start = 0; start < OPEN; start += 5_000) {
+    const launches: Msg[] = [];
+    for (let i = start; i < Math.min(OPEN, start + 5_000); i++) launches.push(pair(tag, i)[0]);
+    await producer.send({ topic, acks: 1, messages: launches });
+  }
+  console.log(`preloaded ${topic}: ${OPEN} launches in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const ends = await endOffsets(topic);
+  const agg = await startAggregator(db, topic, `${topic}-agg`);
+  const aggm = new Meter(() => Promise.resolve(agg.child.pid ?? null));
+  const openNow = async (): Promise<number> => {
+    const text = await fetch(`http://127.0.0.1:${agg.port}/metrics`, { signal: AbortSignal.timeout(5_000) })
+      .then((r) => r.text())
+      .catch(() => '');
+    return Number(/^aggregator_open_workflows (\d+)/m.exec(text)?.[1] ?? 0);
+  };
+  const loadSeconds = await until(
+    'open workflows',
+    async () => (await openNow()) >= OPEN && (await groupCaughtUp(`${topic}-agg`, topic, ends)),
+    [aggm],
+    1_800_000,
+  );
+  // V8 gives freed pages back lazily: what a long-running aggregator holds is the settled figure.
+  const rss: number[] = [];
+  for (let i = 0; i < 60; i++) {
+    await sleep(1_000);
+    rss.push((await pidSample(agg.child.pid!))?.rssMiB ?? NaN);
+  }
+  const last = rss.slice(-10).sort((a, b) => a - b);
+  const r = {
+    openWorkflows: await openNow(),
+    loadSeconds,
+    rssPeakWhileLoadingMiB: aggm.peakRssMiB,
+    rssRightAfterLoadMiB: rss[0],
+    rssAfter60sMedianOfLast10MiB: last[Math.floor(last.length / 2)],
+    rssMaxOver60sMiB: Math.max(...rss),
+    workflowsInClickHouse: (await chNumbers(`SELECT sum(sign) FROM ${db}.workflow_changes`))[0],
+  };
+  console.log('open', r);
+  await agg.stop();
+  return r;
+}
+
 // ---------------------------------------------------------------- main
 
 await admin.connect();
@@ -593,6 +645,12 @@ try {
     await createTopic(topicF);
     await migrate(`bench_${RUN}_fresh`, topicF);
     results.freshnessAggregator = await freshness(producer, topicF, `bench_${RUN}_fresh`, 'aggregator');
+  }
+  if (PHASES.has('open')) {
+    const topicO = `bench-${RUN}-open`;
+    await createTopic(topicO);
+    await migrate(`bench_${RUN}_open`, topicO);
+    results.open = await openWorkflowsMemory(producer, topicO, `bench_${RUN}_open`);
   }
   if (PHASES.has('fresh-engine')) {
     const topicG = `bench-${RUN}-fresh-engine`;

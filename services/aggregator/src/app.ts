@@ -2,7 +2,7 @@ import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { DecodeOutcome, MessageMeta } from '@parsl-usage/schemas';
 import type { WorkflowSink } from './clickhouse-sink.js';
-import { withRetry } from './errors.js';
+import { settleAll, withRetry } from './errors.js';
 import { createHealthServer } from './http-server.js';
 import { IdFilter } from './id-filter.js';
 import { JoinWindow } from './join-window.js';
@@ -218,11 +218,16 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
       ),
     );
     await payload.heartbeat();
-    // Order matters for replays: rejections (at least once, diagnostics), then the audit trail,
-    // then the change rows whose offsets say what has been applied.
-    await untilDone(payload, 'publish rejected', () => publishRejected(result.rejected));
-    await insertOnce(payload, 'events', result.events, () => sink.insertEvents(result.events));
-    await insertOnce(payload, 'changes', result.rows, () => sink.insertChanges(result.rows));
+    // The three writes go out together: a row becomes visible one ClickHouse round trip after
+    // its batch is processed, not three. Safe for replays because each table has its own
+    // watermark (processBatch rebuilds only what the table that missed it lacks), and rejections
+    // are at least once. All are awaited before anything is thrown, so no write of this batch is
+    // still in flight when the consumer restarts and reads the watermarks again.
+    await settleAll([
+      untilDone(payload, 'publish rejected', () => publishRejected(result.rejected)),
+      insertOnce(payload, 'events', result.events, () => sink.insertEvents(result.events)),
+      insertOnce(payload, 'changes', result.rows, () => sink.insertChanges(result.rows)),
+    ]);
     window.markFlushed(partition);
     if (result.lastOffset !== null) {
       const last = BigInt(result.lastOffset);

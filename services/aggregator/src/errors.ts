@@ -57,3 +57,13 @@ export async function withRetry<T>(
     }
   }
 }
+
+/**
+ * Waits for every promise, then throws the first failure (in the given order). Unlike
+ * Promise.all, nothing is left running when it throws: a write that is still in flight after
+ * its batch was abandoned could land after the restart has read what ClickHouse holds.
+ */
+export async function settleAll(ops: readonly Promise<unknown>[]): Promise<void> {
+  const outcomes = await Promise.allSettled(ops);
+  for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
+}

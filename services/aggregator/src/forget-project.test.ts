@@ -89,6 +89,7 @@ describe('rollupViews (from the migrations)', () => {
       'rollup_daily_project_mv->rollup_daily_project',
       'rollup_exec_time_mv->rollup_exec_time',
       'rollup_project_mv->rollup_project',
+      'rollup_weekly_release_mv->rollup_weekly_release',
     ]);
   });
   it.each(views.map((v) => [v.view, v] as const))('%s reads workflow_changes once', (_n, v) => {

@@ -1,3 +1,4 @@
+import { KeyIndex } from './key-index.js';
 import { StateStore } from './state-store.js';
 import type { WorkflowState } from './workflow-state.js';
 
@@ -10,9 +11,8 @@ import type { WorkflowState } from './workflow-state.js';
  */
 export class JoinWindow {
   private readonly store = new StateStore();
-  // Key -> slot. Map iteration order is insertion order, so re-inserting on touch makes the
-  // first entry the least recently used.
-  private readonly slots = new Map<string, number>();
+  // (partition, id) -> slot, oldest first (see key-index.ts).
+  private readonly slots = new KeyIndex();
   // Slots written since their partition's last flush, so a flush does not scan every entry.
   private readonly dirtyByPartition = new Map<number, number[]>();
   private dirtyCount = 0;
@@ -27,31 +27,26 @@ export class JoinWindow {
     return this.dirtyCount;
   }
 
-  private key(partition: number, id: string): string {
-    return `${partition}\u0000${id}`;
-  }
-
   has(partition: number, id: string): boolean {
-    return this.slots.has(this.key(partition, id));
+    return this.slots.get(partition, id) !== undefined;
   }
 
   /** undefined: not in memory, look in ClickHouse. */
   get(partition: number, id: string): WorkflowState | undefined {
-    const slot = this.slots.get(this.key(partition, id));
+    const slot = this.slots.get(partition, id);
     return slot === undefined ? undefined : this.store.read(slot, id);
   }
 
   /** Records a state that ClickHouse does not hold yet. */
   put(partition: number, state: WorkflowState, now: number): void {
-    const k = this.key(partition, state.workflow_id);
-    let slot = this.slots.get(k);
+    let slot = this.slots.get(partition, state.workflow_id);
     if (slot === undefined) {
       slot = this.store.add(state);
+      this.slots.add(partition, state.workflow_id, slot);
     } else {
-      this.slots.delete(k);
       this.store.replace(slot, state);
+      this.slots.touch(slot);
     }
-    this.slots.set(k, slot);
     this.store.touch(slot, now);
     if (!this.store.isDirty(slot)) {
       this.store.setDirty(slot, true);
@@ -64,12 +59,11 @@ export class JoinWindow {
 
   /** Records a state read from ClickHouse (clean). Absent workflows are not cached. */
   remember(partition: number, state: WorkflowState, now: number): void {
-    const k = this.key(partition, state.workflow_id);
-    if (this.slots.has(k)) return;
+    if (this.slots.get(partition, state.workflow_id) !== undefined) return;
     const slot = this.store.add(state);
     this.store.touch(slot, now);
     this.store.setDirty(slot, false);
-    this.slots.set(k, slot);
+    this.slots.add(partition, state.workflow_id, slot);
   }
 
   /** ClickHouse acknowledged everything of `partition` inserted so far. */
@@ -87,14 +81,15 @@ export class JoinWindow {
 
   /** Drops every entry of partitions this instance no longer owns: another consumer may change them. */
   dropPartitionsExcept(owned: ReadonlySet<number>): void {
-    for (const [k, slot] of this.slots) {
-      const p = Number(k.slice(0, k.indexOf('\u0000')));
-      if (!owned.has(p)) {
+    for (let slot = this.slots.oldest(); slot !== undefined;) {
+      const next = this.slots.newer(slot);
+      if (!owned.has(this.slots.partitionOf(slot))) {
         if (this.store.isDirty(slot)) this.dirtyCount--;
         this.store.setDirty(slot, false);
+        this.slots.remove(slot);
         this.store.remove(slot);
-        this.slots.delete(k);
       }
+      slot = next;
     }
     for (const p of [...this.dirtyByPartition.keys()]) if (!owned.has(p)) this.dirtyByPartition.delete(p);
   }
@@ -114,13 +109,16 @@ export class JoinWindow {
   evict(now: number): number {
     let evicted = 0;
     const oldest = now - this.opts.windowMs;
-    for (const [k, slot] of this.slots) {
+    for (let slot = this.slots.oldest(); slot !== undefined;) {
+      const next = this.slots.newer(slot);
       const over = this.slots.size > this.opts.maxEntries;
       if (!over && this.store.touchedAt(slot) >= oldest) break;
-      if (this.store.isDirty(slot)) continue;
-      this.store.remove(slot);
-      this.slots.delete(k);
-      evicted++;
+      if (!this.store.isDirty(slot)) {
+        this.slots.remove(slot);
+        this.store.remove(slot);
+        evicted++;
+      }
+      slot = next;
     }
     return evicted;
   }
