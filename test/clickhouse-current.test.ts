@@ -1,0 +1,566 @@
+/**
+ * The production SQL on current ClickHouse: every migration of infra/clickhouse/migrations, and
+ * every view over a varied history, give on ClickHouse 26.9 (chDB, in process) exactly the rows
+ * they give on the 18.16 server of the test run.
+ *
+ * The history is written on 18.16 the aggregator's way (retraction + new version per change):
+ * the cookbook fixture, random runs against releases dated on every weekday kind (Parsl dates
+ * its releases on Mondays; the views must not depend on it), closure-first runs that move to
+ * their launch day, corrected closures, Parsl CI runs, non-date versions, plus bulk from
+ * bench/rollups/generate.ts (5 years of weekly releases). workflow_changes is exported as
+ * RowBinary; test/support/chdb-run.py applies the migrations in chDB (read from the directory at
+ * run time), loads the rows so that the materialized views fire, applies the migrations a second
+ * time, and prints every view, rollup and table. This test then reads the same on 18.16 and
+ * compares, object by object.
+ *
+ * The venv comes from ensure_chdb_venv in infra/scripts/setup-host.sh (cached under
+ * $PARSL_USAGE_CACHE, default /var/cache/parsl-usage; chdb and chdb-core pinned there). The test
+ * does not build it: without it, it fails and says how to make it.
+ */
+import { execFile } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { generateChunkSql } from '../bench/rollups/generate.js';
+import { clickhouse, freshDatabase, MIGRATIONS_DIR } from './setup/env.js';
+import {
+  ChangeLog,
+  cookbookHistory,
+  daysAgo,
+  facts,
+  mondayOf,
+  release,
+  writeHistory,
+  type WorkflowFacts,
+} from './analytics-support.js';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const SETUP_HOST = join(ROOT, 'infra/scripts/setup-host.sh');
+const CACHE = process.env.PARSL_USAGE_CACHE ?? '/var/cache/parsl-usage';
+const VENV = join(CACHE, 'chdb-venv');
+const SCRIPT = join(ROOT, 'test/support/chdb-run.py');
+
+/** Runs of the random history and of the bulk generator (the whole test takes 10 to 30 s). */
+const RANDOM_RUNS = 2_000;
+const BULK_RUNS = 8_000;
+/** Views every history of this test must fill (each one is also compared, as every other view). */
+const MAIN_VIEWS = [
+  'workflows',
+  'workflows_current',
+  'daily_workflows',
+  'dimensions_daily',
+  'components_daily',
+  'leaderboard',
+  'leaderboard_all_time',
+  'installation_age_daily',
+  'execution_time_histogram',
+  'release_adoption',
+  'release_adoption_calendar_weekly',
+  'release_weeks_to_half',
+];
+
+/** The versions ensure_chdb_venv pins (read from setup-host.sh, so that they are set in one place). */
+function pinnedVersions(): { chdb: string; core: string } {
+  const text = readFileSync(SETUP_HOST, 'utf8');
+  const chdb = /^CHDB_VENV_VERSION=(\S+)$/m.exec(text)?.[1];
+  const core = /^CHDB_CORE_VERSION=(\S+)$/m.exec(text)?.[1];
+  if (!chdb || !core) throw new Error(`${SETUP_HOST} pins no CHDB_VENV_VERSION / CHDB_CORE_VERSION`);
+  return { chdb, core };
+}
+
+/** Deterministic pseudo-random numbers (LCG), so a failure reproduces. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** `day` plus n days. */
+function addDays(day: string, n: number): string {
+  return daysAgo(-n, Date.parse(`${day}T00:00:00Z`));
+}
+
+/** Release days on a Wednesday, Sunday, Monday, Friday and Tuesday, oldest first, all in the past. */
+function releaseDays(): string[] {
+  return [
+    addDays(mondayOf(daysAgo(230)), 2),
+    addDays(mondayOf(daysAgo(150)), 6),
+    mondayOf(daysAgo(100)),
+    addDays(mondayOf(daysAgo(45)), 4),
+    addDays(mondayOf(daysAgo(12)), 1),
+  ];
+}
+
+/**
+ * As randomHistory in analytics-rollups.test.ts, over 260 days and with more kinds of facts:
+ * runs with 1 to 4 versions; closure-first runs (most move to their launch day, some never get
+ * their launch); corrected closures; runs of versions released after them; non-date versions.
+ */
+function mixedHistory(n: number, seed: number, releases: string[]): WorkflowFacts[][] {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  const pythons = ['3.9', '3.10', '3.11', '3.12', '3.13'];
+  const platforms = ['Linux', 'Linux', 'Darwin', 'Windows'];
+  const executors = ['HighThroughputExecutor', 'ThreadPoolExecutor', 'WorkQueueExecutor', 'MPIExecutor'];
+  const providers = ['SlurmProvider', 'LocalProvider', 'PBSProProvider'];
+  const projects = ['', '', '', 'alpha', 'beta', 'gamma', "o'brien-lab", 'équipe-ü'];
+  const today = daysAgo(0);
+  const history: WorkflowFacts[][] = [];
+  for (let i = 0; i < n; i++) {
+    const level = pick([0, 1, 1, 2, 3, 3, 3]);
+    const launchAgo = Math.floor(r() ** 2 * 260);
+    const launchDay = daysAgo(launchAgo);
+    // mostly the newest release out at launch; sometimes any (a run that predates its version's date)
+    const out = releases.filter((d) => d <= launchDay);
+    const rel = r() < 0.85 ? out.at(-1 - Math.floor(r() * Math.min(2, out.length))) : pick(releases);
+    const nonDate = r() < 0.12 ? pick(['dev', '1.2.0', '']) : undefined;
+    const version = (day: string): Partial<WorkflowFacts> =>
+      nonDate !== undefined || !rel ? { parsl_version: nonDate ?? 'dev' } : release(rel, day);
+    // duplicates inside the arrays: the rollups must count a run once per class
+    const execs = level >= 2 ? [pick(executors), pick(executors), pick(executors)] : [];
+    const python = pick(pythons);
+    const base: Partial<WorkflowFacts> = {
+      tracking_level: level,
+      python_minor: python,
+      python_version: `${python}.${Math.floor(r() * 10)}`,
+      platform: pick(platforms),
+      os_release: pick(['', '6.1.0-18-amd64', '23.4.0']),
+      project_name: pick(projects),
+      is_test: r() < 0.08 ? 1 : 0,
+      protocol: level === 0 || r() < 0.15 ? 'legacy' : 'v1',
+      executors: execs,
+      executors_len: execs.length,
+      providers: level >= 2 ? [pick(providers)] : [],
+      launchers: level >= 2 && r() < 0.5 ? ['SrunLauncher'] : [],
+      other_components: level >= 2 && r() < 0.2 ? ['parsl.monitoring.MonitoringHub'] : [],
+      mpi: level >= 2 && r() < 0.1 ? 1 : 0,
+      dependency_resolver: level >= 2 && r() < 0.1 ? 1 : 0,
+      launch_received_at: `${launchDay} ${String(Math.floor(r() * 24)).padStart(2, '0')}:17:00`,
+    };
+    const id = `m${i}`;
+    const closure = (day: string): Partial<WorkflowFacts> => {
+      const exec = pick([-1, 0.25, Math.exp(r() * 12) - 1, Math.exp(r() * 6)]);
+      const withTimes = r() < 0.5;
+      return {
+        has_closure: 1,
+        app_count: Math.floor(r() * 1000),
+        app_fails: Math.floor(r() * 10),
+        execution_time: exec,
+        closure_received_at: `${day} 23:41:07`,
+        ...(withTimes ? { start_time: `${launchDay} 00:00:01`, end_time: `${day} 23:40:00` } : {}),
+      };
+    };
+    if (level < 3) {
+      history.push([facts(id, { ...base, day: launchDay, ...version(launchDay) })]);
+      continue;
+    }
+    const versions: WorkflowFacts[] = [];
+    if (r() < 0.3) {
+      // closure first, on a later day; the launch arrives afterwards and the run moves to its launch day
+      const closureDay = addDays(launchDay, 1 + Math.floor(r() * 3));
+      const day = closureDay > today ? today : closureDay;
+      const c = closure(day);
+      versions.push(
+        facts(id, {
+          ...base,
+          ...c,
+          day,
+          status: 'closure_only',
+          has_launch: 0,
+          launch_received_at: '1970-01-01 00:00:00',
+          ...version(day),
+        }),
+      );
+      if (r() < 0.8)
+        versions.push(
+          facts(id, { ...base, ...c, day: launchDay, status: 'completed', ...version(launchDay) }),
+        );
+    } else {
+      versions.push(facts(id, { ...base, day: launchDay, status: 'running', ...version(launchDay) }));
+      if (r() < 0.7)
+        versions.push(
+          facts(id, {
+            ...base,
+            ...closure(launchDay),
+            day: launchDay,
+            status: 'completed',
+            ...version(launchDay),
+          }),
+        );
+      // corrected closures (a replay with other counts), once or twice
+      while (versions.length >= 2 && versions.length < 4 && r() < 0.3)
+        versions.push(
+          facts(id, {
+            ...base,
+            ...closure(launchDay),
+            day: launchDay,
+            status: 'completed',
+            ...version(launchDay),
+          }),
+        );
+    }
+    history.push(versions);
+  }
+  return history;
+}
+
+/** Rows as tab-separated lines. */
+async function rows(client: ClickHouseClient, query: string): Promise<string[]> {
+  const text = await (await client.query({ query, format: 'TabSeparated' })).text();
+  return text === '' ? [] : text.replace(/\n$/, '').split('\n');
+}
+
+async function jsonRows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
+  return (await client.query({ query, format: 'JSONEachRow' })).json<T>();
+}
+
+interface Collected {
+  query: string;
+  rows: string[];
+}
+
+/** What test/support/chdb-run.py writes. */
+interface ChdbResult {
+  chdb_version: string;
+  server_version: string;
+  timezone: string;
+  today: string;
+  migration_files: string[];
+  failures: Array<{ run: number; file: string; index: number; statement: string; error: string }>;
+  first_run: Array<{ file: string; statements: number; ok: number }>;
+  second_run: Array<{ file: string; statements: number; ok: number }>;
+  second_run_changes: Array<{ object: string; before: unknown; after: unknown }>;
+  workflow_changes_rows: number;
+  views: Record<string, Collected>;
+  rollups: Record<string, Collected>;
+  tables: Record<string, Collected>;
+  materialized_views: string[];
+  query_errors: Array<{ object: string; query: string; error: string }>;
+  timings_s: Record<string, number>;
+}
+
+/** The one difference of text that is not a difference of value: 18.16 prints Date 0 and DateTime 0 as zeros. */
+function normalise1816(line: string): string {
+  return line.replace(/(?<![\d-])0000-00-00(?![\d-])/g, '1970-01-01');
+}
+
+const NUMBER = /^-?(\d+(\.\d*)?([eE][-+]?\d+)?|inf|nan)$/;
+const INTEGER = /^-?\d+$/;
+
+/** Two fields whose texts differ: equal only as floats (not both integers) within a relative 1e-9. */
+function floatsClose(a: string, b: string): boolean {
+  if (!NUMBER.test(a.replace(/^-nan$/, 'nan')) || !NUMBER.test(b.replace(/^-nan$/, 'nan'))) return false;
+  if (INTEGER.test(a) && INTEGER.test(b)) return false;
+  const x = Number(a.replace(/^-?nan$/, 'NaN').replace(/^(-?)inf$/, '$1Infinity'));
+  const y = Number(b.replace(/^-?nan$/, 'NaN').replace(/^(-?)inf$/, '$1Infinity'));
+  if (Number.isNaN(x) && Number.isNaN(y)) return true;
+  if (x === y) return true;
+  return Math.abs(x - y) <= 1e-9 * Math.max(Math.abs(x), Math.abs(y));
+}
+
+interface Comparison {
+  rows1816: number;
+  rowsChdb: number;
+  /** rows equal only with the float tolerance */
+  tolerant: number;
+  only1816: string[];
+  onlyChdb: string[];
+}
+
+/** Multisets of lines: equal text first; leftovers paired when every field is equal or a close float. */
+function compareRows(a: string[], b: string[]): Comparison {
+  const counts = new Map<string, number>();
+  for (const l of b) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const leftA: string[] = [];
+  for (const l of a) {
+    const c = counts.get(l) ?? 0;
+    if (c > 0) counts.set(l, c - 1);
+    else leftA.push(l);
+  }
+  const leftB = [...counts].flatMap(([l, c]) => Array<string>(c).fill(l));
+  const key = (l: string): string =>
+    l
+      .split('\t')
+      .map((f) => (NUMBER.test(f.replace(/^-nan$/, 'nan')) ? '<n>' : f))
+      .join('\t');
+  const byKey = new Map<string, string[]>();
+  for (const l of leftB) {
+    const k = key(l);
+    const list = byKey.get(k);
+    if (list) list.push(l);
+    else byKey.set(k, [l]);
+  }
+  const only1816: string[] = [];
+  let tolerant = 0;
+  for (const l of leftA) {
+    const fa = l.split('\t');
+    const cands = byKey.get(key(l)) ?? [];
+    const i = cands.findIndex((c) => {
+      const fb = c.split('\t');
+      return fb.length === fa.length && fa.every((x, j) => x === fb[j] || floatsClose(x, fb[j]!));
+    });
+    if (i < 0) only1816.push(l);
+    else {
+      cands.splice(i, 1);
+      tolerant += 1;
+    }
+  }
+  return { rows1816: a.length, rowsChdb: b.length, tolerant, only1816, onlyChdb: [...byKey.values()].flat() };
+}
+
+/** A SummingMergeTree summed by its sorting key: the query chdb-run.py builds, here from 18.16's columns. */
+function rollupQuery(db: string, table: string, cols: Array<{ name: string; key: boolean }>): string {
+  const keys = cols.filter((c) => c.key).map((c) => c.name);
+  const sums = cols.filter((c) => !c.key).map((c) => c.name);
+  return (
+    `SELECT ${keys.join(', ')}, ${sums.map((s) => `sum(${s}) AS ${s}`).join(', ')} FROM ${db}.${table} ` +
+    `GROUP BY ${keys.join(', ')} HAVING NOT (${sums.map((s) => `${s} = 0`).join(' AND ')})`
+  );
+}
+
+describe('current ClickHouse (chDB) gives the rows of 18.16 for every view and rollup', () => {
+  let db: string;
+  let client: ClickHouseClient;
+  let scratch: string;
+  let chdb: ChdbResult;
+  let tz1816: string;
+  let today1816: string;
+  /** Set when the venv is missing: every test then fails with it (a failing hook would only skip them). */
+  let missingVenv: string | undefined;
+  const ready = (): void => {
+    if (missingVenv) throw new Error(missingVenv);
+  };
+  /** name -> engine on 18.16 */
+  const objects1816 = new Map<string, string>();
+  const releases = releaseDays();
+
+  beforeAll(async () => {
+    const pins = pinnedVersions();
+    const python = join(VENV, 'bin/python');
+    if (!existsSync(join(VENV, `.parsl-usage-ready-${pins.chdb}-${pins.core}`)) || !existsSync(python)) {
+      missingVenv =
+        `no chDB venv (chdb ${pins.chdb}, chdb-core ${pins.core}) at ${VENV}: run the host setup first, ` +
+        `\`npm test\` (infra/scripts/test.sh runs setup_all) or just ` +
+        `\`bash -c 'source infra/scripts/setup-host.sh && ensure_chdb_venv'\``;
+      return;
+    }
+    db = await freshDatabase('chdb_current');
+    client = clickhouse('admin');
+    [tz1816 = '', today1816 = ''] = (await rows(client, 'SELECT timezone(), toString(today())'))[0]!.split(
+      '\t',
+    );
+
+    // The history, on 18.16.
+    const log = new ChangeLog(client, `${db}.workflow_changes`);
+    await writeHistory(log, [...cookbookHistory(), ...mixedHistory(RANDOM_RUNS, 2026, releases)], 500);
+    await client.command({ query: generateChunkSql(db, 0, BULK_RUNS) });
+
+    // Export workflow_changes as it is, with its structure for chDB's file().
+    scratch = await mkdtemp(join(tmpdir(), 'chdb-current-'));
+    const cols = await jsonRows<{ name: string; type: string }>(
+      client,
+      `SELECT name, type FROM system.columns WHERE database = '${db}' AND table = 'workflow_changes'`,
+    );
+    await writeFile(join(scratch, 'structure'), cols.map((c) => `${c.name} ${c.type}`).join(', '));
+    const exported = await client.exec({ query: `SELECT * FROM ${db}.workflow_changes FORMAT RowBinary` });
+    await pipeline(exported.stream, createWriteStream(join(scratch, 'workflow_changes.rowbinary')));
+
+    // The same, on current ClickHouse.
+    const out = join(scratch, 'result.json');
+    const { stdout } = await run(
+      python,
+      [
+        SCRIPT,
+        '--migrations',
+        MIGRATIONS_DIR,
+        '--database',
+        db,
+        '--rows',
+        join(scratch, 'workflow_changes.rowbinary'),
+        '--format',
+        'RowBinary',
+        '--structure',
+        join(scratch, 'structure'),
+        '--data-dir',
+        join(scratch, 'chdb-data'),
+        '--out',
+        out,
+      ],
+      {
+        timeout: 150_000,
+        maxBuffer: 16 * 1024 * 1024,
+        // today() and DateTime text as on the 18.16 server
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/root',
+          TZ: tz1816,
+          PYTHONNOUSERSITE: '1',
+        },
+      },
+    );
+    console.log(stdout.trim());
+    chdb = JSON.parse(await readFile(out, 'utf8')) as ChdbResult;
+
+    for (const o of await jsonRows<{ name: string; engine: string }>(
+      client,
+      `SELECT name, engine FROM system.tables WHERE database = '${db}'`,
+    )) {
+      objects1816.set(o.name, o.engine);
+    }
+  }, 240_000);
+
+  afterAll(async () => {
+    await client?.close();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('runs the pinned chDB, in the timezone and on the day of the 18.16 server', () => {
+    ready();
+    const pins = pinnedVersions();
+    expect(chdb.chdb_version).toBe(pins.chdb);
+    // chdb-core 26.9.0 is ClickHouse 26.9.x
+    expect(chdb.server_version.split('.').slice(0, 2)).toEqual(pins.core.split('.').slice(0, 2));
+    expect(chdb.timezone).toBe(tz1816);
+    // views use today(): a run across midnight compares two different days (run it again)
+    expect(chdb.today).toBe(today1816);
+  });
+
+  it('the history has what the views must handle', async () => {
+    ready();
+    const [line] = await rows(
+      client,
+      `SELECT
+         countIf(sign = -1),
+         arrayStringConcat(arraySort(groupUniqArray(toString(parsl_release_date))), ','),
+         uniqExactIf(workflow_id, status = 'closure_only'),
+         uniqExactIf(workflow_id, is_test = 1),
+         uniqExactIf(parsl_version, parsl_release_date = toDate('1970-01-01')),
+         uniqExactIf(workflow_id, install_age_days < -1)
+       FROM ${db}.workflow_changes`,
+    );
+    const [retractions, releaseDates, closureFirst, testRuns, nonDateVersions, predating] = line!.split('\t');
+    expect(Number(retractions)).toBeGreaterThan(1_000);
+    // every release of the random history is in use; four of them are not on a Monday
+    expect(releaseDates!.split(',')).toEqual(expect.arrayContaining(releases));
+    expect(releases.filter((d) => mondayOf(d) !== d)).toHaveLength(4);
+    expect(Number(closureFirst)).toBeGreaterThan(100);
+    expect(Number(testRuns)).toBeGreaterThan(100);
+    expect(Number(nonDateVersions)).toBeGreaterThanOrEqual(3); // 'dev', '1.2.0', ''
+    expect(Number(predating)).toBeGreaterThan(10);
+    // closure-first runs that moved to their launch day, and ones still waiting for it
+    const [moved, waiting] = (
+      await rows(
+        client,
+        `SELECT countIf(has_launch = 1), countIf(has_launch = 0) FROM ${db}.workflow_versions FINAL
+         WHERE workflow_id IN (SELECT workflow_id FROM ${db}.workflow_changes WHERE status = 'closure_only')`,
+      )
+    )[0]!
+      .split('\t')
+      .map(Number);
+    expect(moved).toBeGreaterThan(100);
+    expect(waiting).toBeGreaterThan(20);
+  });
+
+  it('every migration applies on current ClickHouse, twice, and the second time changes nothing', async () => {
+    ready();
+    // the directory as it is now, not a copy
+    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
+    expect(files.length).toBeGreaterThanOrEqual(7);
+    expect(chdb.migration_files).toEqual(files);
+    expect(chdb.failures).toEqual([]);
+    expect(chdb.first_run.map((m) => m.file)).toEqual(files);
+    expect(chdb.second_run).toEqual(chdb.first_run);
+    expect(chdb.second_run_changes).toEqual([]);
+    expect(chdb.query_errors).toEqual([]);
+    const [count] = await rows(client, `SELECT count() FROM ${db}.workflow_changes`);
+    expect(chdb.workflow_changes_rows).toBe(Number(count));
+  });
+
+  it('the same views, rollups, materialized views and tables exist on both', () => {
+    ready();
+    const names = (engine: (e: string) => boolean): string[] =>
+      [...objects1816]
+        .filter(([, e]) => engine(e))
+        .map(([n]) => n)
+        .sort();
+    expect(Object.keys(chdb.views).sort()).toEqual(names((e) => e === 'View'));
+    expect(Object.keys(chdb.views).length).toBeGreaterThan(20);
+    expect(chdb.materialized_views).toEqual(names((e) => e === 'MaterializedView'));
+    expect(Object.keys(chdb.rollups).sort()).toEqual(names((e) => e === 'SummingMergeTree'));
+    expect(Object.keys(chdb.rollups).length).toBeGreaterThanOrEqual(8);
+    // schema_migrations is the migration runner's own table (the script applies the files directly)
+    expect(Object.keys(chdb.tables).sort()).toEqual(
+      names((e) => !['View', 'MaterializedView', 'SummingMergeTree'].includes(e)).filter(
+        (n) => n !== 'schema_migrations',
+      ),
+    );
+    for (const v of MAIN_VIEWS) expect(chdb.views[v]?.rows.length ?? 0, v).toBeGreaterThan(5);
+    for (const [name, v] of Object.entries(chdb.views)) expect(v.rows.length, name).toBeGreaterThan(0);
+    for (const [name, t] of Object.entries(chdb.rollups)) expect(t.rows.length, name).toBeGreaterThan(0);
+  });
+
+  /** Reads each object on 18.16 (with the query chDB answered, built independently here) and compares. */
+  async function compareAll(
+    collected: Record<string, Collected>,
+    query1816: (name: string) => Promise<string>,
+  ) {
+    const report: string[] = [];
+    const failures: string[] = [];
+    for (const [name, c] of Object.entries(collected).sort(([a], [b]) => a.localeCompare(b))) {
+      const q = await query1816(name);
+      expect(q, name).toBe(c.query);
+      const cmp = compareRows((await rows(client, q)).map(normalise1816), c.rows);
+      report.push(`${name}: ${cmp.rows1816} rows (${cmp.tolerant} within float tolerance)`);
+      if (cmp.only1816.length || cmp.onlyChdb.length)
+        failures.push(
+          `${name}: ${cmp.only1816.length} rows only on 18.16, ${cmp.onlyChdb.length} only on chDB (of ${cmp.rows1816} / ${cmp.rowsChdb})\n` +
+            cmp.only1816
+              .slice(0, 5)
+              .map((l) => `  18.16: ${l}`)
+              .join('\n') +
+            '\n' +
+            cmp.onlyChdb
+              .slice(0, 5)
+              .map((l) => `  chDB:  ${l}`)
+              .join('\n'),
+        );
+    }
+    console.log(report.join('\n'));
+    expect(failures).toEqual([]);
+  }
+
+  it('every view gives the same rows', async () => {
+    ready();
+    await compareAll(chdb.views, (name) => Promise.resolve(`SELECT * FROM ${db}.${name}`));
+  });
+
+  it('every rollup summed by its key, and every table, holds the same rows', async () => {
+    ready();
+    await compareAll(chdb.rollups, async (name) => {
+      const cols = await jsonRows<{ name: string; key: number }>(
+        client,
+        `SELECT name, is_in_sorting_key AS key FROM system.columns WHERE database = '${db}' AND table = '${name}'`,
+      );
+      return rollupQuery(
+        db,
+        name,
+        cols.map((c) => ({ name: c.name, key: Number(c.key) === 1 })),
+      );
+    });
+    await compareAll(chdb.tables, (name) => {
+      const engine = objects1816.get(name);
+      if (engine === 'ReplacingMergeTree') return Promise.resolve(`SELECT * FROM ${db}.${name} FINAL`);
+      if (engine === 'MergeTree') return Promise.resolve(`SELECT * FROM ${db}.${name}`);
+      return Promise.resolve(`SELECT count() FROM ${db}.${name}`);
+    });
+  });
+});
