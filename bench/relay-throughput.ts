@@ -130,7 +130,9 @@ async function main(): Promise<void> {
   const udpPort = await freePort();
   const httpPort = await freePort();
   const spoolDir = await mkdtemp(join(tmpdir(), 'relay-bench-'));
-  const relay = spawn(process.execPath, ['services/relay/dist/main.js'], {
+  // e.g. BENCH_RELAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/relay-prof' to profile the relay
+  const nodeArgs = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const relay = spawn(process.execPath, [...nodeArgs, 'services/relay/dist/main.js'], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {
       ...process.env,
