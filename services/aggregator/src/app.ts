@@ -217,6 +217,7 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
         t0,
       ),
     );
+    const processedAt = now();
     await payload.heartbeat();
     // The three writes go out together: a row becomes visible one ClickHouse round trip after
     // its batch is processed, not three. Safe for replays because each table has its own
@@ -229,6 +230,7 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
       insertOnce(payload, 'changes', result.rows, () => sink.insertChanges(result.rows)),
     ]);
     window.markFlushed(partition);
+    const writtenAt = now();
     if (result.lastOffset !== null) {
       const last = BigInt(result.lastOffset);
       payload.resolveOffset(result.lastOffset);
@@ -261,7 +263,16 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
     metrics.inc('aggregator_rows_inserted_total', 'change rows inserted', result.rows.length);
     metrics.inc('aggregator_inserts_total', 'inserts into workflow_changes', result.rows.length > 0 ? 1 : 0);
     logger.debug(
-      { partition, messages: messages.length, rows: result.rows.length, ms: now() - t0 },
+      {
+        partition,
+        messages: messages.length,
+        rows: result.rows.length,
+        lookedUp: result.lookedUp,
+        ms: now() - t0,
+        processMs: processedAt - t0,
+        writeMs: writtenAt - processedAt,
+        commitMs: now() - writtenAt,
+      },
       'batch applied',
     );
   }
