@@ -17,29 +17,39 @@
 
 PARSL_VENV_VERSION=2025.03.17
 
-ensure_parsl_venv() {
+# ensure_cached_venv NAME TAG PYTHON MODULE VERSION PIP_SPEC...: the venv $PARSL_USAGE_CACHE/NAME
+# with PIP_SPECs installed and MODULE.__version__ == VERSION, built from PYTHON once; complete
+# when its marker .parsl-usage-ready-TAG exists. Shared by the Parsl and the chDB venvs.
+ensure_cached_venv() {
   (
     set -euo pipefail
+    local name=$1 tag=$2 python=$3 module=$4 version=$5
+    shift 5
     local cache="${PARSL_USAGE_CACHE:-/var/cache/parsl-usage}"
-    local venv="$cache/parsl-venv"
-    local marker="$venv/.parsl-usage-ready-$PARSL_VENV_VERSION"
+    local venv="$cache/$name"
+    local marker="$venv/.parsl-usage-ready-$tag"
     [[ -f "$marker" ]] && exit 0
     mkdir -p "$cache"
-    exec 9>"$cache/parsl-venv.lock"
+    exec 9>"$cache/$name.lock"
     flock 9
     [[ -f "$marker" ]] && exit 0 # built by whoever held the lock
-    printf '[setup %s] creating %s with parsl==%s\n' "$(date +%H:%M:%S)" "$venv" "$PARSL_VENV_VERSION" >&2
+    printf '[setup %s] creating %s with %s\n' "$(date +%H:%M:%S)" "$venv" "$*" >&2
     rm -rf "$venv"
-    "${PARSL_PYTHON:-python3}" -m venv "$venv"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check "parsl==$PARSL_VENV_VERSION" >&2
+    "$python" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@" >&2
     local got
-    got="$("$venv/bin/python" -c 'import parsl; print(parsl.__version__)')"
-    if [[ "$got" != "$PARSL_VENV_VERSION" ]]; then
-      echo "ensure-parsl-venv: expected parsl $PARSL_VENV_VERSION, got $got" >&2
+    got="$("$venv/bin/python" -c "import $module; print($module.__version__)")"
+    if [[ "$got" != "$version" ]]; then
+      echo "ensure_cached_venv $name: expected $module $version, got $got" >&2
       exit 1
     fi
     touch "$marker"
   )
+}
+
+ensure_parsl_venv() {
+  ensure_cached_venv parsl-venv "$PARSL_VENV_VERSION" "${PARSL_PYTHON:-python3}" parsl \
+    "$PARSL_VENV_VERSION" "parsl==$PARSL_VENV_VERSION"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

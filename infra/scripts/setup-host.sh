@@ -137,38 +137,15 @@ source "$ROOT/infra/scripts/ensure-parsl-venv.sh"
 
 # A cached venv with chDB (ClickHouse in-process), for test/clickhouse-current.test.ts: the
 # migrations and views must run on current ClickHouse as well as on the 18.16 server.
-# Cached and pinned as ensure_parsl_venv does: $PARSL_USAGE_CACHE/chdb-venv, built in place, a
-# marker written last, flock against a concurrent build. chdb 4.4.0 requires chdb-core >= 26.7,
-# and chdb-core is the ClickHouse (26.9.0 = ClickHouse 26.9): pinned too, so the server version
-# tested changes only here. CHDB_PYTHON: interpreter to build it from (default python3).
+# Cached and pinned as the Parsl venv is (ensure_cached_venv): $PARSL_USAGE_CACHE/chdb-venv.
+# chdb 4.4.0 requires chdb-core >= 26.7, and chdb-core is the ClickHouse (26.9.0 = ClickHouse
+# 26.9): pinned too, so the server version tested changes only here. CHDB_PYTHON: interpreter to build it from (default python3).
 CHDB_VENV_VERSION=4.4.0
 CHDB_CORE_VERSION=26.9.0
 
 ensure_chdb_venv() {
-  (
-    set -euo pipefail
-    local cache="${PARSL_USAGE_CACHE:-/var/cache/parsl-usage}"
-    local venv="$cache/chdb-venv"
-    local marker="$venv/.parsl-usage-ready-$CHDB_VENV_VERSION-$CHDB_CORE_VERSION"
-    [[ -f "$marker" ]] && exit 0
-    mkdir -p "$cache"
-    exec 9>"$cache/chdb-venv.lock"
-    flock 9
-    [[ -f "$marker" ]] && exit 0 # built by whoever held the lock
-    printf '[setup %s] creating %s with chdb==%s (chdb-core==%s)\n' "$(date +%H:%M:%S)" "$venv" \
-      "$CHDB_VENV_VERSION" "$CHDB_CORE_VERSION" >&2
-    rm -rf "$venv"
-    "${CHDB_PYTHON:-python3}" -m venv "$venv"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-      "chdb==$CHDB_VENV_VERSION" "chdb-core==$CHDB_CORE_VERSION" >&2
-    local got
-    got="$("$venv/bin/python" -c 'import chdb; print(chdb.__version__)')"
-    if [[ "$got" != "$CHDB_VENV_VERSION" ]]; then
-      echo "ensure_chdb_venv: expected chdb $CHDB_VENV_VERSION, got $got" >&2
-      exit 1
-    fi
-    touch "$marker"
-  )
+  ensure_cached_venv chdb-venv "$CHDB_VENV_VERSION-$CHDB_CORE_VERSION" "${CHDB_PYTHON:-python3}" chdb \
+    "$CHDB_VENV_VERSION" "chdb==$CHDB_VENV_VERSION" "chdb-core==$CHDB_CORE_VERSION"
 }
 
 # podman, its API socket and every local image: what the compose smoke test needs too.
