@@ -4,6 +4,7 @@ import type { DecodeOutcome, MessageMeta } from '@parsl-usage/schemas';
 import type { WorkflowSink } from './clickhouse-sink.js';
 import { settleAll, withRetry } from './errors.js';
 import { createHealthServer } from './http-server.js';
+import { GroupInsert } from './group-insert.js';
 import { IdFilter } from './id-filter.js';
 import { JoinWindow } from './join-window.js';
 import type { Metrics } from '@parsl-usage/common';
@@ -51,6 +52,13 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
   const now = deps.now ?? Date.now;
   const window = new JoinWindow({ maxEntries: config.maxOpenWorkflows, windowMs: config.windowMs });
   let watermarks: Map<number, Watermark> | null = null;
+  // One insert per table at a time, carrying every partition's rows that are ready (group-insert.ts).
+  const eventWrites = new GroupInsert((rows: Parameters<typeof sink.insertEvents>[0]) =>
+    sink.insertEvents(rows),
+  );
+  const changeWrites = new GroupInsert((rows: Parameters<typeof sink.insertChanges>[0]) =>
+    sink.insertChanges(rows),
+  );
   const filterCapacity = config.idFilterCapacity ?? 20_000_000;
   // The filter only grows for the life of the process (id-filter.ts); a group join rebuilds it
   // from ClickHouse, for the ids other instances wrote, and ORs the old bits back in.
@@ -226,8 +234,8 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
     // still in flight when the consumer restarts and reads the watermarks again.
     await settleAll([
       untilDone(payload, 'publish rejected', () => publishRejected(result.rejected)),
-      insertOnce(payload, 'events', result.events, () => sink.insertEvents(result.events)),
-      insertOnce(payload, 'changes', result.rows, () => sink.insertChanges(result.rows)),
+      insertOnce(payload, 'events', result.events, () => eventWrites.submit(result.events)),
+      insertOnce(payload, 'changes', result.rows, () => changeWrites.submit(result.rows)),
     ]);
     window.markFlushed(partition);
     const writtenAt = now();
