@@ -42,10 +42,11 @@ const schema = z.object({
    */
   AGG_ID_FILTER_CAPACITY: z.coerce.number().int().min(1_000).max(2_000_000_000).default(20_000_000),
   /**
-   * Partitions processed at once. More than one lets one partition's ClickHouse insert overlap
-   * another's decoding; each partition still has one batch in flight, so per-partition order holds.
+   * Partitions processed at once (6 = every partition of the default topic). Their rows share one
+   * insert per table (group-insert.ts), so more partitions in flight means larger inserts, not
+   * more of them; each partition still has one batch in flight, so per-partition order holds.
    */
-  AGG_PARTITIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
+  AGG_PARTITIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(6),
   /**
    * How long the group waits for a silent member before giving its partitions to the others: after a
    * crash, the restarted aggregator gets its partitions back only then (kafkajs' own default, 30 s,
