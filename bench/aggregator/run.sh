@@ -15,7 +15,9 @@ podman run -d --pod "$POD" --name "$POD-kafka" \
   -e KAFKA_LISTENERS="PLAINTEXT://:$KP,CONTROLLER://:9093" \
   -e KAFKA_ADVERTISED_LISTENERS="PLAINTEXT://127.0.0.1:$KP" \
   localhost/parsl-usage/kafka:3.9.1 >/dev/null
-podman run -d --pod "$POD" --name "$POD-ch" localhost/parsl-usage/clickhouse:18.16 >/dev/null
+# BENCH_CH_PODMAN_ARGS: extra podman arguments for the ClickHouse container (e.g. a -v of a config override)
+# shellcheck disable=SC2086
+podman run -d --pod "$POD" --name "$POD-ch" ${BENCH_CH_PODMAN_ARGS:-} localhost/parsl-usage/clickhouse:18.16 >/dev/null
 npx tsc -b schemas services/relay services/aggregator
 for i in $(seq 1 120); do  # bounded: 120 x 1 s
   if curl -sf "http://127.0.0.1:$CP/ping" >/dev/null && podman logs "$POD-kafka" 2>&1 | grep -q 'Kafka Server started'; then break; fi
