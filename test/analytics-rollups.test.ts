@@ -15,105 +15,13 @@ import {
   ChangeLog,
   cookbookHistory,
   daysAgo,
-  facts,
+  mixedHistory,
   mondayOf,
-  release,
   writeHistory,
-  type WorkflowFacts,
 } from './analytics-support.js';
 
-/** Deterministic pseudo-random numbers (LCG), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-/** Runs with 1 to 4 versions each; later versions change status, facts and (for closure_only -> completed) the day. */
-function randomHistory(
-  n: number,
-  seed: number,
-  releases = [daysAgo(200), daysAgo(90), daysAgo(25)],
-): WorkflowFacts[][] {
-  const r = rng(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
-  const pythons = ['3.9', '3.10', '3.11', '3.12', '3.13'];
-  const platforms = ['Linux', 'Darwin', 'Windows'];
-  const executors = ['HighThroughputExecutor', 'ThreadPoolExecutor', 'WorkQueueExecutor', 'MPIExecutor'];
-  const providers = ['SlurmProvider', 'LocalProvider', 'PBSProProvider'];
-  const projects = ['', '', 'alpha', 'beta', 'gamma'];
-  const history: WorkflowFacts[][] = [];
-  for (let i = 0; i < n; i++) {
-    const level = pick([1, 2, 3, 3, 0]);
-    const launchDay = daysAgo(Math.floor(r() * 30));
-    const rel = pick([...releases, '']);
-    const version = (day: string): Partial<WorkflowFacts> =>
-      rel ? release(rel, day) : { parsl_version: 'dev' };
-    // duplicates inside the arrays: the rollups must count a run once per class
-    const execs = level >= 2 ? [pick(executors), pick(executors), pick(executors)] : [];
-    const base: Partial<WorkflowFacts> = {
-      tracking_level: level,
-      python_minor: pick(pythons),
-      platform: pick(platforms),
-      project_name: pick(projects),
-      is_test: r() < 0.1 ? 1 : 0,
-      protocol: r() < 0.2 ? 'legacy' : 'v1',
-      executors: execs,
-      providers: level >= 2 ? [pick(providers)] : [],
-      launchers: level >= 2 && r() < 0.5 ? ['SrunLauncher'] : [],
-    };
-    const id = `r${i}`;
-    const closure = (): Partial<WorkflowFacts> => ({
-      has_closure: 1,
-      app_count: Math.floor(r() * 1000),
-      app_fails: Math.floor(r() * 10),
-      execution_time: r() < 0.1 ? -1 : Math.exp(r() * 12) - 1,
-    });
-    if (level === 1 || level === 2) {
-      history.push([facts(id, { ...base, day: launchDay, ...version(launchDay) })]);
-      continue;
-    }
-    const versions: WorkflowFacts[] = [];
-    if (r() < 0.3) {
-      // closure first, on a later day; the launch arrives afterwards and the run moves to its launch day
-      const closureDay = daysAgo(Math.max(0, daysBetweenAgo(launchDay) - 1 - Math.floor(r() * 3)));
-      const c = closure();
-      versions.push(
-        facts(id, {
-          ...base,
-          ...c,
-          day: closureDay,
-          status: 'closure_only',
-          has_launch: 0,
-          ...version(closureDay),
-        }),
-      );
-      if (r() < 0.8)
-        versions.push(
-          facts(id, { ...base, ...c, day: launchDay, status: 'completed', ...version(launchDay) }),
-        );
-    } else {
-      versions.push(facts(id, { ...base, day: launchDay, status: 'running', ...version(launchDay) }));
-      if (r() < 0.7)
-        versions.push(
-          facts(id, { ...base, ...closure(), day: launchDay, status: 'completed', ...version(launchDay) }),
-        );
-      // a second closure for the same run (replayed with corrected counts)
-      if (versions.length === 2 && r() < 0.3)
-        versions.push(
-          facts(id, { ...base, ...closure(), day: launchDay, status: 'completed', ...version(launchDay) }),
-        );
-    }
-    history.push(versions);
-  }
-  return history;
-}
-
-function daysBetweenAgo(day: string): number {
-  return Math.round((Date.now() - Date.parse(`${day}T00:00:00Z`)) / 86_400_000);
-}
+/** The rollup test's releases, on whatever weekdays today gives (mondayOf moves them for the Monday test below). */
+const RELEASES = [daysAgo(200), daysAgo(90), daysAgo(25)];
 
 /** Rows as tab-separated lines: the text form is the same on 18.16 and current releases. */
 async function rows(client: ClickHouseClient, query: string): Promise<string[]> {
@@ -162,7 +70,7 @@ describe('rollups equal the current workflows', () => {
     db = await freshDatabase('h3_rollups');
     client = clickhouse('admin');
     const log = new ChangeLog(client, `${db}.workflow_changes`);
-    const history = [...cookbookHistory(), ...randomHistory(400, 42)];
+    const history = [...cookbookHistory(), ...mixedHistory(400, 42, RELEASES)];
     changes = history.reduce((n, h) => n + h.length, 0);
     await writeHistory(log, history, 150);
   });
@@ -306,7 +214,11 @@ describe('rollups equal the current workflows', () => {
       }
       const old = freshName('h3_backfill');
       await applyMigrations(client, { database: old, dir });
-      await writeHistory(new ChangeLog(client, `${old}.workflow_changes`), randomHistory(200, 7), 100);
+      await writeHistory(
+        new ChangeLog(client, `${old}.workflow_changes`),
+        mixedHistory(200, 7, RELEASES),
+        100,
+      );
       // Upgrade on the filled database; then the whole set again, which must change nothing.
       await applyMigrations(client, { database: old, dir: MIGRATIONS_DIR });
       await applyMigrations(client, { database: old, dir: MIGRATIONS_DIR });
@@ -416,11 +328,7 @@ describe('releases dated on Mondays (as every Parsl release is)', () => {
     db = await freshDatabase('h3_mondays');
     client = clickhouse('admin');
     const releases = [mondayOf(daysAgo(200)), mondayOf(daysAgo(90)), mondayOf(daysAgo(25))];
-    await writeHistory(
-      new ChangeLog(client, `${db}.workflow_changes`),
-      randomHistory(300, 11, releases),
-      150,
-    );
+    await writeHistory(new ChangeLog(client, `${db}.workflow_changes`), mixedHistory(300, 11, releases), 150);
   });
 
   afterAll(async () => {

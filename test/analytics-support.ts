@@ -317,3 +317,130 @@ export async function startPrivateClickHouse(): Promise<PrivateClickHouse> {
     },
   };
 }
+
+/** Deterministic pseudo-random numbers (LCG), so a failure reproduces. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** `day` plus n days. */
+export function addDays(day: string, n: number): string {
+  return daysAgo(-n, Date.parse(`${day}T00:00:00Z`));
+}
+
+/**
+ * A random history over 260 days, with every kind of fact the rollups must get right:
+ * runs with 1 to 4 versions; closure-first runs (most move to their launch day, some never get
+ * their launch); corrected closures; runs of versions released after them; non-date versions.
+ */
+export function mixedHistory(n: number, seed: number, releases: string[]): WorkflowFacts[][] {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  const pythons = ['3.9', '3.10', '3.11', '3.12', '3.13'];
+  const platforms = ['Linux', 'Linux', 'Darwin', 'Windows'];
+  const executors = ['HighThroughputExecutor', 'ThreadPoolExecutor', 'WorkQueueExecutor', 'MPIExecutor'];
+  const providers = ['SlurmProvider', 'LocalProvider', 'PBSProProvider'];
+  const projects = ['', '', '', 'alpha', 'beta', 'gamma', "o'brien-lab", 'équipe-ü'];
+  const today = daysAgo(0);
+  const history: WorkflowFacts[][] = [];
+  for (let i = 0; i < n; i++) {
+    const level = pick([0, 1, 1, 2, 3, 3, 3]);
+    const launchAgo = Math.floor(r() ** 2 * 260);
+    const launchDay = daysAgo(launchAgo);
+    // mostly the newest release out at launch; sometimes any (a run that predates its version's date)
+    const out = releases.filter((d) => d <= launchDay);
+    const rel = r() < 0.85 ? out.at(-1 - Math.floor(r() * Math.min(2, out.length))) : pick(releases);
+    const nonDate = r() < 0.12 ? pick(['dev', '1.2.0', '']) : undefined;
+    const version = (day: string): Partial<WorkflowFacts> =>
+      nonDate !== undefined || !rel ? { parsl_version: nonDate ?? 'dev' } : release(rel, day);
+    // duplicates inside the arrays: the rollups must count a run once per class
+    const execs = level >= 2 ? [pick(executors), pick(executors), pick(executors)] : [];
+    const python = pick(pythons);
+    const base: Partial<WorkflowFacts> = {
+      tracking_level: level,
+      python_minor: python,
+      python_version: `${python}.${Math.floor(r() * 10)}`,
+      platform: pick(platforms),
+      os_release: pick(['', '6.1.0-18-amd64', '23.4.0']),
+      project_name: pick(projects),
+      is_test: r() < 0.08 ? 1 : 0,
+      protocol: level === 0 || r() < 0.15 ? 'legacy' : 'v1',
+      executors: execs,
+      executors_len: execs.length,
+      providers: level >= 2 ? [pick(providers)] : [],
+      launchers: level >= 2 && r() < 0.5 ? ['SrunLauncher'] : [],
+      other_components: level >= 2 && r() < 0.2 ? ['parsl.monitoring.MonitoringHub'] : [],
+      mpi: level >= 2 && r() < 0.1 ? 1 : 0,
+      dependency_resolver: level >= 2 && r() < 0.1 ? 1 : 0,
+      launch_received_at: `${launchDay} ${String(Math.floor(r() * 24)).padStart(2, '0')}:17:00`,
+    };
+    const id = `m${i}`;
+    const closure = (day: string): Partial<WorkflowFacts> => {
+      const exec = pick([-1, 0.25, Math.exp(r() * 12) - 1, Math.exp(r() * 6)]);
+      const withTimes = r() < 0.5;
+      return {
+        has_closure: 1,
+        app_count: Math.floor(r() * 1000),
+        app_fails: Math.floor(r() * 10),
+        execution_time: exec,
+        closure_received_at: `${day} 23:41:07`,
+        ...(withTimes ? { start_time: `${launchDay} 00:00:01`, end_time: `${day} 23:40:00` } : {}),
+      };
+    };
+    if (level < 3) {
+      history.push([facts(id, { ...base, day: launchDay, ...version(launchDay) })]);
+      continue;
+    }
+    const versions: WorkflowFacts[] = [];
+    if (r() < 0.3) {
+      // closure first, on a later day; the launch arrives afterwards and the run moves to its launch day
+      const closureDay = addDays(launchDay, 1 + Math.floor(r() * 3));
+      const day = closureDay > today ? today : closureDay;
+      const c = closure(day);
+      versions.push(
+        facts(id, {
+          ...base,
+          ...c,
+          day,
+          status: 'closure_only',
+          has_launch: 0,
+          launch_received_at: '1970-01-01 00:00:00',
+          ...version(day),
+        }),
+      );
+      if (r() < 0.8)
+        versions.push(
+          facts(id, { ...base, ...c, day: launchDay, status: 'completed', ...version(launchDay) }),
+        );
+    } else {
+      versions.push(facts(id, { ...base, day: launchDay, status: 'running', ...version(launchDay) }));
+      if (r() < 0.7)
+        versions.push(
+          facts(id, {
+            ...base,
+            ...closure(launchDay),
+            day: launchDay,
+            status: 'completed',
+            ...version(launchDay),
+          }),
+        );
+      // corrected closures (a replay with other counts), once or twice
+      while (versions.length >= 2 && versions.length < 4 && r() < 0.3)
+        versions.push(
+          facts(id, {
+            ...base,
+            ...closure(launchDay),
+            day: launchDay,
+            status: 'completed',
+            ...version(launchDay),
+          }),
+        );
+    }
+    history.push(versions);
+  }
+  return history;
+}
