@@ -418,27 +418,17 @@ export function mixedHistory(n: number, seed: number, releases: string[]): Workf
         );
     } else {
       versions.push(facts(id, { ...base, day: launchDay, status: 'running', ...version(launchDay) }));
-      if (r() < 0.7)
-        versions.push(
-          facts(id, {
-            ...base,
-            ...closure(launchDay),
-            day: launchDay,
-            status: 'completed',
-            ...version(launchDay),
-          }),
-        );
+      const completed = (): WorkflowFacts =>
+        facts(id, {
+          ...base,
+          ...closure(launchDay),
+          day: launchDay,
+          status: 'completed',
+          ...version(launchDay),
+        });
+      if (r() < 0.7) versions.push(completed());
       // corrected closures (a replay with other counts), once or twice
-      while (versions.length >= 2 && versions.length < 4 && r() < 0.3)
-        versions.push(
-          facts(id, {
-            ...base,
-            ...closure(launchDay),
-            day: launchDay,
-            status: 'completed',
-            ...version(launchDay),
-          }),
-        );
+      while (versions.length >= 2 && versions.length < 4 && r() < 0.3) versions.push(completed());
     }
     history.push(versions);
   }
