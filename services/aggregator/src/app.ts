@@ -56,9 +56,10 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
   const eventWrites = new GroupInsert((rows: Parameters<typeof sink.insertEvents>[0]) =>
     sink.insertEvents(rows),
   );
-  const changeWrites = new GroupInsert((rows: Parameters<typeof sink.insertChanges>[0]) =>
-    sink.insertChanges(rows),
-  );
+  const changeWrites = new GroupInsert(async (rows: Parameters<typeof sink.insertChanges>[0]) => {
+    await sink.insertChanges(rows);
+    metrics.inc('aggregator_inserts_total', 'inserts into workflow_changes', 1);
+  });
   const filterCapacity = config.idFilterCapacity ?? 20_000_000;
   // The filter only grows for the life of the process (id-filter.ts); a group join rebuilds it
   // from ClickHouse, for the ids other instances wrote, and ORs the old bits back in.
@@ -272,7 +273,6 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
     metrics.inc('aggregator_replayed_skipped_total', 'messages already in ClickHouse', result.skipped);
     metrics.inc('aggregator_lookup_ids_total', 'workflow ids looked up in ClickHouse', result.lookedUp);
     metrics.inc('aggregator_rows_inserted_total', 'change rows inserted', result.rows.length);
-    metrics.inc('aggregator_inserts_total', 'inserts into workflow_changes', result.rows.length > 0 ? 1 : 0);
     logger.debug(
       {
         partition,
