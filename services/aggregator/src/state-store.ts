@@ -5,7 +5,7 @@ import type { WorkflowState } from './workflow-state.js';
  *
  * A WorkflowState object costs about 640 B of heap even with its strings shared; a million
  * open workflows then needed 1.3 GiB of RSS (BENCHMARKS.md). Here a slot is about 160 B of
- * typed arrays plus its key in the caller's Map. Every field comes back exactly as stored:
+ * typed arrays plus its key in the caller's KeyIndex. Every field comes back exactly as stored:
  * - numbers live in columns of their ClickHouse type (UInt8, UInt16, Int32, Float64), the same
  *   types the values are written to, so nothing that can reach ClickHouse is narrowed here;
  * - strings that repeat across runs (versions, platforms, project names) and component lists
