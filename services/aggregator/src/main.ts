@@ -14,6 +14,10 @@ const clickhouse = createClient({
   url: config.CLICKHOUSE_URL,
   username: config.CLICKHOUSE_USER,
   password: config.CLICKHOUSE_PASSWORD,
+  // Under load the event loop can run late, and a socket idle past the server's keep-alive
+  // (3 s on 18.16) was reused and failed with EPIPE, costing an insert a retry (BENCHMARKS.md,
+  // aggregator run 3): drop such sockets instead of reusing them.
+  keep_alive: { eagerly_destroy_stale_sockets: true },
 });
 const kafka = new Kafka({
   clientId: config.KAFKA_CLIENT_ID,
