@@ -1,11 +1,17 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clickhouse, clickhouseUrl, eventually, freshDatabase, freshTopics, kafka } from './setup/env.js';
+import {
+  clickhouse,
+  clickhouseUrl,
+  eventually,
+  freshDatabase,
+  freshTopics,
+  kafka,
+  REPO_ROOT,
+} from './setup/env.js';
 import { startAggregator } from './support/aggregator.js';
 import { legacyClosure, legacyLaunch, v1Closure, v1Launch } from './support/datagrams.js';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const admin = clickhouse('admin');
 afterAll(() => admin.close());
 
@@ -67,7 +73,7 @@ describe('reprocess: rebuild every derived table from events', () => {
     let log = '';
     const code = await new Promise<number | null>((resolve) => {
       const child = spawn(process.execPath, ['services/aggregator/dist/reprocess-cli.js', '--yes'], {
-        cwd: ROOT,
+        cwd: REPO_ROOT,
         env: {
           PATH: process.env.PATH ?? '',
           CLICKHOUSE_URL: clickhouseUrl(),

@@ -23,12 +23,11 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { generateChunkSql } from '../bench/rollups/generate.js';
-import { clickhouse, freshDatabase, MIGRATIONS_DIR } from './setup/env.js';
+import { clickhouse, freshDatabase, MIGRATIONS_DIR, REPO_ROOT, SETUP_CACHE } from './setup/env.js';
 import {
   addDays,
   ChangeLog,
@@ -40,11 +39,9 @@ import {
 } from './analytics-support.js';
 
 const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SETUP_HOST = join(ROOT, 'infra/scripts/setup-host.sh');
-const CACHE = process.env.PARSL_USAGE_CACHE ?? '/var/cache/parsl-usage';
-const VENV = join(CACHE, 'chdb-venv');
-const SCRIPT = join(ROOT, 'test/support/chdb-run.py');
+const SETUP_HOST = join(REPO_ROOT, 'infra/scripts/setup-host.sh');
+const VENV = join(SETUP_CACHE, 'chdb-venv');
+const SCRIPT = join(REPO_ROOT, 'test/support/chdb-run.py');
 
 /** Runs of the random history and of the bulk generator (the whole test takes 10 to 30 s). */
 const RANDOM_RUNS = 2_000;

@@ -9,7 +9,6 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Consumer } from 'kafkajs';
@@ -21,14 +20,14 @@ import {
   freshTopics,
   kafka,
   kafkaBrokers,
+  REPO_ROOT,
+  SETUP_CACHE,
 } from './setup/env.js';
 import { freeTcpPort, freeUdpPort, spawnService, type ServiceProcess } from './support/processes.js';
 
 const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const CACHE = process.env.PARSL_USAGE_CACHE ?? '/var/cache/parsl-usage';
-const VENV = join(CACHE, 'parsl-venv');
-const DRIVER = join(ROOT, 'test/parsl-client/run_workflow.py');
+const VENV = join(SETUP_CACHE, 'parsl-venv');
+const DRIVER = join(REPO_ROOT, 'test/parsl-client/run_workflow.py');
 
 const THREADS = 'parsl.executors.threads.ThreadPoolExecutor';
 const HTEX = 'parsl.executors.high_throughput.executor.HighThroughputExecutor';
@@ -96,7 +95,7 @@ describe('real Parsl 2025.03.17 client -> relay -> Kafka -> aggregator -> ClickH
 
   beforeAll(async () => {
     // Self-sufficient: builds the cached venv when it is missing (prints nothing when present).
-    await run('bash', [join(ROOT, 'infra/scripts/ensure-parsl-venv.sh')], { timeout: 170_000 });
+    await run('bash', [join(REPO_ROOT, 'infra/scripts/ensure-parsl-venv.sh')], { timeout: 170_000 });
   }, 180_000);
 
   afterAll(async () => {

@@ -6,7 +6,10 @@ import { inject } from 'vitest';
 import { applyMigrations } from '@parsl-usage/aggregator/migrate';
 import { ensureTopics, pipelineTopics } from '@parsl-usage/aggregator/topics';
 
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../infra/clickhouse/migrations', import.meta.url));
+/** Where infra/scripts/setup-host.sh keeps its cached venvs (its PARSL_USAGE_CACHE default). */
+export const SETUP_CACHE = process.env.PARSL_USAGE_CACHE ?? '/var/cache/parsl-usage';
 
 /** Users as shipped in infra/clickhouse/users.d (local development passwords). */
 export const CH_USERS = {
