@@ -98,7 +98,13 @@ describe('relay -> real Kafka', () => {
       expect(m!.key?.toString()).toBe(s.id);
       expect(header(m!, 'protocol')).toBe(s.protocol);
       expect(header(m!, 'relay_id')).toBe('relay-it-1');
-      expect(Object.keys(m!.headers ?? {}).sort()).toEqual(['protocol', 'received_at_ms', 'relay_id']);
+      expect(Object.keys(m!.headers ?? {}).sort()).toEqual([
+        'protocol',
+        'received_at_ms',
+        'relay_id',
+        'relay_seq',
+      ]);
+      expect(header(m!, 'relay_seq')).toMatch(/^[0-9a-f]{16}-[0-9a-z]+$/);
       const at = Number(header(m!, 'received_at_ms'));
       expect(at).toBeGreaterThanOrEqual(before);
       expect(at).toBeLessThanOrEqual(Date.now());
@@ -126,7 +132,13 @@ describe('relay -> real Kafka', () => {
       expect(m.key).toBeNull();
       expect(m.value).toEqual(g.bytes.subarray(0, 16));
       // Privacy: no header carries the sender's address or any prefix of it.
-      expect(Object.keys(m.headers ?? {}).sort()).toEqual(['detail', 'reason', 'received_at_ms', 'relay_id']);
+      expect(Object.keys(m.headers ?? {}).sort()).toEqual([
+        'detail',
+        'reason',
+        'received_at_ms',
+        'relay_id',
+        'relay_seq',
+      ]);
       for (const v of Object.values(m.headers ?? {})) expect(String(v)).not.toMatch(/127\.0\./);
       expect(header(m, 'relay_id')).toBe('relay-it-1');
       expect(header(m, 'detail')?.length).toBeGreaterThan(0);

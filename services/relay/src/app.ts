@@ -11,7 +11,7 @@ import { parseSnmpUdp } from './kernel-udp.js';
 import { createMetrics, type RelayMetrics } from './metrics.js';
 import type { Publisher } from './publisher.js';
 import { RateLimiter } from './rate-limit.js';
-import type { Sniff } from './records.js';
+import { createSeqSource, type Sniff } from './records.js';
 import { Spool, SpoolReplayer } from './spool.js';
 import { UdpServer } from './udp-server.js';
 
@@ -95,6 +95,7 @@ export function createApp(deps: AppDeps): RelayApp {
     maxDatagramBytes: config.udp.maxDatagramBytes,
     ctx: {
       relayId: config.instanceId,
+      nextSeq: createSeqSource(),
       rawTopic: config.topics.raw,
       rejectedTopic: config.topics.rejected,
       rejectedMaxBytes: config.rejectedMaxBytes,
@@ -199,6 +200,8 @@ export function createApp(deps: AppDeps): RelayApp {
         metrics,
         logger,
         chunkMaxMessages: config.batch.maxMessages,
+        settleMs: config.readbackSettleMs,
+        now,
       });
       delivery = createDelivery({ publisher, spool: s, replayer, metrics, logger, now });
       metrics.addGauge('relay_spool_bytes', 'Bytes held in the on-disk spool', () => s.bytes);

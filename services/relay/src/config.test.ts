@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       batch: { maxMessages: 1000, maxMs: 5 },
       rateLimit: { ratePerSec: 50, burst: 200, maxSources: 100_000 },
       spool: { dir: './.run/spool', maxBytes: 1024 ** 3, fsync: true },
+      readbackSettleMs: 10_000,
       http: { host: '127.0.0.1', port: 9464 },
       instanceId: 'r1',
       logLevel: 'info',
@@ -26,6 +27,7 @@ describe('loadConfig', () => {
     ['RELAY_SPOOL_FSYNC', 'false', { spool: { fsync: false } }],
     ['RELAY_RATE_PER_SOURCE', '0.5', { rateLimit: { ratePerSec: 0.5 } }],
     ['RELAY_UDP_PORT', '', { udp: { port: 50_077 } }],
+    ['RELAY_READBACK_SETTLE_MS', '0', { readbackSettleMs: 0 }],
   ])('%s=%j is read', (name, value, expected) => {
     expect(loadConfig({ [name]: value })).toMatchObject(expected);
   });
@@ -46,6 +48,7 @@ describe('loadConfig', () => {
     ['RELAY_SPOOL_FSYNC', 'yes'],
     ['RELAY_HTTP_PORT', '-3'],
     ['LOG_LEVEL', 'loud'],
+    ['RELAY_READBACK_SETTLE_MS', '-1'],
   ])('rejects %s=%j, naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });

@@ -40,6 +40,8 @@ const schema = z.object({
   RELAY_SPOOL_DIR: z.string().min(1).default('./.run/spool'),
   RELAY_SPOOL_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
   RELAY_SPOOL_FSYNC: bool.default('true'),
+  // After a failed publish, how long to let the request land before reading the topic back.
+  RELAY_READBACK_SETTLE_MS: z.coerce.number().int().min(0).default(10_000),
   RELAY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   RELAY_HTTP_PORT: port.default(9464),
   RELAY_INSTANCE_ID: z.string().min(1).optional(),
@@ -56,6 +58,7 @@ export interface RelayConfig {
   batch: { maxMessages: number; maxMs: number };
   rateLimit: { ratePerSec: number; burst: number; maxSources: number };
   spool: { dir: string; maxBytes: number; fsync: boolean };
+  readbackSettleMs: number;
   http: { host: string; port: number };
   instanceId: string;
   logLevel: string;
@@ -90,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
       maxSources: c.RELAY_RATE_TABLE_MAX,
     },
     spool: { dir: c.RELAY_SPOOL_DIR, maxBytes: c.RELAY_SPOOL_MAX_BYTES, fsync: c.RELAY_SPOOL_FSYNC },
+    readbackSettleMs: c.RELAY_READBACK_SETTLE_MS,
     http: { host: c.RELAY_HTTP_HOST, port: c.RELAY_HTTP_PORT },
     instanceId: c.RELAY_INSTANCE_ID ?? `${hostname()}-${process.pid}`,
     logLevel: c.LOG_LEVEL,

@@ -5,9 +5,8 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Batch } from './batcher.js';
 import { createDelivery } from './delivery.js';
-import { PublishError } from './errors.js';
 import { createMetrics } from './metrics.js';
-import type { Publisher } from './publisher.js';
+import { FakePublisher } from './fake-publisher.fixture.js';
 import type { RelayRecord } from './records.js';
 import { Spool, SpoolReplayer } from './spool.js';
 
@@ -16,24 +15,10 @@ const rec = (i: number): RelayRecord => ({
   topic: 'raw',
   key: Buffer.from(`id-${i}`),
   value: Buffer.from(`1{"n":${i}}`),
-  headers: { received_at_ms: String(i), relay_id: 'r', protocol: 'v1' },
+  headers: { received_at_ms: String(i), relay_id: 'r', protocol: 'v1', relay_seq: `n-${i}` },
 });
 const batch = (...ids: number[]): Batch => ({ records: ids.map(rec), openedAtMs: 0 });
 const values = (rs: readonly RelayRecord[]) => rs.map((r) => r.value.toString());
-
-class FakePublisher implements Publisher {
-  readonly published: RelayRecord[] = [];
-  mode: 'up' | 'down' | 'refuse' = 'up';
-  publish(records: readonly RelayRecord[]): Promise<void> {
-    if (this.mode === 'down') return Promise.reject(new PublishError('down', { retriable: true }));
-    if (this.mode === 'refuse') return Promise.reject(new PublishError('no', { retriable: false }));
-    this.published.push(...records);
-    return Promise.resolve();
-  }
-  isConnected = (): boolean => this.mode === 'up';
-  connect = (): Promise<void> => Promise.resolve();
-  disconnect = (): Promise<void> => Promise.resolve();
-}
 
 let dir: string;
 beforeEach(async () => {
@@ -54,6 +39,7 @@ async function setup(maxBytes = 1024 * 1024) {
     logger,
     chunkMaxMessages: 2,
     backoff: { initialMs: 1, maxMs: 2 },
+    settleMs: 0,
   });
   const delivery = createDelivery({ publisher, spool, replayer, metrics, logger, now: () => 1 });
   const deliver = (b: Parameters<typeof delivery.deliver>[0]) => delivery.deliver(b);
@@ -87,6 +73,22 @@ describe('delivery', () => {
     await t.settle();
     await t.deliver(batch(6));
     expect(values(t.publisher.published)).toEqual(values([1, 2, 3, 4, 5, 6].map(rec)));
+    await t.replayer.stop();
+    await t.spool.close();
+  });
+
+  it('a batch whose publish failed but had landed is not sent again', async () => {
+    const t = await setup();
+    t.publisher.mode = 'ghost';
+    await t.deliver(batch(1, 2));
+    t.publisher.mode = 'up';
+    await t.deliver(batch(3));
+    await t.settle();
+    expect(values(t.publisher.published)).toEqual(values([1, 2, 3].map(rec)));
+    // Looked up from the failed attempt's start (the delivery clock reads 1).
+    expect(t.publisher.lookups).toEqual([{ topic: 'raw', sinceMs: 1, wanted: 2 }]);
+    expect(t.metrics.published.get({ topic: 'raw' })).toBe(3);
+    expect(t.metrics.spoolAlreadyPublished.get()).toBe(2);
     await t.replayer.stop();
     await t.spool.close();
   });

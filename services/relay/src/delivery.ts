@@ -38,10 +38,10 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
 
   // Each outcome moves the batch's count out of `delivering` in the same synchronous step as
   // it adds it to published, spool or dropped: the accounting identity holds at every moment.
-  async function toSpool(batch: Batch, settle: () => void): Promise<void> {
+  async function toSpool(batch: Batch, settle: () => void, doubtSinceMs?: number): Promise<void> {
     const n = batch.records.length;
     try {
-      const out = await spool.append(batch.records);
+      const out = await spool.append(batch.records, doubtSinceMs);
       if (out.kind === 'ok') {
         metrics.spooled.inc({}, n);
         metrics.spoolMessages.inc(n);
@@ -71,9 +71,10 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
 
   async function deliver(batch: Batch, settle: () => void): Promise<void> {
     const n = batch.records.length;
+    let doubtSinceMs: number | undefined;
     if (spool.isEmpty() && spilling === 0) {
+      const t0 = deps.now();
       try {
-        const t0 = deps.now();
         await publisher.publish(batch.records);
         const t1 = deps.now();
         countPublished(metrics, batch.records);
@@ -91,9 +92,11 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
           return;
         }
         logger.warn({ err: (err as Error).message }, 'Kafka unavailable; spooling');
+        // A publish that failed may still have appended part of the batch.
+        doubtSinceMs = t0;
       }
     }
-    await toSpool(batch, settle);
+    await toSpool(batch, settle, doubtSinceMs);
   }
 
   /** Never rejects: whatever happens to the batch is counted here, exactly once. */
@@ -128,7 +131,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     spill: (batch) => {
       spilling++;
       metrics.spilled.inc({}, batch.records.length);
-      return counted(batch, toSpool).finally(() => {
+      return counted(batch, (b, settle) => toSpool(b, settle)).finally(() => {
         spilling--;
       });
     },

@@ -2,12 +2,19 @@ import { sniff } from '@parsl-usage/schemas';
 import { describe, expect, it } from 'vitest';
 import { classify, type IntakeDeps } from './intake.js';
 import { RateLimiter } from './rate-limit.js';
+import { createSeqSource } from './records.js';
 
 const deps = (over: Partial<IntakeDeps> = {}): IntakeDeps => ({
   sniff,
   limiter: new RateLimiter({ ratePerSec: 1, burst: 100, maxSources: 10 }),
   maxDatagramBytes: 64,
-  ctx: { relayId: 'relay-1', rawTopic: 'raw', rejectedTopic: 'rej', rejectedMaxBytes: 8 },
+  ctx: {
+    relayId: 'relay-1',
+    nextSeq: createSeqSource('00ff'),
+    rawTopic: 'raw',
+    rejectedTopic: 'rej',
+    rejectedMaxBytes: 8,
+  },
   ...over,
 });
 const src = { address: '192.0.2.77' };
@@ -26,7 +33,7 @@ describe('classify', () => {
       topic: 'raw',
       key: Buffer.from(id),
       value: bytes,
-      headers: { received_at_ms: String(NOW), relay_id: 'relay-1', protocol },
+      headers: { received_at_ms: String(NOW), relay_id: 'relay-1', protocol, relay_seq: '00ff-0' },
     });
   });
 
@@ -54,6 +61,7 @@ describe('classify', () => {
       'reason',
       'received_at_ms',
       'relay_id',
+      'relay_seq',
     ]);
     expect(JSON.stringify(out.record.headers)).not.toContain('192.0.2');
     expect(out.record.headers.detail?.length).toBeGreaterThan(0);
@@ -65,5 +73,20 @@ describe('classify', () => {
       (t) => classify(d, Buffer.from(t), src, NOW).kind,
     );
     expect(kinds).toEqual(['accepted', 'rejected', 'rate_limited']);
+  });
+
+  it('numbers every record it emits, accepted or rejected, uniquely', () => {
+    const d = deps({ ctx: { ...deps().ctx, nextSeq: createSeqSource('ab') } });
+    const seqs = ['1{"correlator":"a"}', 'junk', '{"uuid":"u"}', '1{"correlator":"a"}'].map((t) => {
+      const out = classify(d, Buffer.from(t), src, NOW);
+      return out.kind === 'rate_limited' ? undefined : out.record.headers.relay_seq;
+    });
+    expect(seqs).toEqual(['ab-0', 'ab-1', 'ab-2', 'ab-3']);
+  });
+
+  it('gives each boot its own random nonce, so a restarted relay never reuses a number', () => {
+    const nonces = new Set(Array.from({ length: 100 }, () => createSeqSource()().split('-')[0]));
+    expect(nonces.size).toBe(100);
+    expect([...nonces].every((n) => /^[0-9a-f]{16}$/.test(n ?? ''))).toBe(true);
   });
 });

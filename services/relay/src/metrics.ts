@@ -134,6 +134,8 @@ export interface RelayMetrics {
   /** Messages found in spool segments an earlier run left, counted as each segment is read. */
   spoolRecovered: Counter;
   spoolTornBytes: Counter;
+  /** Spooled messages found in Kafka already (an uncertain publish had landed), not re-sent. */
+  spoolAlreadyPublished: Counter;
   /** Messages handed to delivery and not yet published, spooled or dropped. */
   delivering: Level;
   /** Messages in the spool not yet published or dropped. */
@@ -181,6 +183,12 @@ export function createMetrics(): RelayMetrics {
     ),
     spoolTornBytes: add(
       new Counter('relay_spool_torn_bytes_total', 'Bytes after a torn or corrupt spool record, discarded'),
+    ),
+    spoolAlreadyPublished: add(
+      new Counter(
+        'relay_spool_already_published_total',
+        'Spooled messages found in Kafka already (a failed publish had landed); counted as published, not re-sent',
+      ),
     ),
     delivering: add(new Level('relay_delivering_messages', 'Messages being published or spooled')),
     spoolMessages: add(

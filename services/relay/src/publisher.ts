@@ -1,12 +1,19 @@
 import { Kafka, logLevel, Partitioners, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { PublishError } from './errors.js';
+import { TopicReadback } from './readback.js';
 import type { RelayRecord } from './records.js';
 
 /** What the batcher and the replayer need from Kafka; the fake in unit tests implements it. */
 export interface Publisher {
   /** Resolves once every record is acknowledged by all in-sync replicas; rejects with PublishError. */
   publish(records: readonly RelayRecord[]): Promise<void>;
+  /**
+   * Which `relay_seq` values among `wanted` are already in `topic`, in records sent at or
+   * after `sinceMs`: what a publish that failed without a clear answer did append after all.
+   * Rejects with a retriable PublishError while Kafka cannot be read.
+   */
+  findPublished(topic: string, sinceMs: number, wanted: ReadonlySet<string>): Promise<Set<string>>;
   isConnected(): boolean;
   connect(): Promise<void>;
   disconnect(): Promise<void>;
@@ -61,15 +68,18 @@ export interface KafkaPublisherOptions {
 }
 
 /**
- * acks = -1 (all in-sync replicas) and one request in flight, so a retry cannot reorder a
- * workflow's launch and closure messages. The kafkajs idempotent producer is deliberately
- * off: it defaults to unbounded retries (a publish would hang instead of failing over to the
- * spool), kafkajs itself warns that bounding them voids its guarantees, and a batch replayed
- * from the spool is a new produce anyway. Delivery is at-least-once; the aggregator
- * deduplicates on (workflow id, phase).
+ * acks = -1 (all in-sync replicas) and one request in flight, so launch and closure keep their
+ * order. kafkajs does not retry a produce here: its retry re-sends the whole request to a
+ * broker after any error in it, appending again the partitions that had succeeded. A failed
+ * publish instead goes to the spool marked uncertain, and before the spool replays it the
+ * topic is read back (`findPublished`) so that what did land is not sent twice. The kafkajs
+ * idempotent producer would not help: it defaults to unbounded retries (a publish would hang
+ * instead of failing over to the spool), and a batch replayed from the spool is a new produce
+ * with new sequence numbers.
  */
 export class KafkaPublisher implements Publisher {
   private readonly producer: Producer;
+  private readonly readback: TopicReadback;
   private connected = false;
   private connecting: Promise<void> | undefined;
 
@@ -88,8 +98,13 @@ export class KafkaPublisher implements Publisher {
       allowAutoTopicCreation: false,
       maxInFlightRequests: 1,
       idempotent: false,
-      retry,
+      retry: { ...retry, retries: 0 },
       createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    this.readback = new TopicReadback({
+      kafka,
+      groupPrefix: `${opts.clientId}-readback`,
+      logger: opts.logger,
     });
   }
 
@@ -141,8 +156,13 @@ export class KafkaPublisher implements Publisher {
     this.connected = true;
   }
 
+  findPublished(topic: string, sinceMs: number, wanted: ReadonlySet<string>): Promise<Set<string>> {
+    return this.readback.find(topic, sinceMs, wanted);
+  }
+
   async disconnect(): Promise<void> {
     this.connected = false;
+    await this.readback.close();
     await this.producer.disconnect();
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { RejectReason, SniffOutcome } from '@parsl-usage/schemas';
 
 /** The signature of `sniff` from @parsl-usage/schemas, injected so tests can substitute it. */
@@ -11,8 +12,24 @@ export interface RelayRecord {
   headers: Record<string, string>;
 }
 
+/**
+ * Header naming each record uniquely: a random per-boot nonce and a counter. After a publish
+ * whose outcome is unknown (a timeout, a lost connection, a partial failure), the replayer
+ * reads the topic back and skips the spooled records whose `relay_seq` is already there, so
+ * an outage leaves each datagram in Kafka exactly once. The nonce is random rather than the
+ * instance id because a restarted relay often has the same id (same host, pid 1).
+ */
+export const RELAY_SEQ_HEADER = 'relay_seq';
+
+/** Hands out `relay_seq` values: `<16 hex digits of nonce>-<counter in base 36>`. */
+export function createSeqSource(nonce = randomBytes(8).toString('hex')): () => string {
+  let n = 0;
+  return () => `${nonce}-${(n++).toString(36)}`;
+}
+
 export interface RecordContext {
   relayId: string;
+  nextSeq: () => string;
   rawTopic: string;
   rejectedTopic: string;
   rejectedMaxBytes: number;
@@ -31,7 +48,12 @@ export function acceptedRecord(
     key: Buffer.from(sniffed.id, 'utf8'),
     // Exactly as received: the aggregator owns decoding, and a decoder fix can be replayed.
     value: bytes,
-    headers: { received_at_ms: String(receivedAtMs), relay_id: ctx.relayId, protocol: sniffed.protocol },
+    headers: {
+      received_at_ms: String(receivedAtMs),
+      relay_id: ctx.relayId,
+      protocol: sniffed.protocol,
+      [RELAY_SEQ_HEADER]: ctx.nextSeq(),
+    },
   };
 }
 
@@ -51,6 +73,7 @@ export function rejectedRecord(
       detail: rejection.detail.slice(0, DETAIL_MAX_CHARS),
       received_at_ms: String(receivedAtMs),
       relay_id: ctx.relayId,
+      [RELAY_SEQ_HEADER]: ctx.nextSeq(),
     },
   };
 }

@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PublishError } from './errors.js';
 import { createMetrics } from './metrics.js';
-import type { Publisher } from './publisher.js';
+import { FakePublisher } from './fake-publisher.fixture.js';
 import type { RelayRecord } from './records.js';
-import { decodeSegment, encodeRecord, Spool, SpoolReplayer } from './spool.js';
+import { decodeSegment, encodeRecord, Spool, SpoolReplayer, type SpooledRecord } from './spool.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -15,28 +14,20 @@ const rec = (i: number, topic = 'raw'): RelayRecord => ({
   topic,
   key: i % 3 === 0 ? null : Buffer.from(`id-${i}`),
   value: Buffer.from([0x31, 0xff, 0x00, i & 0xff]),
-  headers: { received_at_ms: String(1_700_000_000_000 + i), relay_id: 'r', protocol: 'v1' },
+  headers: {
+    received_at_ms: String(1_700_000_000_000 + i),
+    relay_id: 'r',
+    protocol: 'v1',
+    relay_seq: `n-${i}`,
+  },
 });
+/** As an older relay spooled it: no relay_seq to look it up by. */
+const unnumbered = (i: number): RelayRecord => {
+  const { relay_seq: _, ...headers } = rec(i).headers;
+  return { ...rec(i), headers };
+};
 
-/** A Publisher that records what it is given and fails while `down` is set. */
-class FakePublisher implements Publisher {
-  readonly published: RelayRecord[] = [];
-  down = false;
-  permanentFailures = 0;
-
-  publish(records: readonly RelayRecord[]): Promise<void> {
-    if (this.permanentFailures > 0) {
-      this.permanentFailures--;
-      return Promise.reject(new PublishError('too large', { retriable: false }));
-    }
-    if (this.down) return Promise.reject(new PublishError('down', { retriable: true }));
-    this.published.push(...records);
-    return Promise.resolve();
-  }
-  isConnected = (): boolean => !this.down;
-  connect = (): Promise<void> => Promise.resolve();
-  disconnect = (): Promise<void> => Promise.resolve();
-}
+const doubted = (r: RelayRecord, doubtSinceMs: number): SpooledRecord => ({ ...r, doubtSinceMs });
 
 let dir: string;
 beforeEach(async () => {
@@ -97,7 +88,30 @@ describe('Spool', () => {
     const s1 = await b.readOldest();
     await b.remove(s1!.seq);
     const s2 = await b.readOldest();
-    expect([...s1!.records, ...s2!.records]).toEqual([rec(1), rec(2), rec(3)]);
+    // The earlier run's oldest segment may have been partly published before it stopped:
+    // each record is in doubt from its receipt. The segment this run wrote is not.
+    expect([...s1!.records, ...s2!.records]).toEqual([
+      doubted(rec(1), 1_700_000_000_001),
+      doubted(rec(2), 1_700_000_000_002),
+      rec(3),
+    ]);
+    await b.close();
+  });
+
+  it("keeps a failed attempt's time with the records, across a restart", async () => {
+    const a = await open();
+    await a.append([rec(1)]);
+    await a.append([rec(2), rec(3)], 42);
+    await a.close();
+    expect(decodeSegment(encodeRecord(rec(4), 7)).records).toEqual([doubted(rec(4), 7)]);
+    const b = await open();
+    const out = await b.readOldest();
+    // rec(2) and rec(3) keep the earlier (failed attempt) time; rec(1) gets its receipt time.
+    expect(out?.records).toEqual([
+      doubted(rec(1), 1_700_000_000_001),
+      doubted(rec(2), 42),
+      doubted(rec(3), 42),
+    ]);
     await b.close();
   });
 
@@ -119,7 +133,7 @@ describe('Spool', () => {
     await appendFile(join(dir, seg!), encodeRecord(rec(2)).subarray(0, 10));
     const b = await open();
     const out = await b.readOldest();
-    expect(out?.records).toEqual([rec(1)]);
+    expect(out?.records).toEqual([doubted(rec(1), 1_700_000_000_001)]);
     expect(out?.tornBytes).toBe(10);
     await b.close();
   });
@@ -142,7 +156,7 @@ describe('SpoolReplayer', () => {
   it('drains in order once Kafka is back, then stops', async () => {
     const spool = await open({ segmentMaxBytes: 1 });
     const publisher = new FakePublisher();
-    publisher.down = true;
+    publisher.mode = 'down';
     const metrics = createMetrics();
     const replayer = new SpoolReplayer({
       spool,
@@ -151,13 +165,14 @@ describe('SpoolReplayer', () => {
       logger,
       chunkMaxMessages: 2,
       backoff: { initialMs: 1, maxMs: 5 },
+      settleMs: 0,
     });
     for (let i = 0; i < 5; i++) await spool.append([rec(2 * i), rec(2 * i + 1)]);
     replayer.kick();
     await new Promise((r) => setTimeout(r, 30));
     expect(publisher.published).toEqual([]);
     expect(metrics.publishErrors.get({ retriable: 'true' })).toBeGreaterThan(0);
-    publisher.down = false;
+    publisher.mode = 'up';
     while (!spool.isEmpty() || replayer.isRunning()) await new Promise((r) => setTimeout(r, 5));
     expect(publisher.published).toEqual(Array.from({ length: 10 }, (_, i) => rec(i)));
     expect(metrics.published.get({ topic: 'raw' })).toBe(10);
@@ -176,6 +191,131 @@ describe('SpoolReplayer', () => {
     while (!spool.isEmpty() || replayer.isRunning()) await new Promise((r) => setTimeout(r, 5));
     expect(publisher.published).toEqual([rec(2)]);
     expect(metrics.dropped.get({ reason: 'publish_rejected' })).toBe(1);
+    await spool.close();
+  });
+
+  const drained = async (spool: Spool, replayer: SpoolReplayer) => {
+    while (!spool.isEmpty() || replayer.isRunning()) await new Promise((r) => setTimeout(r, 2));
+  };
+  const replayerFor = (spool: Spool, publisher: FakePublisher, over: { settleMs?: number } = {}) => {
+    const metrics = createMetrics();
+    const replayer = new SpoolReplayer({
+      spool,
+      publisher,
+      metrics,
+      logger,
+      chunkMaxMessages: 2,
+      backoff: { initialMs: 1, maxMs: 2 },
+      settleMs: 0,
+      ...over,
+    });
+    return { metrics, replayer };
+  };
+
+  it.each([
+    [
+      'nothing uncertain: no read-back',
+      [],
+      [{ recs: [rec(1), rec(2)] }, { recs: [rec(3)] }],
+      [rec(1), rec(2), rec(3)],
+      0,
+    ],
+    [
+      'a failed publish that had landed: not sent again',
+      [rec(1), rec(2)],
+      [{ recs: [rec(1), rec(2)], doubt: 5 }, { recs: [rec(3)] }],
+      [rec(1), rec(2), rec(3)],
+      2,
+    ],
+    [
+      'a failed publish that had landed in part',
+      [rec(2)],
+      [{ recs: [rec(1), rec(2), rec(3)], doubt: 5 }],
+      [rec(2), rec(1), rec(3)],
+      1,
+    ],
+    [
+      'a failed publish that had not landed: sent',
+      [],
+      [{ recs: [rec(1), rec(2)], doubt: 5 }],
+      [rec(1), rec(2)],
+      0,
+    ],
+    [
+      'unnumbered records (an older relay spooled them): sent again, at least once as before',
+      [unnumbered(1)],
+      [{ recs: [unnumbered(1)], doubt: 5 }],
+      [unnumbered(1), unnumbered(1)],
+      0,
+    ],
+  ] as const)('%s', async (_name, before, appends, topic, already) => {
+    const spool = await open({ segmentMaxBytes: 1 });
+    const publisher = new FakePublisher();
+    publisher.published.push(...before);
+    const { metrics, replayer } = replayerFor(spool, publisher);
+    for (const a of appends) await spool.append(a.recs, 'doubt' in a ? a.doubt : undefined);
+    replayer.kick();
+    await drained(spool, replayer);
+    expect(publisher.published).toEqual(topic);
+    const spooled = appends.reduce((n, a) => n + a.recs.length, 0);
+    expect(metrics.published.get({ topic: 'raw' })).toBe(spooled);
+    expect(metrics.spoolAlreadyPublished.get()).toBe(already);
+    expect(metrics.spoolMessages.get()).toBe(-spooled);
+    await spool.close();
+  });
+
+  it('every replay attempt lands yet reports failure: each record still reaches Kafka once', async () => {
+    const spool = await open();
+    const publisher = new FakePublisher();
+    publisher.mode = 'ghost';
+    const { metrics, replayer } = replayerFor(spool, publisher);
+    const recs = Array.from({ length: 7 }, (_, i) => rec(i));
+    await spool.append(recs);
+    replayer.kick();
+    await drained(spool, replayer);
+    expect(publisher.published).toEqual(recs);
+    expect(metrics.published.get({ topic: 'raw' })).toBe(7);
+    expect(metrics.spoolAlreadyPublished.get()).toBe(7);
+    expect(metrics.publishErrors.get({ retriable: 'true' })).toBe(4);
+    await spool.close();
+  });
+
+  it('after a crash mid-replay, what the earlier run published is not sent again', async () => {
+    const a = await open({ segmentMaxBytes: 1 });
+    await a.append([rec(1), rec(2), rec(3), rec(4)]);
+    await a.append([rec(5)]);
+    await a.close();
+    const publisher = new FakePublisher();
+    // The earlier run published the first chunk, then died before deleting the segment.
+    publisher.published.push(rec(1), rec(2));
+    const b = await open();
+    const { metrics, replayer } = replayerFor(b, publisher);
+    replayer.kick();
+    await drained(b, replayer);
+    expect(publisher.published).toEqual([1, 2, 3, 4, 5].map((i) => rec(i)));
+    // Read back from the oldest receipt in the head segment; the segment behind it was never
+    // replayed, so it needs no read-back.
+    expect(publisher.lookups).toEqual([{ topic: 'raw', sinceMs: 1_700_000_000_001, wanted: 4 }]);
+    expect(metrics.spoolRecovered.get()).toBe(5);
+    expect(metrics.spoolAlreadyPublished.get()).toBe(2);
+    await b.close();
+  });
+
+  it('waits for a failed attempt to settle, and retries a read-back Kafka cannot answer', async () => {
+    const spool = await open();
+    const publisher = new FakePublisher();
+    publisher.mode = 'down';
+    const { metrics, replayer } = replayerFor(spool, publisher, { settleMs: 40 });
+    const failedAt = Date.now();
+    await spool.append([rec(1), rec(2)], failedAt);
+    replayer.kick();
+    await new Promise((r) => setTimeout(r, 80));
+    expect(publisher.lookups).toEqual([]);
+    expect(metrics.publishErrors.get({ retriable: 'true' })).toBeGreaterThan(0);
+    publisher.mode = 'up';
+    await drained(spool, replayer);
+    expect(publisher.lookups).toEqual([{ topic: 'raw', sinceMs: failedAt, wanted: 2 }]);
+    expect(publisher.published).toEqual([rec(1), rec(2)]);
     await spool.close();
   });
 });

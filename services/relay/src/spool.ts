@@ -5,14 +5,15 @@ import type { Logger } from 'pino';
 import { SpoolError } from './errors.js';
 import type { RelayMetrics } from './metrics.js';
 import type { Publisher } from './publisher.js';
-import type { RelayRecord } from './records.js';
+import { RELAY_SEQ_HEADER, type RelayRecord } from './records.js';
 
 /*
  * On-disk format. A spool directory holds append-only segment files named by a 16-digit
  * sequence number, oldest first, and a LOCK file naming the owning pid. A segment is a run of
  *
  *   u32be payload length | u32be crc32(payload) | payload
- *   payload = u32be meta length | meta (JSON: topic, base64 key or null, headers) | value bytes
+ *   payload = u32be meta length | meta (JSON: topic, base64 key or null, headers, and for a
+ *             record whose publish failed without a clear answer, the attempt's time) | value
  *
  * Fsync policy: with fsync on (the default), every appended batch is fdatasync'ed before
  * append() resolves, so a machine crash loses at most the batch being written; with it off,
@@ -26,11 +27,23 @@ const HEADER_BYTES = 8;
 const DEFAULT_SEGMENT_MAX_BYTES = 16 * 1024 * 1024;
 const SEGMENT_RE = /^(\d{16})\.seg$/;
 
-export function encodeRecord(r: RelayRecord): Buffer {
-  const meta = Buffer.from(
-    JSON.stringify({ t: r.topic, k: r.key === null ? null : r.key.toString('base64'), h: r.headers }),
-    'utf8',
-  );
+/**
+ * A spooled record. `doubtSinceMs` is set when a publish of it may have landed although it
+ * failed (a timeout, a partial failure, a crash mid-replay): the replayer then reads the topic
+ * back from that time before sending it, so it is not appended twice.
+ */
+export interface SpooledRecord extends RelayRecord {
+  doubtSinceMs?: number;
+}
+
+export function encodeRecord(r: RelayRecord, doubtSinceMs?: number): Buffer {
+  const m: { t: string; k: string | null; h: Record<string, string>; d?: number } = {
+    t: r.topic,
+    k: r.key === null ? null : r.key.toString('base64'),
+    h: r.headers,
+  };
+  if (doubtSinceMs !== undefined) m.d = doubtSinceMs;
+  const meta = Buffer.from(JSON.stringify(m), 'utf8');
   const payload = Buffer.allocUnsafe(4 + meta.length + r.value.length);
   payload.writeUInt32BE(meta.length, 0);
   meta.copy(payload, 4);
@@ -42,8 +55,8 @@ export function encodeRecord(r: RelayRecord): Buffer {
 }
 
 /** Decodes records up to the first torn or corrupt one; what follows it is `tornBytes`. */
-export function decodeSegment(buf: Buffer): { records: RelayRecord[]; tornBytes: number } {
-  const records: RelayRecord[] = [];
+export function decodeSegment(buf: Buffer): { records: SpooledRecord[]; tornBytes: number } {
+  const records: SpooledRecord[] = [];
   let off = 0;
   while (off + HEADER_BYTES <= buf.length) {
     const len = buf.readUInt32BE(off);
@@ -54,18 +67,20 @@ export function decodeSegment(buf: Buffer): { records: RelayRecord[]; tornBytes:
     if (crc32(payload) !== crc || len < 4) break;
     const metaLen = payload.readUInt32BE(0);
     if (4 + metaLen > payload.length) break;
-    let meta: { t: string; k: string | null; h: Record<string, string> };
+    let meta: { t: string; k: string | null; h: Record<string, string>; d?: number };
     try {
       meta = JSON.parse(payload.subarray(4, 4 + metaLen).toString('utf8')) as typeof meta;
     } catch {
       break;
     }
-    records.push({
+    const record: SpooledRecord = {
       topic: meta.t,
       key: meta.k === null ? null : Buffer.from(meta.k, 'base64'),
       value: Buffer.from(payload.subarray(4 + metaLen)),
       headers: meta.h,
-    });
+    };
+    if (typeof meta.d === 'number') record.doubtSinceMs = meta.d;
+    records.push(record);
     off = end;
   }
   return { records, tornBytes: buf.length - off };
@@ -91,7 +106,7 @@ export type AppendOutcome = { kind: 'ok'; bytes: number } | { kind: 'full'; byte
 
 export interface SpooledSegment {
   seq: number;
-  records: RelayRecord[];
+  records: SpooledRecord[];
   tornBytes: number;
   /** Records of an earlier run's segment, reported on its first read in this run (else 0). */
   recovered: number;
@@ -104,6 +119,8 @@ export class Spool {
   private active: { seg: Segment; fh: FileHandle } | undefined;
   private nextSeq = 0;
   private totalBytes = 0;
+  // The oldest segment an earlier run left: its replayer may have published part of it.
+  private headAtOpen: number | undefined;
   private writable = true;
   private closed = false;
   // Appends, reads and removals run one at a time, in call order.
@@ -130,6 +147,7 @@ export class Spool {
       spool.segments.push({ seq, path, bytes: size, messages: undefined });
       spool.totalBytes += size;
     }
+    spool.headAtOpen = spool.segments[0]?.seq;
     if (spool.segments.length > 0) {
       opts.logger.info(
         { segments: spool.segments.length, bytes: spool.totalBytes },
@@ -151,10 +169,11 @@ export class Spool {
     return this.writable && !this.closed;
   }
 
-  append(records: readonly RelayRecord[]): Promise<AppendOutcome> {
+  /** `doubtSinceMs`: the records were just sent in a publish that failed; see SpooledRecord. */
+  append(records: readonly RelayRecord[], doubtSinceMs?: number): Promise<AppendOutcome> {
     return this.serial(async () => {
       if (this.closed) throw new SpoolError('spool is closed', { retriable: false });
-      const buf = Buffer.concat(records.map(encodeRecord));
+      const buf = Buffer.concat(records.map((r) => encodeRecord(r, doubtSinceMs)));
       if (this.totalBytes + buf.length > this.opts.maxBytes) return { kind: 'full', bytes: buf.length };
       const segMax = this.opts.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES;
       if (this.active !== undefined && this.active.seg.bytes >= segMax) await this.seal();
@@ -196,6 +215,15 @@ export class Spool {
       const lost = seg.messages === undefined ? 0 : Math.max(0, seg.messages - records.length);
       // From now on this segment's records are counted in this run's accounting.
       seg.messages = records.length;
+      if (seg.seq === this.headAtOpen) {
+        // An earlier run may have published any of these before it stopped, at any time
+        // after each was received.
+        for (const r of records) {
+          const received = Number(r.headers.received_at_ms);
+          const since = Number.isFinite(received) ? received : 0;
+          r.doubtSinceMs = Math.min(r.doubtSinceMs ?? since, since);
+        }
+      }
       return { seq: seg.seq, records, tornBytes, recovered, lost };
     });
   }
@@ -287,13 +315,24 @@ export interface ReplayerDeps {
   logger: Logger;
   chunkMaxMessages: number;
   backoff?: { initialMs: number; maxMs: number };
+  /**
+   * How long after a failed attempt to wait before reading the topic back: a request the
+   * client gave up on may still be appended, or replicated, by the broker meanwhile. The
+   * publisher's request timeout (10 s) by default.
+   */
+  settleMs?: number;
+  now?: () => number;
 }
+
+const DEFAULT_SETTLE_MS = 10_000;
 
 /**
  * Drains the spool into Kafka, oldest segment first, in chunks. A segment is deleted only once
- * every chunk of it is acknowledged, so a crash mid-segment replays it again (duplicates,
- * never loss). A chunk Kafka can never accept is dropped and counted rather than left to
- * block everything behind it.
+ * every chunk of it is acknowledged. Records whose earlier publish may have landed (it failed
+ * without a clear answer, or an earlier run crashed mid-replay) are first looked up in the
+ * topic by their `relay_seq` header, and those already there are not sent again: across an
+ * outage each record reaches Kafka once. A chunk Kafka can never accept is dropped and
+ * counted rather than left to block everything behind it.
  */
 export class SpoolReplayer {
   private loop: Promise<void> | undefined;
@@ -333,6 +372,7 @@ export class SpoolReplayer {
 
   private async run(): Promise<void> {
     const { spool, publisher, metrics, logger } = this.deps;
+    const now = this.deps.now ?? Date.now;
     const backoff = this.deps.backoff ?? { initialMs: 200, maxMs: 10_000 };
     let delay = backoff.initialMs;
     while (this.wanted && !this.stopped) {
@@ -357,30 +397,54 @@ export class SpoolReplayer {
         }
         let pos = this.head?.seq === seg.seq ? this.head.pos : 0;
         this.head = { seq: seg.seq, pos };
-        while (pos < seg.records.length && !this.stopped) {
-          const chunk = seg.records.slice(pos, pos + this.deps.chunkMaxMessages);
+        const { records } = seg;
+        // 1 where the record was found in the topic already: it is counted, never re-sent.
+        const present = new Uint8Array(records.length);
+        let uncertain = records.some((r, i) => i >= pos && r.doubtSinceMs !== undefined);
+        while (pos < records.length && !this.stopped) {
+          const t0 = now();
+          const end = Math.min(pos + this.deps.chunkMaxMessages, records.length);
+          const chunk: SpooledRecord[] = [];
           try {
-            const t0 = Date.now();
-            await publisher.publish(chunk);
+            if (uncertain) {
+              await this.lookUp(records, pos, present);
+              uncertain = false;
+            }
+            const skipped: SpooledRecord[] = [];
+            for (let i = pos; i < end; i++) {
+              const r = records[i];
+              if (r !== undefined) (present[i] === 1 ? skipped : chunk).push(r);
+            }
+            if (chunk.length > 0) await publisher.publish(chunk);
             countPublished(metrics, chunk);
-            metrics.spoolMessages.dec(chunk.length);
-            metrics.publishLatency.observe((Date.now() - t0) / 1000);
-            pos += chunk.length;
+            countPublished(metrics, skipped);
+            metrics.spoolAlreadyPublished.inc({}, skipped.length);
+            metrics.spoolMessages.dec(end - pos);
+            if (chunk.length > 0) metrics.publishLatency.observe((now() - t0) / 1000);
+            pos = end;
             this.head.pos = pos;
             delay = backoff.initialMs;
           } catch (err) {
             const retriable = (err as { retriable?: unknown }).retriable === true;
             metrics.publishErrors.inc({ retriable: String(retriable) });
             if (!retriable) {
-              metrics.dropped.inc({ reason: 'publish_rejected' }, chunk.length);
-              metrics.spoolMessages.dec(chunk.length);
+              const inKafka = records.slice(pos, end).filter((_, i) => present[pos + i] === 1);
+              countPublished(metrics, inKafka);
+              metrics.spoolAlreadyPublished.inc({}, inKafka.length);
+              metrics.dropped.inc({ reason: 'publish_rejected' }, end - pos - inKafka.length);
+              metrics.spoolMessages.dec(end - pos);
               logger.error(
-                { err, messages: chunk.length },
+                { err, messages: end - pos - inKafka.length },
                 'Kafka refused spooled messages for good; dropped',
               );
-              pos += chunk.length;
+              pos = end;
               this.head.pos = pos;
               continue;
+            }
+            if (chunk.length > 0) {
+              // The failed produce may have appended some of them: look before resending.
+              for (const r of chunk) r.doubtSinceMs = Math.min(r.doubtSinceMs ?? t0, t0);
+              uncertain = true;
             }
             logger.warn({ err: (err as Error).message, retryInMs: delay }, 'spool replay: Kafka unavailable');
             await this.sleep(delay);
@@ -392,6 +456,50 @@ export class SpoolReplayer {
         if (spool.isEmpty()) logger.info('spool drained');
       }
     }
+  }
+
+  /**
+   * Marks in `present` the uncertain records from `from` on that the topic already holds, and
+   * clears their doubt. Waits first until the latest failed attempt has had `settleMs` to land.
+   */
+  private async lookUp(records: SpooledRecord[], from: number, present: Uint8Array): Promise<void> {
+    const now = this.deps.now ?? Date.now;
+    const byTopic = new Map<string, { sinceMs: number; latestMs: number; wanted: Set<string> }>();
+    for (let i = from; i < records.length; i++) {
+      const r = records[i];
+      if (r?.doubtSinceMs === undefined) continue;
+      // Spooled by a relay version that did not number its records: nothing to match on, so
+      // such a record is sent again (at least once, as before).
+      const seq = r.headers[RELAY_SEQ_HEADER];
+      if (seq === undefined) continue;
+      let t = byTopic.get(r.topic);
+      if (t === undefined) byTopic.set(r.topic, (t = { sinceMs: Infinity, latestMs: 0, wanted: new Set() }));
+      t.sinceMs = Math.min(t.sinceMs, r.doubtSinceMs);
+      t.latestMs = Math.max(t.latestMs, r.doubtSinceMs);
+      t.wanted.add(seq);
+    }
+    const found = new Map<string, Set<string>>();
+    for (const [topic, t] of byTopic) {
+      const waitMs = t.latestMs + (this.deps.settleMs ?? DEFAULT_SETTLE_MS) - now();
+      if (waitMs > 0) await this.sleep(waitMs);
+      if (this.stopped) throw new SpoolError('replayer stopped', { retriable: true });
+      found.set(topic, await this.deps.publisher.findPublished(topic, t.sinceMs, t.wanted));
+    }
+    let hits = 0;
+    for (let i = from; i < records.length; i++) {
+      const r = records[i];
+      if (r?.doubtSinceMs === undefined) continue;
+      const seq = r.headers[RELAY_SEQ_HEADER];
+      if (seq !== undefined && found.get(r.topic)?.has(seq) === true) {
+        present[i] = 1;
+        hits++;
+      }
+      delete r.doubtSinceMs;
+    }
+    this.deps.logger.info(
+      { uncertain: [...byTopic.values()].reduce((n, t) => n + t.wanted.size, 0), alreadyInKafka: hits },
+      'spool replay: checked uncertain records against the topic',
+    );
   }
 
   private sleep(ms: number): Promise<void> {

@@ -1,0 +1,56 @@
+import { PublishError } from './errors.js';
+import type { Publisher } from './publisher.js';
+import { RELAY_SEQ_HEADER, type RelayRecord } from './records.js';
+
+/**
+ * Kafka stand-in for unit tests (the build leaves `*.fixture.ts` out). `published` is the
+ * topic: what landed, in order. Modes:
+ *  - up: lands and acknowledges;
+ *  - down: fails retriably, nothing lands;
+ *  - refuse: fails for good, nothing lands;
+ *  - ghost: lands, then fails retriably, as a timed-out request the broker did append.
+ */
+export class FakePublisher implements Publisher {
+  readonly published: RelayRecord[] = [];
+  mode: 'up' | 'down' | 'refuse' | 'ghost' = 'up';
+  /** Refuse this many publishes for good, then go back to `mode`. */
+  permanentFailures = 0;
+  /** Calls of findPublished, with how many records each looked for. */
+  readonly lookups: { topic: string; sinceMs: number; wanted: number }[] = [];
+  /** Settle publishes on a later turn, as a network client does. */
+  asynchronous = false;
+
+  async publish(records: readonly RelayRecord[]): Promise<void> {
+    if (this.asynchronous) await new Promise((r) => setImmediate(r));
+    if (this.permanentFailures > 0) {
+      this.permanentFailures--;
+      throw new PublishError('refused', { retriable: false });
+    }
+    switch (this.mode) {
+      case 'down':
+        throw new PublishError('down', { retriable: true });
+      case 'refuse':
+        throw new PublishError('refused', { retriable: false });
+      case 'ghost':
+        this.published.push(...records);
+        throw new PublishError('timed out', { retriable: true });
+      case 'up':
+        this.published.push(...records);
+    }
+  }
+
+  findPublished(topic: string, sinceMs: number, wanted: ReadonlySet<string>): Promise<Set<string>> {
+    if (this.mode === 'down') return Promise.reject(new PublishError('down', { retriable: true }));
+    this.lookups.push({ topic, sinceMs, wanted: wanted.size });
+    const found = new Set<string>();
+    for (const r of this.published) {
+      const seq = r.headers[RELAY_SEQ_HEADER];
+      if (r.topic === topic && seq !== undefined && wanted.has(seq)) found.add(seq);
+    }
+    return Promise.resolve(found);
+  }
+
+  isConnected = (): boolean => this.mode !== 'down';
+  connect = (): Promise<void> => Promise.resolve();
+  disconnect = (): Promise<void> => Promise.resolve();
+}

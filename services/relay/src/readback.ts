@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import type { Admin, Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { PublishError } from './errors.js';
+import { RELAY_SEQ_HEADER } from './records.js';
+
+/**
+ * Record timestamps are the producer's clock (kafkajs stamps a batch when it encodes it), so
+ * a record sent at or after t has a timestamp >= t on this machine. The margin covers a topic
+ * configured with LogAppendTime, where the broker's clock stamps it instead.
+ */
+const CLOCK_MARGIN_MS = 60_000;
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+export interface TopicReadbackOptions {
+  kafka: Kafka;
+  /** Each read-back joins a fresh, never-committing consumer group named from this. */
+  groupPrefix: string;
+  logger: Logger;
+  timeoutMs?: number;
+}
+
+/**
+ * Reads a topic back to find which of a set of records an uncertain publish did append. Used
+ * rarely (after a failed publish, before the spool replays), so it favours being simple and
+ * exact over being quick: a throwaway consumer reads every partition from the first offset
+ * whose timestamp is >= `sinceMs - margin` up to the end offset seen when it started. Records
+ * appended after that were not sent by an attempt that had already failed.
+ */
+export class TopicReadback {
+  private admin: Admin | undefined;
+
+  constructor(private readonly opts: TopicReadbackOptions) {}
+
+  async find(topic: string, sinceMs: number, wanted: ReadonlySet<string>): Promise<Set<string>> {
+    const found = new Set<string>();
+    if (wanted.size === 0) return found;
+    try {
+      const ranges = await this.ranges(topic, Math.max(0, sinceMs - CLOCK_MARGIN_MS));
+      if (ranges.size > 0) await this.scan(topic, ranges, wanted, found);
+      return found;
+    } catch (err) {
+      await this.dropAdmin();
+      if (err instanceof PublishError) throw err;
+      throw new PublishError(`reading ${topic} back failed: ${(err as Error).message}`, {
+        retriable: true,
+        cause: err,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.dropAdmin();
+  }
+
+  /** Per partition, [from, end) offsets still to read; partitions with nothing left are absent. */
+  private async ranges(topic: string, sinceMs: number): Promise<Map<number, { from: bigint; end: bigint }>> {
+    if (this.admin === undefined) {
+      const admin = this.opts.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    // Ends first: whatever the scan must see was appended before the read-back began.
+    const ends = await this.admin.fetchTopicOffsets(topic);
+    const starts = await this.admin.fetchTopicOffsetsByTimestamp(topic, sinceMs);
+    const ranges = new Map<number, { from: bigint; end: bigint }>();
+    for (const e of ends) {
+      const low = BigInt(e.low);
+      const end = BigInt(e.high);
+      const byTime = starts.find((s) => s.partition === e.partition)?.offset;
+      // Retention may have deleted the start of the range: read from what is left.
+      let from = byTime === undefined ? low : BigInt(byTime);
+      if (from < low) from = low;
+      if (from < end) ranges.set(e.partition, { from, end });
+    }
+    return ranges;
+  }
+
+  private async scan(
+    topic: string,
+    ranges: Map<number, { from: bigint; end: bigint }>,
+    wanted: ReadonlySet<string>,
+    found: Set<string>,
+  ): Promise<void> {
+    const left = new Map(ranges);
+    const consumer = this.opts.kafka.consumer({
+      groupId: `${this.opts.groupPrefix}-${randomUUID()}`,
+      allowAutoTopicCreation: false,
+      retry: { retries: 2 },
+    });
+    let finish: () => void = () => undefined;
+    let fail: (err: Error) => void = () => undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      finish = resolve;
+      fail = reject;
+    });
+    const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timer = setTimeout(
+      () => fail(new PublishError(`reading ${topic} back took over ${timeoutMs} ms`, { retriable: true })),
+      timeoutMs,
+    );
+    const t0 = Date.now();
+    let read = 0;
+    consumer.on(consumer.events.CRASH, (e) => fail(e.payload.error));
+    const work = (async () => {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: false });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: ({ batch }) => {
+          const range = left.get(batch.partition);
+          if (range === undefined) return Promise.resolve();
+          for (const m of batch.messages) {
+            if (BigInt(m.offset) >= range.end) break;
+            read++;
+            const seq = m.headers?.[RELAY_SEQ_HEADER]?.toString();
+            if (seq !== undefined && wanted.has(seq)) found.add(seq);
+          }
+          if (BigInt(batch.lastOffset()) + 1n >= range.end) {
+            left.delete(batch.partition);
+            consumer.pause([{ topic, partitions: [batch.partition] }]);
+            if (left.size === 0) finish();
+          }
+          return Promise.resolve();
+        },
+      });
+      for (const [partition, r] of ranges) consumer.seek({ topic, partition, offset: r.from.toString() });
+      await done;
+    })();
+    // Whichever settles first: a timeout or crash must not wait for a hung connect.
+    work.catch(() => undefined);
+    try {
+      await Promise.race([work, done]);
+      this.opts.logger.info(
+        { topic, partitions: ranges.size, read, found: found.size, wanted: wanted.size, ms: Date.now() - t0 },
+        'read the topic back after an uncertain publish',
+      );
+    } finally {
+      clearTimeout(timer);
+      await consumer.disconnect().catch(() => undefined);
+    }
+  }
+
+  private async dropAdmin(): Promise<void> {
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.disconnect().catch(() => undefined);
+  }
+}
