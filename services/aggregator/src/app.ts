@@ -18,6 +18,8 @@ export interface AggregatorDeps {
     maxOpenWorkflows: number;
     /** partitions whose batches are processed at the same time (default 1) */
     partitionsConcurrency?: number;
+    /** See AGG_INSERT_GATHER_MS; 0 (the default here) sends each insert as soon as it can. */
+    insertGatherMs?: number;
     /** workflow ids the stored-id filter is sized for (default 20,000,000: 24 MB) */
     idFilterCapacity?: number;
     httpHost: string;
@@ -52,14 +54,21 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
   const now = deps.now ?? Date.now;
   const window = new JoinWindow({ maxEntries: config.maxOpenWorkflows, windowMs: config.windowMs });
   let watermarks: Map<number, Watermark> | null = null;
+  // Batches between receipt and their change rows' submission: while any is, the change rows
+  // already submitted wait for it (up to insertGatherMs), so that a fetch's partitions share
+  // one insert instead of the first going alone.
+  let processing = 0;
   // One insert per table at a time, carrying every partition's rows that are ready (group-insert.ts).
   const eventWrites = new GroupInsert((rows: Parameters<typeof sink.insertEvents>[0]) =>
     sink.insertEvents(rows),
   );
-  const changeWrites = new GroupInsert(async (rows: Parameters<typeof sink.insertChanges>[0]) => {
-    await sink.insertChanges(rows);
-    metrics.inc('aggregator_inserts_total', 'inserts into workflow_changes', 1);
-  });
+  const changeWrites = new GroupInsert(
+    async (rows: Parameters<typeof sink.insertChanges>[0]) => {
+      await sink.insertChanges(rows);
+      metrics.inc('aggregator_inserts_total', 'inserts into workflow_changes', 1);
+    },
+    { holdWhile: () => processing > 0, maxHoldMs: config.insertGatherMs ?? 0 },
+  );
   const filterCapacity = config.idFilterCapacity ?? 20_000_000;
   // The filter only grows for the life of the process (id-filter.ts); a group join rebuilds it
   // from ClickHouse, for the ids other instances wrote, and ORs the old bits back in.
@@ -217,6 +226,33 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
       receivedAtMs: receivedAt(m),
     }));
     const t0 = now();
+    processing++;
+    let counted = true;
+    // Once this batch's change rows are submitted (or it has none, or it failed), it no longer
+    // holds the others' insert back.
+    const release = (): void => {
+      if (!counted) return;
+      counted = false;
+      processing--;
+      changeWrites.poke();
+    };
+    try {
+      await applyBatch(payload, partition, messages, marks, watermark, t0, release);
+    } finally {
+      release();
+    }
+  }
+
+  async function applyBatch(
+    payload: EachBatchPayload,
+    partition: number,
+    messages: RawMessage[],
+    marks: Map<number, Watermark>,
+    watermark: Watermark,
+    t0: number,
+    release: () => void,
+  ): Promise<void> {
+    const { batch } = payload;
     const result = await untilDone(payload, 'lookup', () =>
       processBatch(
         { decode: deps.decode, sink, window, filter: currentFilter },
@@ -237,7 +273,13 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
     await settleAll([
       untilDone(payload, 'publish rejected', () => publishRejected(result.rejected)),
       (async () => {
-        await insertOnce(payload, 'changes', result.rows, () => changeWrites.submit(result.rows));
+        const submitted = insertOnce(payload, 'changes', result.rows, () => {
+          const inserted = changeWrites.submit(result.rows);
+          release();
+          return inserted;
+        });
+        if (result.rows.length === 0) release();
+        await submitted;
         await insertOnce(payload, 'events', result.events, () => eventWrites.submit(result.events));
       })(),
     ]);

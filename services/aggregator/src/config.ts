@@ -48,6 +48,11 @@ const schema = z.object({
    */
   AGG_PARTITIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(6),
   /**
+   * How long a ready insert may wait for the other partitions of the same fetch, so that they
+   * share it (group-insert.ts); 0 sends each group as soon as it is ready.
+   */
+  AGG_INSERT_GATHER_MS: z.coerce.number().int().min(0).max(10_000).default(250),
+  /**
    * How long the group waits for a silent member before giving its partitions to the others: after a
    * crash, the restarted aggregator gets its partitions back only then (kafkajs' own default, 30 s,
    * kept the lag above a minute when chaos runs killed it every 20 s). Batches heartbeat while

@@ -73,4 +73,50 @@ describe('GroupInsert', () => {
     await new GroupInsert(insert).submit([]);
     expect(calls).toEqual([]);
   });
+
+  it('submissions made in the same turn share an insert', async () => {
+    const { calls, gates, insert } = gatedInsert();
+    const g = new GroupInsert(insert);
+    const a = g.submit([1]);
+    const b = g.submit([2, 3]);
+    await tick();
+    await tick();
+    expect(calls).toEqual([[1, 2, 3]]);
+    gates[0]?.resolve();
+    await expect(Promise.all([a, b])).resolves.toEqual([undefined, undefined]);
+  });
+
+  it('holds a ready insert while more rows are on their way, and sends all once poked', async () => {
+    const { calls, gates, insert } = gatedInsert();
+    let busy = true;
+    const g = new GroupInsert(insert, { holdWhile: () => busy, maxHoldMs: 60_000 });
+    const a = g.submit([1]);
+    await tick();
+    await tick();
+    expect(calls).toEqual([]);
+    // A poke while still busy changes nothing.
+    g.poke();
+    await tick();
+    expect(calls).toEqual([]);
+    const b = g.submit([2]);
+    busy = false;
+    g.poke();
+    await tick();
+    expect(calls).toEqual([[1, 2]]);
+    gates[0]?.resolve();
+    await expect(Promise.all([a, b])).resolves.toEqual([undefined, undefined]);
+  });
+
+  it.each([0, 25])('never holds longer than maxHoldMs (%i ms) after the first rows', async (maxHoldMs) => {
+    const { calls, gates, insert } = gatedInsert();
+    const g = new GroupInsert(insert, { holdWhile: () => true, maxHoldMs });
+    const t0 = Date.now();
+    const a = g.submit([1]);
+    while (calls.length === 0) await new Promise((r) => setTimeout(r, 1));
+    const held = Date.now() - t0;
+    expect(held).toBeGreaterThanOrEqual(maxHoldMs - 1);
+    expect(held).toBeLessThan(maxHoldMs + 1_000);
+    gates[0]?.resolve();
+    await a;
+  });
 });

@@ -32,6 +32,7 @@ const app = createApp({
     windowMs: config.AGG_WINDOW_MS,
     maxOpenWorkflows: config.AGG_MAX_OPEN_WORKFLOWS,
     partitionsConcurrency: config.AGG_PARTITIONS_CONCURRENCY,
+    insertGatherMs: config.AGG_INSERT_GATHER_MS,
     idFilterCapacity: config.AGG_ID_FILTER_CAPACITY,
     httpHost: config.AGG_HTTP_HOST,
     httpPort: config.AGG_HTTP_PORT,
