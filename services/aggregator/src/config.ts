@@ -29,7 +29,12 @@ const schema = z.object({
   /** Kafka's own batching gives the flush bounds: an insert per partition per fetched batch. */
   AGG_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   AGG_FETCH_MIN_BYTES: z.coerce.number().int().min(1).default(65_536),
-  AGG_FETCH_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1_024).default(4_194_304),
+  /**
+   * 1 MiB: a fetch of six partitions is then at most 6 MiB of datagrams, and the garbage of
+   * decoding and inserting it stays small. Against 4 MiB, loading a million launches was faster
+   * (63 s vs 76 s) with a lower RSS peak (598 vs 763 MiB); throughput was within the noise.
+   */
+  AGG_FETCH_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1_024).default(1_048_576),
   AGG_WINDOW_MS: z.coerce
     .number()
     .int()
