@@ -17,6 +17,7 @@ export interface TopicReadbackOptions {
   /** Each read-back joins a fresh, never-committing consumer group named from this. */
   groupPrefix: string;
   logger: Logger;
+  /** Gives up (retriably) after this long without reading anything. */
   timeoutMs?: number;
 }
 
@@ -94,11 +95,13 @@ export class TopicReadback {
       finish = resolve;
       fail = reject;
     });
+    // A stall, not a total: a long outage can leave a long range to read.
     const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const timer = setTimeout(
-      () => fail(new PublishError(`reading ${topic} back took over ${timeoutMs} ms`, { retriable: true })),
-      timeoutMs,
-    );
+    const stalled = () =>
+      fail(
+        new PublishError(`reading ${topic} back made no progress for ${timeoutMs} ms`, { retriable: true }),
+      );
+    let timer = setTimeout(stalled, timeoutMs);
     const t0 = Date.now();
     let read = 0;
     consumer.on(consumer.events.CRASH, (e) => fail(e.payload.error));
@@ -110,6 +113,8 @@ export class TopicReadback {
         eachBatch: ({ batch }) => {
           const range = left.get(batch.partition);
           if (range === undefined) return Promise.resolve();
+          clearTimeout(timer);
+          timer = setTimeout(stalled, timeoutMs);
           for (const m of batch.messages) {
             if (BigInt(m.offset) >= range.end) break;
             read++;
