@@ -112,18 +112,7 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
 
   it('publishes every accepted datagram, in per-key order, and empties the spool', async () => {
     spoolDir = await mkdtemp(join(tmpdir(), 'relay-outage-'));
-    const config = loadConfig({
-      RELAY_UDP_PORT: '0',
-      RELAY_HTTP_PORT: '0',
-      KAFKA_BROKERS: broker,
-      RELAY_RAW_TOPIC: topics.raw,
-      RELAY_REJECTED_TOPIC: topics.rejected,
-      RELAY_SPOOL_DIR: spoolDir,
-      RELAY_INSTANCE_ID: 'relay-outage-it',
-      // All load comes from 127.0.0.1; the per-source limit is not what is under test.
-      RELAY_RATE_PER_SOURCE: '100000',
-      RELAY_BURST_PER_SOURCE: '100000',
-    });
+    const config = relayConfig(broker, topics, spoolDir, 'relay-outage-it');
     const publisher = new KafkaPublisher({ brokers: [broker], clientId: 'relay-outage-it', logger });
     const relay = (app = createApp({ config, logger, publisher, sniff }));
     const { udpPort } = await relay.start();
@@ -238,16 +227,7 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
     const frozenTopics = { raw: freshName('raw_frozen'), rejected: freshName('rejected_frozen') };
     await createTopics(broker, frozenTopics);
     frozenSpoolDir = await mkdtemp(join(tmpdir(), 'relay-frozen-'));
-    const config = loadConfig({
-      RELAY_UDP_PORT: '0',
-      RELAY_HTTP_PORT: '0',
-      KAFKA_BROKERS: broker,
-      RELAY_RAW_TOPIC: frozenTopics.raw,
-      RELAY_REJECTED_TOPIC: frozenTopics.rejected,
-      RELAY_SPOOL_DIR: frozenSpoolDir,
-      RELAY_INSTANCE_ID: 'relay-frozen-it',
-      RELAY_RATE_PER_SOURCE: '100000',
-      RELAY_BURST_PER_SOURCE: '100000',
+    const config = relayConfig(broker, frozenTopics, frozenSpoolDir, 'relay-frozen-it', {
       RELAY_READBACK_SETTLE_MS: '3000',
     });
     const publisher = new KafkaPublisher({
@@ -302,6 +282,28 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
     await relay.stop();
   }, 150_000);
 });
+
+/** A relay on ephemeral ports; all load comes from 127.0.0.1, so the per-source limit is raised. */
+function relayConfig(
+  broker: string,
+  topics: { raw: string; rejected: string },
+  spoolDir: string,
+  id: string,
+  extra: Record<string, string> = {},
+) {
+  return loadConfig({
+    RELAY_UDP_PORT: '0',
+    RELAY_HTTP_PORT: '0',
+    KAFKA_BROKERS: broker,
+    RELAY_RAW_TOPIC: topics.raw,
+    RELAY_REJECTED_TOPIC: topics.rejected,
+    RELAY_SPOOL_DIR: spoolDir,
+    RELAY_INSTANCE_ID: id,
+    RELAY_RATE_PER_SOURCE: '100000',
+    RELAY_BURST_PER_SOURCE: '100000',
+    ...extra,
+  });
+}
 
 async function createTopics(broker: string, topics: { raw: string; rejected: string }): Promise<void> {
   const admin = new Kafka({

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkIdentity } from './accounting.js';
 import { createApp, type DatagramHandler, type RelayApp } from './app.js';
 import { loadConfig } from './config.js';
-import { FakePublisher } from './fake-publisher.fixture.js';
+import { FakePublisher } from './testing.fixture.js';
 import type { Publisher } from './publisher.js';
 
 /** Settles on a later turn, as kafkajs does: the app must not rely on synchronous outcomes. */

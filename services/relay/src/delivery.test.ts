@@ -5,10 +5,9 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Batch } from './batcher.js';
 import { createDelivery } from './delivery.js';
-import { createMetrics } from './metrics.js';
-import { FakePublisher } from './fake-publisher.fixture.js';
+import { drained, FakePublisher, testReplayer } from './testing.fixture.js';
 import type { RelayRecord } from './records.js';
-import { Spool, SpoolReplayer } from './spool.js';
+import { Spool } from './spool.js';
 
 const logger = pino({ level: 'silent' });
 const rec = (i: number): RelayRecord => ({
@@ -31,21 +30,10 @@ afterEach(async () => {
 async function setup(maxBytes = 1024 * 1024) {
   const spool = await Spool.open({ dir, maxBytes, fsync: false, logger, segmentMaxBytes: 64 });
   const publisher = new FakePublisher();
-  const metrics = createMetrics();
-  const replayer = new SpoolReplayer({
-    spool,
-    publisher,
-    metrics,
-    logger,
-    chunkMaxMessages: 2,
-    backoff: { initialMs: 1, maxMs: 2 },
-    settleMs: 0,
-  });
+  const { metrics, replayer } = testReplayer(spool, publisher);
   const delivery = createDelivery({ publisher, spool, replayer, metrics, logger, now: () => 1 });
   const deliver = (b: Parameters<typeof delivery.deliver>[0]) => delivery.deliver(b);
-  const settle = async () => {
-    while (!spool.isEmpty() || replayer.isRunning()) await new Promise((r) => setTimeout(r, 2));
-  };
+  const settle = () => drained(spool, replayer);
   return { spool, publisher, metrics, replayer, delivery, deliver, settle };
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from './metrics.js';
-import { FakePublisher } from './fake-publisher.fixture.js';
+import { drained, FakePublisher, testReplayer } from './testing.fixture.js';
 import type { RelayRecord } from './records.js';
 import { decodeSegment, encodeRecord, Spool, SpoolReplayer, type SpooledRecord } from './spool.js';
 
@@ -157,23 +157,14 @@ describe('SpoolReplayer', () => {
     const spool = await open({ segmentMaxBytes: 1 });
     const publisher = new FakePublisher();
     publisher.mode = 'down';
-    const metrics = createMetrics();
-    const replayer = new SpoolReplayer({
-      spool,
-      publisher,
-      metrics,
-      logger,
-      chunkMaxMessages: 2,
-      backoff: { initialMs: 1, maxMs: 5 },
-      settleMs: 0,
-    });
+    const { metrics, replayer } = testReplayer(spool, publisher);
     for (let i = 0; i < 5; i++) await spool.append([rec(2 * i), rec(2 * i + 1)]);
     replayer.kick();
     await new Promise((r) => setTimeout(r, 30));
     expect(publisher.published).toEqual([]);
     expect(metrics.publishErrors.get({ retriable: 'true' })).toBeGreaterThan(0);
     publisher.mode = 'up';
-    while (!spool.isEmpty() || replayer.isRunning()) await new Promise((r) => setTimeout(r, 5));
+    await drained(spool, replayer);
     expect(publisher.published).toEqual(Array.from({ length: 10 }, (_, i) => rec(i)));
     expect(metrics.published.get({ topic: 'raw' })).toBe(10);
     await replayer.stop();
@@ -194,23 +185,8 @@ describe('SpoolReplayer', () => {
     await spool.close();
   });
 
-  const drained = async (spool: Spool, replayer: SpoolReplayer) => {
-    while (!spool.isEmpty() || replayer.isRunning()) await new Promise((r) => setTimeout(r, 2));
-  };
-  const replayerFor = (spool: Spool, publisher: FakePublisher, over: { settleMs?: number } = {}) => {
-    const metrics = createMetrics();
-    const replayer = new SpoolReplayer({
-      spool,
-      publisher,
-      metrics,
-      logger,
-      chunkMaxMessages: 2,
-      backoff: { initialMs: 1, maxMs: 2 },
-      settleMs: 0,
-      ...over,
-    });
-    return { metrics, replayer };
-  };
+  const replayerFor = (spool: Spool, publisher: FakePublisher, over: { settleMs?: number } = {}) =>
+    testReplayer(spool, publisher, over);
 
   it.each([
     [

@@ -1,6 +1,9 @@
+import { pino } from 'pino';
 import { PublishError } from './errors.js';
+import { createMetrics } from './metrics.js';
 import type { Publisher } from './publisher.js';
 import { RELAY_SEQ_HEADER, type RelayRecord } from './records.js';
+import { SpoolReplayer, type ReplayerDeps, type Spool } from './spool.js';
 
 /**
  * Kafka stand-in for unit tests (the build leaves `*.fixture.ts` out). `published` is the
@@ -53,4 +56,29 @@ export class FakePublisher implements Publisher {
   isConnected = (): boolean => this.mode !== 'down';
   connect = (): Promise<void> => Promise.resolve();
   disconnect = (): Promise<void> => Promise.resolve();
+}
+
+/** A replayer for unit tests: small chunks, millisecond backoff, no settle wait. */
+export function testReplayer(
+  spool: Spool,
+  publisher: Publisher,
+  over: Partial<Omit<ReplayerDeps, 'spool' | 'publisher'>> = {},
+) {
+  const metrics = over.metrics ?? createMetrics();
+  const replayer = new SpoolReplayer({
+    spool,
+    publisher,
+    metrics,
+    logger: pino({ level: 'silent' }),
+    chunkMaxMessages: 2,
+    backoff: { initialMs: 1, maxMs: 2 },
+    settleMs: 0,
+    ...over,
+  });
+  return { metrics, replayer };
+}
+
+/** Resolves once the spool is empty and the replayer idle. */
+export async function drained(spool: Spool, replayer: SpoolReplayer): Promise<void> {
+  while (!spool.isEmpty() || replayer.isRunning()) await new Promise((r) => setTimeout(r, 2));
 }
