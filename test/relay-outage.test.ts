@@ -277,6 +277,7 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
       alreadyInKafka: relay.metrics.spoolAlreadyPublished.get(),
       inTopic: got.length,
     });
+    expect(relay.metrics.readbacks.get({ outcome: 'ok' })).toBeGreaterThan(0);
     expect(seqs.length - new Set(seqs).size, 'duplicates').toBe(0);
     expect(new Set(seqs)).toEqual(new Set(sent.map((x) => x.seq)));
     await relay.stop();

@@ -136,6 +136,9 @@ export interface RelayMetrics {
   spoolTornBytes: Counter;
   /** Spooled messages found in Kafka already (an uncertain publish had landed), not re-sent. */
   spoolAlreadyPublished: Counter;
+  /** Read-backs of a topic after an uncertain publish, by outcome. */
+  readbacks: Counter;
+  readbackLatency: Histogram;
   /** Messages handed to delivery and not yet published, spooled or dropped. */
   delivering: Level;
   /** Messages in the spool not yet published or dropped. */
@@ -188,6 +191,19 @@ export function createMetrics(): RelayMetrics {
       new Counter(
         'relay_spool_already_published_total',
         'Spooled messages found in Kafka already (a failed publish had landed); counted as published, not re-sent',
+      ),
+    ),
+    readbacks: add(
+      new Counter(
+        'relay_readbacks_total',
+        'Topic read-backs before replaying uncertain spooled messages, by outcome (ok, failed)',
+      ),
+    ),
+    readbackLatency: add(
+      new Histogram(
+        'relay_readback_seconds',
+        'Duration of one successful topic read-back',
+        [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       ),
     ),
     delivering: add(new Level('relay_delivering_messages', 'Messages being published or spooled')),

@@ -291,6 +291,8 @@ describe('SpoolReplayer', () => {
     publisher.mode = 'up';
     await drained(spool, replayer);
     expect(publisher.lookups).toEqual([{ topic: 'raw', sinceMs: failedAt, wanted: 2 }]);
+    expect(metrics.readbacks.get({ outcome: 'ok' })).toBe(1);
+    expect(metrics.readbacks.get({ outcome: 'failed' })).toBeGreaterThan(0);
     expect(publisher.published).toEqual([rec(1), rec(2)]);
     await spool.close();
   });

@@ -483,7 +483,15 @@ export class SpoolReplayer {
       const waitMs = t.latestMs + (this.deps.settleMs ?? DEFAULT_SETTLE_MS) - now();
       if (waitMs > 0) await this.sleep(waitMs);
       if (this.stopped) throw new SpoolError('replayer stopped', { retriable: true });
-      found.set(topic, await this.deps.publisher.findPublished(topic, t.sinceMs, t.wanted));
+      const t0 = now();
+      try {
+        found.set(topic, await this.deps.publisher.findPublished(topic, t.sinceMs, t.wanted));
+      } catch (err) {
+        this.deps.metrics.readbacks.inc({ outcome: 'failed' });
+        throw err;
+      }
+      this.deps.metrics.readbacks.inc({ outcome: 'ok' });
+      this.deps.metrics.readbackLatency.observe((now() - t0) / 1000);
     }
     let hits = 0;
     for (let i = from; i < records.length; i++) {
