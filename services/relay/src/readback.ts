@@ -87,7 +87,6 @@ export class TopicReadback {
     const consumer = this.opts.kafka.consumer({
       groupId: `${this.opts.groupPrefix}-${randomUUID()}`,
       allowAutoTopicCreation: false,
-      retry: { retries: 2 },
     });
     let finish: () => void = () => undefined;
     let fail: (err: Error) => void = () => undefined;
