@@ -185,9 +185,6 @@ describe('SpoolReplayer', () => {
     await spool.close();
   });
 
-  const replayerFor = (spool: Spool, publisher: FakePublisher, over: { settleMs?: number } = {}) =>
-    testReplayer(spool, publisher, over);
-
   it.each([
     [
       'nothing uncertain: no read-back',
@@ -228,7 +225,7 @@ describe('SpoolReplayer', () => {
     const spool = await open({ segmentMaxBytes: 1 });
     const publisher = new FakePublisher();
     publisher.published.push(...before);
-    const { metrics, replayer } = replayerFor(spool, publisher);
+    const { metrics, replayer } = testReplayer(spool, publisher);
     for (const a of appends) await spool.append(a.recs, 'doubt' in a ? a.doubt : undefined);
     replayer.kick();
     await drained(spool, replayer);
@@ -244,7 +241,7 @@ describe('SpoolReplayer', () => {
     const spool = await open();
     const publisher = new FakePublisher();
     publisher.mode = 'ghost';
-    const { metrics, replayer } = replayerFor(spool, publisher);
+    const { metrics, replayer } = testReplayer(spool, publisher);
     const recs = Array.from({ length: 7 }, (_, i) => rec(i));
     await spool.append(recs);
     replayer.kick();
@@ -265,7 +262,7 @@ describe('SpoolReplayer', () => {
     // The earlier run published the first chunk, then died before deleting the segment.
     publisher.published.push(rec(1), rec(2));
     const b = await open();
-    const { metrics, replayer } = replayerFor(b, publisher);
+    const { metrics, replayer } = testReplayer(b, publisher);
     replayer.kick();
     await drained(b, replayer);
     expect(publisher.published).toEqual([1, 2, 3, 4, 5].map((i) => rec(i)));
@@ -281,7 +278,7 @@ describe('SpoolReplayer', () => {
     const spool = await open();
     const publisher = new FakePublisher();
     publisher.mode = 'down';
-    const { metrics, replayer } = replayerFor(spool, publisher, { settleMs: 40 });
+    const { metrics, replayer } = testReplayer(spool, publisher, { settleMs: 40 });
     const failedAt = Date.now();
     await spool.append([rec(1), rec(2)], failedAt);
     replayer.kick();
