@@ -41,6 +41,7 @@ resolver traffic either. The forked sender inherits the patched module. Everythi
 import argparse
 import base64
 import json
+import os
 import sys
 
 import parsl
@@ -86,6 +87,9 @@ usage_mod.udp_messenger = _guarded_messenger
 from parsl.app.app import python_app  # noqa: E402
 from parsl.config import Config  # noqa: E402
 from parsl.executors import HighThroughputExecutor, ThreadPoolExecutor  # noqa: E402
+from parsl.executors.high_throughput.executor import DEFAULT_LAUNCH_CMD  # noqa: E402
+
+WORKER_POOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "htex_worker_pool.py")
 from parsl.providers import LocalProvider  # noqa: E402
 
 
@@ -109,6 +113,10 @@ def make_executor():
         return ThreadPoolExecutor(label="threads", max_threads=2)
     return HighThroughputExecutor(
         label="htex_local",
+        # Parsl's own worker pool, started through a wrapper that fixes a race in its address
+        # probe (htex_worker_pool.py); the rest of the default command is unchanged.
+        launch_cmd=f"{sys.executable} {WORKER_POOL} "
+        + DEFAULT_LAUNCH_CMD.removeprefix("process_worker_pool.py "),
         address=LOOPBACK,
         loopback_address=LOOPBACK,
         max_workers_per_node=1,
