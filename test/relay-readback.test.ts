@@ -70,6 +70,28 @@ describe('TopicReadback against real Kafka', () => {
     expect(await readback.find(topic, 0, new Set())).toEqual(new Set());
   });
 
+  it('finds a record appended during the settle, after the leaders first answered', async () => {
+    // What a frozen broker does on thaw: it appends the request it held while the read-back is
+    // already under way. The end offsets are taken after the settle, so the record is inside.
+    const producer = kafka('readback-it-late').producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    let settled = 0;
+    try {
+      const got = await readback.find(topic, Date.now() - MINUTE, new Set(['late-1', 'new-4']), async () => {
+        settled++;
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: [{ key: 'wf-late', value: '1{}', headers: { relay_seq: 'late-1' } }],
+        });
+      });
+      expect(settled).toBe(1);
+      expect([...got].sort()).toEqual(['late-1', 'new-4']);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
   it('a topic that does not exist is a retriable error, not an empty answer', async () => {
     await expect(
       readback.find('no-such-topic-readback-it', now - MINUTE, new Set(['x'])),

@@ -11,9 +11,16 @@ export interface Publisher {
   /**
    * Which `relay_seq` values among `wanted` are already in `topic`, in records sent at or
    * after `sinceMs`: what a publish that failed without a clear answer did append after all.
-   * Rejects with a retriable PublishError while Kafka cannot be read.
+   * `settle` is awaited once the partition leaders have answered, before the end offsets that
+   * bound the search are taken (TopicReadback). Rejects with a retriable PublishError while
+   * Kafka cannot be read, or with what `settle` rejects with.
    */
-  findPublished(topic: string, sinceMs: number, wanted: ReadonlySet<string>): Promise<Set<string>>;
+  findPublished(
+    topic: string,
+    sinceMs: number,
+    wanted: ReadonlySet<string>,
+    settle: () => Promise<void>,
+  ): Promise<Set<string>>;
   isConnected(): boolean;
   connect(): Promise<void>;
   disconnect(): Promise<void>;
@@ -156,8 +163,13 @@ export class KafkaPublisher implements Publisher {
     this.connected = true;
   }
 
-  findPublished(topic: string, sinceMs: number, wanted: ReadonlySet<string>): Promise<Set<string>> {
-    return this.readback.find(topic, sinceMs, wanted);
+  findPublished(
+    topic: string,
+    sinceMs: number,
+    wanted: ReadonlySet<string>,
+    settle: () => Promise<void>,
+  ): Promise<Set<string>> {
+    return this.readback.find(topic, sinceMs, wanted, settle);
   }
 
   async disconnect(): Promise<void> {

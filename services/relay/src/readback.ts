@@ -25,19 +25,31 @@ export interface TopicReadbackOptions {
  * Reads a topic back to find which of a set of records an uncertain publish did append. Used
  * rarely (after a failed publish, before the spool replays), so it favours being simple and
  * exact over being quick: a throwaway consumer reads every partition from the first offset
- * whose timestamp is >= `sinceMs - margin` up to the end offset seen when it started. Records
- * appended after that were not sent by an attempt that had already failed.
+ * whose timestamp is >= `sinceMs - margin` up to an end offset taken `settle` after the leaders
+ * answered the read-back.
+ *
+ * Why the settle counts from that answer and not from the failed attempt: a broker that was
+ * frozen (a long GC or VM pause, `podman pause` in test/relay-outage.test.ts) holds the timed-out
+ * produce request in its socket buffer and appends it when it thaws, in no fixed order with
+ * requests on other connections. End offsets taken on the thaw could miss it (the likeliest
+ * cause of a CI run that re-sent 10 records). Once the leaders answer, the broker is running
+ * again, and it works through what it had buffered within the settle time.
  */
 export class TopicReadback {
   private admin: Admin | undefined;
 
   constructor(private readonly opts: TopicReadbackOptions) {}
 
-  async find(topic: string, sinceMs: number, wanted: ReadonlySet<string>): Promise<Set<string>> {
+  async find(
+    topic: string,
+    sinceMs: number,
+    wanted: ReadonlySet<string>,
+    settle: () => Promise<void> = () => Promise.resolve(),
+  ): Promise<Set<string>> {
     const found = new Set<string>();
     if (wanted.size === 0) return found;
     try {
-      const ranges = await this.ranges(topic, Math.max(0, sinceMs - CLOCK_MARGIN_MS));
+      const ranges = await this.ranges(topic, Math.max(0, sinceMs - CLOCK_MARGIN_MS), settle);
       if (ranges.size > 0) await this.scan(topic, ranges, wanted, found);
       return found;
     } catch (err) {
@@ -55,13 +67,20 @@ export class TopicReadback {
   }
 
   /** Per partition, [from, end) offsets still to read; partitions with nothing left are absent. */
-  private async ranges(topic: string, sinceMs: number): Promise<Map<number, { from: bigint; end: bigint }>> {
+  private async ranges(
+    topic: string,
+    sinceMs: number,
+    settle: () => Promise<void>,
+  ): Promise<Map<number, { from: bigint; end: bigint }>> {
     if (this.admin === undefined) {
       const admin = this.opts.kafka.admin();
       await admin.connect();
       this.admin = admin;
     }
-    // Ends first: whatever the scan must see was appended before the read-back began.
+    // The leaders answering is the settle's starting point (see the class comment).
+    await this.admin.fetchTopicOffsets(topic);
+    await settle();
+    // Ends before starts: whatever the scan must see was appended before this.
     const ends = await this.admin.fetchTopicOffsets(topic);
     const starts = await this.admin.fetchTopicOffsetsByTimestamp(topic, sinceMs);
     const ranges = new Map<number, { from: bigint; end: bigint }>();

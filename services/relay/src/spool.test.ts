@@ -274,23 +274,49 @@ describe('SpoolReplayer', () => {
     await b.close();
   });
 
-  it('waits for a failed attempt to settle, and retries a read-back Kafka cannot answer', async () => {
+  it('settles once Kafka answers, and retries a read-back Kafka cannot answer', async () => {
+    const settleMs = 300;
     const spool = await open();
     const publisher = new FakePublisher();
     publisher.mode = 'down';
-    const { metrics, replayer } = testReplayer(spool, publisher, { settleMs: 40 });
+    const { metrics, replayer } = testReplayer(spool, publisher, { settleMs });
     const failedAt = Date.now();
     await spool.append([rec(1), rec(2)], failedAt);
     replayer.kick();
-    await new Promise((r) => setTimeout(r, 80));
+    // Longer than the settle: it counts from Kafka's answer, not from the failed attempt.
+    await new Promise((r) => setTimeout(r, 2 * settleMs));
     expect(publisher.lookups).toEqual([]);
     expect(metrics.publishErrors.get({ retriable: 'true' })).toBeGreaterThan(0);
     publisher.mode = 'up';
+    const upAt = Date.now();
     await drained(spool, replayer);
+    expect(Date.now() - upAt).toBeGreaterThanOrEqual(settleMs - 5); // timer granularity
     expect(publisher.lookups).toEqual([{ topic: 'raw', sinceMs: failedAt, wanted: 2 }]);
     expect(metrics.readbacks.get({ outcome: 'ok' })).toBe(1);
     expect(metrics.readbacks.get({ outcome: 'failed' })).toBeGreaterThan(0);
     expect(publisher.published).toEqual([rec(1), rec(2)]);
     await spool.close();
+  });
+
+  it("stop() ends a read-back's settle at once and leaves its records uncertain on disk", async () => {
+    const spool = await open();
+    const publisher = new FakePublisher();
+    const { metrics, replayer } = testReplayer(spool, publisher, { settleMs: 60_000 });
+    const failedAt = Date.now();
+    await spool.append([rec(1), rec(2)], failedAt);
+    replayer.kick();
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = Date.now();
+    await replayer.stop();
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(publisher.published).toEqual([]);
+    expect(metrics.readbacks.get({ outcome: 'failed' })).toBe(0);
+    expect(metrics.publishErrors.get({ retriable: 'true' })).toBe(0);
+    await spool.close();
+    const again = await open();
+    const seg = await again.readOldest();
+    // The head segment an earlier run was replaying: uncertain from each record's receive time.
+    expect(seg?.records).toEqual([doubted(rec(1), 1_700_000_000_001), doubted(rec(2), 1_700_000_000_002)]);
+    await again.close();
   });
 });

@@ -316,9 +316,9 @@ export interface ReplayerDeps {
   chunkMaxMessages: number;
   backoff?: { initialMs: number; maxMs: number };
   /**
-   * How long after a failed attempt to wait before reading the topic back: a request the
-   * client gave up on may still be appended, or replicated, by the broker meanwhile. The
-   * publisher's request timeout (10 s) by default.
+   * How long a read-back waits, after Kafka answers it, before it takes the end offsets it
+   * reads to: a request the client gave up on may still be appended, or replicated, by the
+   * broker meanwhile. The publisher's request timeout (10 s) by default.
    */
   settleMs?: number;
   now?: () => number;
@@ -425,6 +425,8 @@ export class SpoolReplayer {
             this.head.pos = pos;
             delay = backoff.initialMs;
           } catch (err) {
+            // Stopped mid read-back: the records keep their doubt on disk (headAtOpen).
+            if (this.stopped) break;
             const retriable = (err as { retriable?: unknown }).retriable === true;
             metrics.publishErrors.inc({ retriable: String(retriable) });
             if (!retriable) {
@@ -460,11 +462,12 @@ export class SpoolReplayer {
 
   /**
    * Marks in `present` the uncertain records from `from` on that the topic already holds, and
-   * clears their doubt. Waits first until the latest failed attempt has had `settleMs` to land.
+   * clears their doubt. Every failed attempt ended before this began, so the read-back's settle
+   * (`settleMs` after Kafka answers it) gives each of them that long to land.
    */
   private async lookUp(records: SpooledRecord[], from: number, present: Uint8Array): Promise<void> {
     const now = this.deps.now ?? Date.now;
-    const byTopic = new Map<string, { sinceMs: number; latestMs: number; wanted: Set<string> }>();
+    const byTopic = new Map<string, { sinceMs: number; wanted: Set<string> }>();
     for (let i = from; i < records.length; i++) {
       const r = records[i];
       if (r?.doubtSinceMs === undefined) continue;
@@ -473,21 +476,21 @@ export class SpoolReplayer {
       const seq = r.headers[RELAY_SEQ_HEADER];
       if (seq === undefined) continue;
       let t = byTopic.get(r.topic);
-      if (t === undefined) byTopic.set(r.topic, (t = { sinceMs: Infinity, latestMs: 0, wanted: new Set() }));
+      if (t === undefined) byTopic.set(r.topic, (t = { sinceMs: Infinity, wanted: new Set() }));
       t.sinceMs = Math.min(t.sinceMs, r.doubtSinceMs);
-      t.latestMs = Math.max(t.latestMs, r.doubtSinceMs);
       t.wanted.add(seq);
     }
+    const settle = async (): Promise<void> => {
+      await this.sleep(this.deps.settleMs ?? DEFAULT_SETTLE_MS);
+      if (this.stopped) throw new SpoolError('replayer stopped', { retriable: true });
+    };
     const found = new Map<string, Set<string>>();
     for (const [topic, t] of byTopic) {
-      const waitMs = t.latestMs + (this.deps.settleMs ?? DEFAULT_SETTLE_MS) - now();
-      if (waitMs > 0) await this.sleep(waitMs);
-      if (this.stopped) throw new SpoolError('replayer stopped', { retriable: true });
       const t0 = now();
       try {
-        found.set(topic, await this.deps.publisher.findPublished(topic, t.sinceMs, t.wanted));
+        found.set(topic, await this.deps.publisher.findPublished(topic, t.sinceMs, t.wanted, settle));
       } catch (err) {
-        this.deps.metrics.readbacks.inc({ outcome: 'failed' });
+        if (!this.stopped) this.deps.metrics.readbacks.inc({ outcome: 'failed' });
         throw err;
       }
       this.deps.metrics.readbacks.inc({ outcome: 'ok' });

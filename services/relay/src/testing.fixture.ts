@@ -42,15 +42,21 @@ export class FakePublisher implements Publisher {
     }
   }
 
-  findPublished(topic: string, sinceMs: number, wanted: ReadonlySet<string>): Promise<Set<string>> {
-    if (this.mode === 'down') return Promise.reject(new PublishError('down', { retriable: true }));
+  async findPublished(
+    topic: string,
+    sinceMs: number,
+    wanted: ReadonlySet<string>,
+    settle: () => Promise<void>,
+  ): Promise<Set<string>> {
+    if (this.mode === 'down') throw new PublishError('down', { retriable: true });
+    await settle();
     this.lookups.push({ topic, sinceMs, wanted: wanted.size });
     const found = new Set<string>();
     for (const r of this.published) {
       const seq = r.headers[RELAY_SEQ_HEADER];
       if (r.topic === topic && seq !== undefined && wanted.has(seq)) found.add(seq);
     }
-    return Promise.resolve(found);
+    return found;
   }
 
   isConnected = (): boolean => this.mode !== 'down';
