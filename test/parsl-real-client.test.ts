@@ -2,7 +2,9 @@
  * Real Parsl 2025.03.17 runs (from PyPI, in a cached venv) -> relay -> Kafka -> aggregator ->
  * ClickHouse. The only change to Parsl is where its usage tracker sends: see the docstring of
  * test/parsl-client/run_workflow.py for exactly what is patched and why nothing can leave
- * loopback. The venv comes from infra/scripts/ensure-parsl-venv.sh (cached under
+ * loopback. The htex runs are configured (not patched) to restart Parsl's worker pool when its
+ * address probe misses the interchange, a Parsl race that failed one CI run (WORKER_POOL_CMD
+ * there). The venv comes from infra/scripts/ensure-parsl-venv.sh (cached under
  * $PARSL_USAGE_CACHE, default /var/cache/parsl-usage; created here when missing).
  */
 import { execFile } from 'node:child_process';
