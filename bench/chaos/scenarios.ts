@@ -55,11 +55,40 @@ function killAggregator(atMs: number, index = 0, restartAfterMs = 0): Fault {
   };
 }
 
+/**
+ * Freeze the broker (`podman pause`) for `frozenMs`: its kernel still takes requests into the
+ * sockets, the relay's produce times out (10 s) and is spooled as uncertain, and the broker
+ * appends what it held when it thaws, at a time of its own.
+ */
+function freezeKafka(atMs: number, frozenMs: number): Fault {
+  const name = `kafka frozen ${frozenMs / 1000} s`;
+  return {
+    name,
+    atMs,
+    run: async (ctx) => {
+      const c = container(ctx, 'kafka');
+      const startedAt = Date.now();
+      await podman('pause', c);
+      try {
+        await sleep(frozenMs);
+      } finally {
+        await podman('unpause', c);
+      }
+      return { name, startedAt, recoveredAt: Date.now() };
+    },
+  };
+}
+
 export const SCENARIOS: Scenario[] = [
   {
     name: 'kafka-kill',
     what: 'Kafka broker SIGKILL at 20 s, podman start 10 s later; the relay spools meanwhile',
-    options: () => ({ faults: [killKafka(20_000, 10_000)] }),
+    options: () => ({ faults: [killKafka(20_000, 10_000)], exactlyOnceIntoTopic: true }),
+  },
+  {
+    name: 'kafka-freeze',
+    what: 'Kafka broker frozen (podman pause) at 20 s for 20 s; publishes time out, yet land on thaw',
+    options: () => ({ faults: [freezeKafka(20_000, 20_000)], exactlyOnceIntoTopic: true }),
   },
   {
     name: 'aggregator-kill',

@@ -78,6 +78,8 @@ export interface SoakOptions {
   faults?: Fault[];
   containers?: { kafka?: string; clickhouse?: string };
   drainTimeoutMs?: number;
+  /** Also fail unless the raw topic holds exactly the datagrams the relay accepted, none twice. */
+  exactlyOnceIntoTopic?: boolean;
   log?: (msg: string) => void;
   /** where logs and spools go (a fresh temp dir by default) */
   workDir?: string;
@@ -187,6 +189,8 @@ export interface SoakResult {
     rateLimited: number;
     published: Record<string, number>;
     spooled: number;
+    /** spooled after an uncertain publish, then found in the topic by the read-back */
+    alreadyInKafka: number;
     droppedByReason: Record<string, number>;
   };
   kafka: {
@@ -605,6 +609,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     ([r, n]) => n > 0 && !(opts.relayEnv?.RELAY_SPOOL_MAX_BYTES && r === 'spool_full'),
   );
   for (const [r, n] of unplannedDrops) failures.push(`relay dropped ${n} (${r})`);
+  const accepted = metricSum(relayCounters, 'relay_accepted_total');
+  if (opts.exactlyOnceIntoTopic && contents.rawMessages !== accepted)
+    failures.push(`raw topic holds ${contents.rawMessages} messages, the relay accepted ${accepted}`);
   for (const f of faults) {
     if (f.recoveryToSubSecondLagS === null || f.recoveryToSubSecondLagS > 60)
       failures.push(`${f.name}: lag not back under 1 s within 60 s of recovery`);
@@ -639,11 +646,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     },
     relay: {
       received: metricSum(relayCounters, 'relay_received_total'),
-      accepted: metricSum(relayCounters, 'relay_accepted_total'),
+      accepted,
       rejectedByReason: byLabel('relay_rejected_total'),
       rateLimited: metricSum(relayCounters, 'relay_rate_limited_total'),
       published: byLabel('relay_published_total'),
       spooled: metricSum(relayCounters, 'relay_spooled_total'),
+      alreadyInKafka: metricSum(relayCounters, 'relay_spool_already_published_total'),
       droppedByReason: relayDropped,
     },
     kafka: {
@@ -700,7 +708,7 @@ export function formatReport(r: SoakResult): string {
     `received by the relay:   ${n(r.relay.received)} (sent - relay received = ${n(r.ledger.total - r.relay.received)})`,
   );
   L.push(
-    `accepted:                ${n(r.relay.accepted)}; raw topic holds ${n(r.kafka.rawMessages)} messages (${JSON.stringify(r.kafka.rawByNs)}); spooled ${n(r.relay.spooled)}`,
+    `accepted:                ${n(r.relay.accepted)}; raw topic holds ${n(r.kafka.rawMessages)} messages (${JSON.stringify(r.kafka.rawByNs)}); spooled ${n(r.relay.spooled)}, of them found already in Kafka by the read-back ${n(r.relay.alreadyInKafka)}`,
   );
   L.push(
     `rejected by reason:      relay ${JSON.stringify(r.relay.rejectedByReason)}; rejected topic ${JSON.stringify(r.kafka.rejectedByStageReason)}; garbage sent ${JSON.stringify(r.garbageExpected)}`,
