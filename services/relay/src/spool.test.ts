@@ -305,7 +305,9 @@ describe('SpoolReplayer', () => {
     const failedAt = Date.now();
     await spool.append([rec(1), rec(2)], failedAt);
     replayer.kick();
-    await new Promise((r) => setTimeout(r, 50));
+    const deadline = Date.now() + 5_000; // ms
+    while (publisher.settles === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(publisher.settles).toBe(1);
     const t0 = Date.now();
     await replayer.stop();
     expect(Date.now() - t0).toBeLessThan(1_000);

@@ -20,6 +20,8 @@ export class FakePublisher implements Publisher {
   permanentFailures = 0;
   /** Calls of findPublished, with how many records each looked for. */
   readonly lookups: { topic: string; sinceMs: number; wanted: number }[] = [];
+  /** Read-backs that reached their settle (Kafka answered). */
+  settles = 0;
   /** Settle publishes on a later turn, as a network client does. */
   asynchronous = false;
 
@@ -49,6 +51,7 @@ export class FakePublisher implements Publisher {
     settle: () => Promise<void>,
   ): Promise<Set<string>> {
     if (this.mode === 'down') throw new PublishError('down', { retriable: true });
+    this.settles++;
     await settle();
     this.lookups.push({ topic, sinceMs, wanted: wanted.size });
     const found = new Set<string>();
