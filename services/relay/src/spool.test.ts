@@ -298,16 +298,33 @@ describe('SpoolReplayer', () => {
     await spool.close();
   });
 
-  it("stop() ends a read-back's settle at once and leaves its records uncertain on disk", async () => {
+  it('reads the raw and the rejected topic back side by side, each after its own settle', async () => {
+    const spool = await open();
+    const publisher = new FakePublisher();
+    const { metrics, replayer } = testReplayer(spool, publisher, { settleMs: 50 });
+    await spool.append([rec(1), rec(2, 'rejected'), rec(3)], 1_000);
+    replayer.kick();
+    await drained(spool, replayer);
+    expect(publisher.maxSettling).toBe(2);
+    expect([...publisher.lookups].sort((a, b) => a.topic.localeCompare(b.topic))).toEqual([
+      { topic: 'raw', sinceMs: 1_000, wanted: 2 },
+      { topic: 'rejected', sinceMs: 1_000, wanted: 1 },
+    ]);
+    expect(metrics.readbacks.get({ outcome: 'ok' })).toBe(2);
+    expect(publisher.published).toEqual([rec(1), rec(2, 'rejected'), rec(3)]);
+    await spool.close();
+  });
+
+  it("stop() ends the read-backs' settles at once and leaves their records uncertain on disk", async () => {
     const spool = await open();
     const publisher = new FakePublisher();
     const { metrics, replayer } = testReplayer(spool, publisher, { settleMs: 60_000 });
     const failedAt = Date.now();
-    await spool.append([rec(1), rec(2)], failedAt);
+    await spool.append([rec(1), rec(2, 'rejected')], failedAt);
     replayer.kick();
     const deadline = Date.now() + 5_000; // ms
-    while (publisher.settles === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    expect(publisher.settles).toBe(1);
+    while (publisher.settles < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(publisher.settles).toBe(2);
     const t0 = Date.now();
     await replayer.stop();
     expect(Date.now() - t0).toBeLessThan(1_000);
@@ -318,7 +335,10 @@ describe('SpoolReplayer', () => {
     const again = await open();
     const seg = await again.readOldest();
     // The head segment an earlier run was replaying: uncertain from each record's receive time.
-    expect(seg?.records).toEqual([doubted(rec(1), 1_700_000_000_001), doubted(rec(2), 1_700_000_000_002)]);
+    expect(seg?.records).toEqual([
+      doubted(rec(1), 1_700_000_000_001),
+      doubted(rec(2, 'rejected'), 1_700_000_000_002),
+    ]);
     await again.close();
   });
 });

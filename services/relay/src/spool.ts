@@ -338,7 +338,8 @@ export class SpoolReplayer {
   private loop: Promise<void> | undefined;
   private wanted = false;
   private stopped = false;
-  private wake: (() => void) | undefined;
+  // Every sleep in progress (the replay backoff, read-back settles): stop() ends them all.
+  private readonly wakers = new Set<() => void>();
   // How far into the head segment this run has published: if removing the segment failed,
   // the next pass resumes there instead of publishing (and counting) those records again.
   private head: { seq: number; pos: number } | undefined;
@@ -366,7 +367,7 @@ export class SpoolReplayer {
   /** Stops after the chunk in flight; what is left stays on disk for the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    for (const wake of this.wakers) wake();
     await this.loop;
   }
 
@@ -484,18 +485,27 @@ export class SpoolReplayer {
       await this.sleep(this.deps.settleMs ?? DEFAULT_SETTLE_MS);
       if (this.stopped) throw new SpoolError('replayer stopped', { retriable: true });
     };
+    // The topics (raw and rejected, as a rule) are read back side by side: their settles overlap.
+    const outcomes = await Promise.allSettled(
+      [...byTopic].map(async ([topic, t]) => {
+        const t0 = now();
+        const seqs = await this.deps.publisher.findPublished(topic, t.sinceMs, t.wanted, settle);
+        this.deps.metrics.readbackLatency.observe((now() - t0) / 1000);
+        return [topic, seqs] as const;
+      }),
+    );
     const found = new Map<string, Set<string>>();
-    for (const [topic, t] of byTopic) {
-      const t0 = now();
-      try {
-        found.set(topic, await this.deps.publisher.findPublished(topic, t.sinceMs, t.wanted, settle));
-      } catch (err) {
+    let failure: { reason: unknown } | undefined;
+    for (const o of outcomes) {
+      if (o.status === 'fulfilled') {
+        found.set(o.value[0], o.value[1]);
+        this.deps.metrics.readbacks.inc({ outcome: 'ok' });
+      } else {
+        failure ??= o;
         if (!this.stopped) this.deps.metrics.readbacks.inc({ outcome: 'failed' });
-        throw err;
       }
-      this.deps.metrics.readbacks.inc({ outcome: 'ok' });
-      this.deps.metrics.readbackLatency.observe((now() - t0) / 1000);
     }
+    if (failure !== undefined) throw failure.reason;
     let hits = 0;
     for (let i = from; i < records.length; i++) {
       const r = records[i];
@@ -516,11 +526,13 @@ export class SpoolReplayer {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
+      const wakers = this.wakers;
       function done(): void {
         clearTimeout(t);
+        wakers.delete(done);
         resolve();
       }
-      this.wake = done;
+      wakers.add(done);
     });
   }
 }

@@ -20,8 +20,10 @@ export class FakePublisher implements Publisher {
   permanentFailures = 0;
   /** Calls of findPublished, with how many records each looked for. */
   readonly lookups: { topic: string; sinceMs: number; wanted: number }[] = [];
-  /** Read-backs that reached their settle (Kafka answered). */
+  /** Read-backs that reached their settle (Kafka answered); how many settled at once, at most. */
   settles = 0;
+  maxSettling = 0;
+  private settling = 0;
   /** Settle publishes on a later turn, as a network client does. */
   asynchronous = false;
 
@@ -52,7 +54,13 @@ export class FakePublisher implements Publisher {
   ): Promise<Set<string>> {
     if (this.mode === 'down') throw new PublishError('down', { retriable: true });
     this.settles++;
-    await settle();
+    this.settling++;
+    this.maxSettling = Math.max(this.maxSettling, this.settling);
+    try {
+      await settle();
+    } finally {
+      this.settling--;
+    }
     this.lookups.push({ topic, sinceMs, wanted: wanted.size });
     const found = new Set<string>();
     for (const r of this.published) {
