@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeDatagram } from './decode.js';
 import { rejectReasons, usageEventSchema } from './event.js';
@@ -260,7 +261,7 @@ describe('decodeDatagram tolerance', () => {
     [
       'long strings are capped',
       v1({ parsl_v: 'v'.repeat(300), project_name: 'p'.repeat(1000) }),
-      { parslVersion: 'v'.repeat(256), projectName: 'p'.repeat(256) },
+      { parslVersion: 'v'.repeat(64), projectName: 'p'.repeat(256) },
     ],
     ['python_v garbage keeps the text, minor unknown', v1({ python_v: 'PyPy' }), { pythonVersion: 'PyPy' }],
     [
@@ -314,16 +315,16 @@ describe('decodeDatagram tolerance', () => {
     ['legacy launch with only os', legacy({ os: 'Windows' }), { protocol: 'legacy', platform: 'Windows' }],
     [
       'legacy closure with only end',
-      legacy({ end: 1.5 }),
-      { protocol: 'legacy', phase: 'closure', endTime: 1 },
+      legacy({ end: 1_742_256_000.5 }),
+      { protocol: 'legacy', phase: 'closure', endTime: 1_742_256_000 },
     ],
     [
       'legacy c_time null',
-      legacy({ end: 2, c_time: null, test: true }),
+      legacy({ end: 1_742_256_002, c_time: null, test: true }),
       {
         protocol: 'legacy',
         phase: 'closure',
-        endTime: 2,
+        endTime: 1_742_256_002,
         isTest: true,
       },
     ],
@@ -332,6 +333,43 @@ describe('decodeDatagram tolerance', () => {
     expect(decodeDatagram(bytes, META)).toEqual({ kind: 'ok', event: expected });
   });
 });
+
+/** Out-of-bounds numbers, relative to META's time of receipt (2025-03-18). */
+function boundCases(): [string, Buffer, RejectReason, string][] {
+  const t = Math.floor(META.receivedAtMs / 1000);
+  const dfk = (attrs: Record<string, unknown>) => [{ c: 'parsl.dataflow.dflow.DataFlowKernel', ...attrs }];
+  const cfg = (attrs: Record<string, unknown>) => [{ c: 'parsl.config.Config', ...attrs }];
+  return [
+    ['v1 app_count 1e300', v1({ end: t, components: dfk({ app_count: 1e300 }) }), 'bad_field', 'app_count'],
+    [
+      'v1 app_fails over 1e9',
+      v1({ end: t, components: dfk({ app_fails: 1e9 + 1 }) }),
+      'bad_field',
+      'app_fails',
+    ],
+    [
+      'v1 executors_len over 1000',
+      v1({ parsl_v: 'x', components: cfg({ executors_len: 1001 }) }),
+      'bad_field',
+      'executors_len',
+    ],
+    [
+      'v1 execution_time ten years and more',
+      v1({ end: t, execution_time: 4e8 }),
+      'bad_field',
+      'execution_time',
+    ],
+    ['v1 execution_time far negative', v1({ end: t, execution_time: -4e8 }), 'bad_field', 'execution_time'],
+    ['v1 start before 2018', v1({ parsl_v: 'x', start: 1_000_000_000 }), 'bad_field', 'start'],
+    ['v1 start two days ahead of receipt', v1({ parsl_v: 'x', start: t + 172_800 }), 'bad_field', 'start'],
+    ['v1 end two days ahead of receipt', v1({ end: t + 172_800 }), 'bad_field', 'end'],
+    ['legacy t_apps 1e300', legacy({ end: t, t_apps: 1e300 }), 'bad_field', 't_apps'],
+    ['legacy failed over 1e9', legacy({ end: t, failed: 2e9 }), 'bad_field', 'failed'],
+    ['legacy sites over 1000', legacy({ end: t, sites: 65_536 }), 'bad_field', 'sites'],
+    ['legacy start before 2018', legacy({ start: 1 }), 'bad_field', 'start'],
+    ['legacy end before 2018', legacy({ end: 1.5 }), 'bad_field', 'end'],
+  ];
+}
 
 describe('decodeDatagram rejects', () => {
   const cases: [string, Buffer, RejectReason, string][] = [
@@ -367,7 +405,10 @@ describe('decodeDatagram rejects', () => {
     ],
     [
       'v1 closure bad app_count',
-      v1({ end: 1, components: [{ c: 'parsl.dataflow.dflow.DataFlowKernel', app_count: 'x' }] }),
+      v1({
+        end: 1_742_256_000,
+        components: [{ c: 'parsl.dataflow.dflow.DataFlowKernel', app_count: 'x' }],
+      }),
       'bad_field',
       'components.0.app_count',
     ],
@@ -376,6 +417,8 @@ describe('decodeDatagram rejects', () => {
     ['legacy t_apps negative', legacy({ end: 1, t_apps: -1 }), 'bad_field', 't_apps'],
     ['legacy sites fractional', legacy({ end: 1, sites: 1.5 }), 'bad_field', 'sites'],
     ['legacy failed as a string', legacy({ end: 1, failed: '0' }), 'bad_field', 'failed'],
+    // bounds.ts: every number has one; outside it the datagram is rejected, naming the field
+    ...boundCases(),
   ];
 
   it('covers every reject reason', () => {
@@ -389,5 +432,45 @@ describe('decodeDatagram rejects', () => {
     expect(out.reason).toBe(reason);
     expect(out.detail).toContain(detailPart);
     expect(out.detail.length).toBeGreaterThan(0);
+  });
+});
+
+describe('decodeDatagram: the text rule on every text field (property)', () => {
+  const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+  const wellFormed = (s: string): boolean => Buffer.from(s, 'utf8').toString('utf8') === s;
+  const hostile = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 80 }),
+    fc.string({
+      unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+      maxLength: 80,
+    }),
+    fc.constantFrom('\ud800', '\udc00', '\udc00\ud800', 'a\u0000b', '\u2028', '\\', '"\'', 'e\u0301', '😀'),
+  );
+  const strings = (e: UsageEvent): string[] =>
+    [
+      e.parslVersion,
+      e.pythonVersion,
+      e.platform,
+      e.osRelease,
+      e.projectName,
+      ...e.components.flatMap((c) => [c.cls, ...Object.keys(c.attrs), ...Object.values(c.attrs)]),
+    ].filter((v): v is string => typeof v === 'string');
+
+  it('every string of a decoded event is well-formed and control-free', () => {
+    const t = Math.floor(META.receivedAtMs / 1000);
+    fc.assert(
+      fc.property(hostile, hostile, hostile, hostile, hostile, fc.boolean(), (a, b, c, d, e, closure) => {
+        const fields = closure
+          ? { end: t, project_name: a, components: [{ c: `parsl.executors.${b}`, [c]: d }, e] }
+          : { parsl_v: a, python_v: b, 'platform.system': c, project_name: d, components: [e] };
+        const out = decodeDatagram(v1(fields), META);
+        if (out.kind !== 'ok') return; // e.g. an empty class name is rejected, with a reason
+        for (const s of strings(out.event)) {
+          expect(wellFormed(s)).toBe(true);
+          expect(CONTROL.test(s)).toBe(false);
+        }
+      }),
+      { numRuns: 1_000 },
+    );
   });
 });

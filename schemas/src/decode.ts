@@ -1,6 +1,16 @@
 import type { ZodError } from 'zod';
 import type { DecodeOutcome, MessageMeta, UsageEvent } from './event.js';
-import { cleanText, normaliseComponents, pythonMinor } from './normalise.js';
+import {
+  MAX_EXECUTORS,
+  MAX_TASK_COUNT,
+  checkAtMost,
+  checkClientTime,
+  checkExecutionTime,
+  firstOutOfBounds,
+} from './bounds.js';
+import type { BoundCheck } from './bounds.js';
+import { normaliseComponents, pythonMinor } from './normalise.js';
+import { cleanField } from './text.js';
 import type { ComponentFacts } from './normalise.js';
 import { sniffMessage } from './sniff.js';
 import type { Protocol } from './sniff.js';
@@ -15,7 +25,8 @@ import { v1ClosureSchema, v1LaunchMarkers, v1LaunchSchema } from './wire-v1.js';
  * checked Parsl release sent numbers as strings or other variants of a field's type
  * (see wire-v1.ts / wire-legacy.ts), so there is no tolerance list; the tolerated
  * variations are absent fields, JSON null for "not sent", fractional timestamps, and
- * unknown extra keys. Strings are trimmed and capped (normalise.cleanText).
+ * unknown extra keys. Every string passes the one text rule (text.ts), and every number
+ * its bound (bounds.ts): a value outside it is rejected as bad_field naming the field.
  */
 
 type Phase = UsageEvent['phase'];
@@ -52,6 +63,12 @@ function badField(error: ZodError): Rejected {
   return { kind: 'rejected', reason: 'bad_field', detail: `${path}: ${issue.message}` };
 }
 
+function outOfBounds(check: BoundCheck): Rejected | null {
+  return check.kind === 'out_of_bounds'
+    ? { kind: 'rejected', reason: 'bad_field', detail: check.detail }
+    : null;
+}
+
 function floorOrNull(seconds: number | null | undefined): number | null {
   return seconds === null || seconds === undefined ? null : Math.floor(seconds);
 }
@@ -82,8 +99,12 @@ function baseEvent(id: string, phase: Phase, protocol: Protocol, meta: MessageMe
 }
 
 function versions(parslV: string | null | undefined, pythonV: string | null | undefined) {
-  const pythonVersion = cleanText(pythonV);
-  return { parslVersion: cleanText(parslV), pythonVersion, pythonMinor: pythonMinor(pythonVersion) };
+  const pythonVersion = cleanField(pythonV, 'version');
+  return {
+    parslVersion: cleanField(parslV, 'version'),
+    pythonVersion,
+    pythonMinor: pythonMinor(pythonVersion),
+  };
 }
 
 function decodeV1(
@@ -97,6 +118,8 @@ function decodeV1(
     const parsed = v1LaunchSchema.safeParse(message);
     if (!parsed.success) return badField(parsed.error);
     const wire = parsed.data;
+    const bad = outOfBounds(checkClientTime('start', wire.start, meta.receivedAtMs));
+    if (bad) return bad;
     const normalised = normaliseComponents(wire.components ?? []);
     if (normalised.kind === 'rejected') return normalised;
     return {
@@ -105,8 +128,8 @@ function decodeV1(
         ...base,
         trackingLevel: wire.tracking_level ?? null,
         ...versions(wire.parsl_v, wire.python_v),
-        platform: cleanText(wire['platform.system']),
-        projectName: cleanText(wire.project_name),
+        platform: cleanField(wire['platform.system'], 'platform'),
+        projectName: cleanField(wire.project_name, 'project'),
         components: normalised.components,
         ...normalised.facts,
         startTime: floorOrNull(wire.start),
@@ -116,6 +139,13 @@ function decodeV1(
   const parsed = v1ClosureSchema.safeParse(message);
   if (!parsed.success) return badField(parsed.error);
   const wire = parsed.data;
+  const bad = outOfBounds(
+    firstOutOfBounds([
+      checkClientTime('end', wire.end, meta.receivedAtMs),
+      checkExecutionTime(wire.execution_time),
+    ]),
+  );
+  if (bad) return bad;
   const normalised = normaliseComponents(wire.components ?? []);
   if (normalised.kind === 'rejected') return normalised;
   const executionTime = wire.execution_time ?? null;
@@ -124,7 +154,7 @@ function decodeV1(
     event: {
       ...base,
       trackingLevel: wire.tracking_level ?? null,
-      projectName: cleanText(wire.project_name),
+      projectName: cleanField(wire.project_name, 'project'),
       components: normalised.components,
       ...normalised.facts,
       endTime: Math.floor(wire.end),
@@ -145,13 +175,15 @@ function decodeLegacy(
     const parsed = legacyLaunchSchema.safeParse(message);
     if (!parsed.success) return badField(parsed.error);
     const wire = parsed.data;
+    const bad = outOfBounds(checkClientTime('start', wire.start, meta.receivedAtMs));
+    if (bad) return bad;
     return {
       kind: 'ok',
       event: {
         ...base,
         ...versions(wire.parsl_v, wire.python_v),
-        platform: cleanText(wire.os),
-        osRelease: cleanText(wire.os_v),
+        platform: cleanField(wire.os, 'platform'),
+        osRelease: cleanField(wire.os_v, 'osRelease'),
         isTest: wire.test ?? null,
         startTime: floorOrNull(wire.start),
       },
@@ -160,6 +192,15 @@ function decodeLegacy(
   const parsed = legacyClosureSchema.safeParse(message);
   if (!parsed.success) return badField(parsed.error);
   const wire = parsed.data;
+  const bad = outOfBounds(
+    firstOutOfBounds([
+      checkClientTime('end', wire.end, meta.receivedAtMs),
+      checkAtMost('t_apps', wire.t_apps, MAX_TASK_COUNT),
+      checkAtMost('failed', wire.failed, MAX_TASK_COUNT),
+      checkAtMost('sites', wire.sites, MAX_EXECUTORS),
+    ]),
+  );
+  if (bad) return bad;
   return {
     kind: 'ok',
     event: {

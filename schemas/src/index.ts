@@ -6,3 +6,5 @@ export * from './wire-legacy.js';
 export * from './normalise.js';
 export * from './parsl-version.js';
 export * from './decode.js';
+export * from './text.js';
+export * from './bounds.js';

@@ -2,9 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   MAX_COMPONENT_DEPTH,
   MAX_COMPONENTS,
-  MAX_TEXT_CHARS,
   classifyComponent,
-  cleanText,
   normaliseComponents,
   pythonMinor,
 } from './normalise.js';
@@ -12,26 +10,6 @@ import {
 const HTEX = 'parsl.executors.high_throughput.executor.HighThroughputExecutor';
 const CONFIG = 'parsl.config.Config';
 const DFK = 'parsl.dataflow.dflow.DataFlowKernel';
-
-describe('cleanText', () => {
-  it.each([
-    ['absent', undefined, null],
-    ['null', null, null],
-    ['empty', '', null],
-    ['blank', ' \t\n', null],
-    ['trims', '  Linux \n', 'Linux'],
-    ['keeps inner spaces', 'my project', 'my project'],
-    ['caps at MAX_TEXT_CHARS', 'x'.repeat(MAX_TEXT_CHARS + 50), 'x'.repeat(MAX_TEXT_CHARS)],
-  ])('%s', (_name, input, expected) => {
-    expect(cleanText(input)).toBe(expected);
-  });
-
-  it('caps by code points without splitting a surrogate pair', () => {
-    const out = cleanText('😀'.repeat(300));
-    expect(out).toBe('😀'.repeat(MAX_TEXT_CHARS));
-    expect(Array.from(out ?? '')).toHaveLength(MAX_TEXT_CHARS);
-  });
-});
 
 describe('pythonMinor', () => {
   it.each([

@@ -1,4 +1,6 @@
 import type { Component, ComponentKind } from './event.js';
+import { MAX_EXECUTORS, MAX_TASK_COUNT } from './bounds.js';
+import { cleanField } from './text.js';
 import { isWireComponentItem } from './wire-v1.js';
 
 /**
@@ -7,8 +9,6 @@ import { isWireComponentItem } from './wire-v1.js';
  * few facts the dashboards group by.
  */
 
-/** Longest text kept from any client string, in code points (ClickHouse rows stay small). */
-export const MAX_TEXT_CHARS = 256;
 /** Most components kept from one message; a real config has well under 20. */
 export const MAX_COMPONENTS = 256;
 /**
@@ -17,16 +17,6 @@ export const MAX_COMPONENTS = 256;
  * while bounding the work for hostile input.
  */
 export const MAX_COMPONENT_DEPTH = 8;
-
-/** Trimmed and capped text; null for absent or blank. */
-export function cleanText(value: string | null | undefined, maxChars = MAX_TEXT_CHARS): string | null {
-  if (value === null || value === undefined) return null;
-  const trimmed = value.trim();
-  if (trimmed === '') return null;
-  if (trimmed.length <= maxChars) return trimmed;
-  // Slice by code points, not UTF-16 units, so a cut never leaves half a surrogate pair.
-  return Array.from(trimmed).slice(0, maxChars).join('').trimEnd();
-}
 
 // "3.12.2", "3.12.2+", "3.13.0rc1", "3.12": major.minor, then anything that is not a digit.
 const PYTHON_MINOR = /^(\d{1,2})\.(\d{1,3})(?!\d)/;
@@ -74,9 +64,9 @@ function scalarAttrs(raw: Record<string, unknown>): Attrs {
   const attrs: Attrs = {};
   for (const [key, value] of Object.entries(raw)) {
     if (key === 'c') continue;
-    const name = cleanText(key, 64);
+    const name = cleanField(key, 'attrName');
     if (name === null) continue;
-    if (typeof value === 'string') attrs[name] = cleanText(value);
+    if (typeof value === 'string') attrs[name] = cleanField(value, 'attrValue');
     else if (typeof value === 'number' && Number.isFinite(value)) attrs[name] = value;
     else if (typeof value === 'boolean' || value === null) attrs[name] = value;
   }
@@ -116,12 +106,14 @@ function flatten(
   return { kind: 'ok', flat };
 }
 
-function nonNegativeInt(attrs: Attrs, key: string, path: string): number | null | string {
+/** An integer in [0, max] (bounds.ts), or the reason it is not. */
+function boundedInt(attrs: Attrs, key: string, path: string, max: number): number | null | string {
   const value = attrs[key];
   if (value === undefined || value === null) return null;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
     return `${path}.${key}: expected a non-negative integer, got ${JSON.stringify(value)}`;
   }
+  if (value > max) return `${path}.${key}: ${value} is above the bound ${max}`;
   return value;
 }
 
@@ -161,23 +153,23 @@ export function normaliseComponents(items: readonly unknown[]): ComponentsOutcom
     }
     const wire = item;
     const rawCls = typeof wire === 'string' ? wire : wire.c;
-    const cls = cleanText(rawCls);
+    const cls = cleanField(rawCls, 'className');
     if (cls === null) return problem(`${path}: empty class name`);
     const attrs = typeof wire === 'string' ? {} : scalarAttrs(wire);
     const kind = classifyComponent(cls);
     components.push({ kind, cls, attrs });
 
     if (cls === CONFIG_CLASS) {
-      const executorsLen = nonNegativeInt(attrs, 'executors_len', path);
+      const executorsLen = boundedInt(attrs, 'executors_len', path, MAX_EXECUTORS);
       if (typeof executorsLen === 'string') return problem(executorsLen);
       const dependencyResolver = bool(attrs, 'dependency_resolver', path);
       if (typeof dependencyResolver === 'string') return problem(dependencyResolver);
       facts.executorsLen ??= executorsLen;
       facts.dependencyResolver ??= dependencyResolver;
     } else if (cls === DFK_CLASS) {
-      const appCount = nonNegativeInt(attrs, 'app_count', path);
+      const appCount = boundedInt(attrs, 'app_count', path, MAX_TASK_COUNT);
       if (typeof appCount === 'string') return problem(appCount);
-      const appFails = nonNegativeInt(attrs, 'app_fails', path);
+      const appFails = boundedInt(attrs, 'app_fails', path, MAX_TASK_COUNT);
       if (typeof appFails === 'string') return problem(appFails);
       facts.appCount ??= appCount;
       facts.appFails ??= appFails;
