@@ -147,3 +147,84 @@ describe('changeRows', () => {
     expect(changeRows(null, next, { kafkaPartition: 2, kafkaOffset: '7' })).toHaveLength(1);
   });
 });
+
+describe('conflicting datagrams under one id (the same row in either order)', () => {
+  // Parsl 0.4/0.5: an explicit dfk.cleanup() and the unguarded atexit handler each send a closure.
+  const legacyLaunch = ev({ protocol: 'legacy', trackingLevel: null, startTime: 1_600_000_000 });
+  const explicitCleanup = ev({
+    protocol: 'legacy',
+    trackingLevel: null,
+    phase: 'closure',
+    receivedAtMs: DAY1 + 60_000,
+    endTime: 1_600_000_100,
+    appCount: 7,
+    appFails: 0,
+    executorsLen: 1,
+  });
+  const atexitCleanup = {
+    ...explicitCleanup,
+    receivedAtMs: DAY1 + 61_000,
+    endTime: 1_600_000_101,
+    appFails: 1,
+  };
+
+  it.each([
+    ['explicit cleanup first', [legacyLaunch, explicitCleanup, atexitCleanup]],
+    ['atexit closure first', [legacyLaunch, atexitCleanup, explicitCleanup]],
+    ['closures before the launch', [atexitCleanup, explicitCleanup, legacyLaunch]],
+  ])(
+    'a second closure: the later end and the larger counts win, the first receipt stays (%s)',
+    (_n, events) => {
+      expect(fold(events)).toMatchObject({
+        status: 'completed',
+        end_time: '2020-09-13 12:28:21',
+        app_count: 7,
+        app_fails: 1,
+        closure_received_at: '2026-10-01 12:01:00',
+        day: '2026-10-01',
+      });
+    },
+  );
+
+  const other = ev({ parslVersion: '2024.06.03', startTime: 1_790_000_050, receivedAtMs: DAY2 });
+  it.each([
+    ['original first', [launch3, other]],
+    ['conflicting first', [other, launch3]],
+  ])(
+    'two launches: the later start supplies every launch fact; the day is the first receipt (%s)',
+    (_n, events) => {
+      expect(fold(events)).toMatchObject({
+        parsl_version: '2024.06.03',
+        start_time: '2026-09-21 14:14:10',
+        launch_received_at: '2026-10-01 12:00:00',
+        day: '2026-10-01',
+      });
+    },
+  );
+
+  it('a copy received earlier moves the receipt and the day back, with the retraction of the old row', () => {
+    const late = fold([{ ...launch3, receivedAtMs: DAY2 }]);
+    const r = applyEvent(late, launch3);
+    if (!r.changed || late === null) throw new Error('an earlier copy is a change');
+    expect(r.next).toMatchObject({ day: '2026-10-01', launch_received_at: '2026-10-01 12:00:00' });
+    expect(changeRows(late, r.next, { kafkaPartition: 0, kafkaOffset: '12' })[0]).toMatchObject({
+      sign: -1,
+      day: '2026-10-02',
+    });
+    // ...and the later copy changes nothing once the earlier one is in.
+    expect(applyEvent(r.next, { ...launch3, receivedAtMs: DAY2 })).toEqual({ changed: false });
+  });
+
+  it.each([
+    ['launch first', [ev({ projectName: 'beta' }), ev({ phase: 'closure', projectName: 'alpha' })]],
+    ['closure first', [ev({ phase: 'closure', projectName: 'alpha' }), ev({ projectName: 'beta' })]],
+  ])('two project names: the same one in either order (%s)', (_n, events) => {
+    expect(fold(events)?.project_name).toBe('beta');
+  });
+
+  it('a version out of offset order (a replay in another order) still rises', () => {
+    const a = fold([{ ...closure3, kafkaOffset: '20' }]);
+    const r = applyEvent(a, { ...launch3, kafkaOffset: '5' });
+    expect(r.changed && r.next.version).toBe('21');
+  });
+});

@@ -8,6 +8,10 @@ import { installAgeDays, parslReleaseDate } from '@parsl-usage/schemas';
  */
 export type WorkflowState = Omit<WorkflowChangeRow, 'sign' | 'seq'>;
 
+/** Columns that say where and when a version was written, not what the run was; they may differ between orders. */
+export const BOOKKEEPING_FIELDS = ['version', 'kafka_partition', 'kafka_offset'] as const;
+export type WorkflowFacts = Omit<WorkflowState, (typeof BOOKKEEPING_FIELDS)[number]>;
+
 export const EPOCH_DATE = '1970-01-01';
 export const EPOCH_DATETIME = '1970-01-01 00:00:00';
 
@@ -55,116 +59,202 @@ function pointsOf(trackingLevel: number): number {
 }
 
 function componentsOf(e: UsageEvent, kind: 'executor' | 'provider' | 'launcher' | 'other'): string[] {
-  return e.components.filter((c) => c.kind === kind).map((c) => c.cls);
+  return uniqSorted(e.components.filter((c) => c.kind === kind).map((c) => c.cls));
 }
 
-function emptyState(e: UsageEvent): WorkflowState {
-  return {
+/**
+ * The facts one launch sets and nothing else does. Two launches are compared on these, in
+ * this order, and the greater one supplies all of them: one launch's facts stay together.
+ * `start_time` first, so the launch with the later (known) start wins; the rest is a
+ * tie-break that makes the order total, so the choice never depends on arrival.
+ */
+const LAUNCH_FIELDS = [
+  'start_time',
+  'protocol',
+  'tracking_level',
+  'parsl_version',
+  'python_version',
+  'python_minor',
+  'platform',
+  'os_release',
+  'is_test',
+] as const;
+
+/** The same for closures: the later (known) end wins, then the longer execution time. */
+const CLOSURE_FIELDS = ['end_time', 'execution_time'] as const;
+
+type Scalar = string | number;
+
+/** A total order on the listed fields: numbers by value, text (canonical dates included) by code units. */
+function compareOn(fields: readonly (keyof WorkflowState)[], a: WorkflowState, b: WorkflowState): number {
+  for (const f of fields) {
+    const x = a[f] as Scalar;
+    const y = b[f] as Scalar;
+    if (x < y) return -1;
+    if (x > y) return 1;
+  }
+  return 0;
+}
+
+/** The earlier of two receipt times, where the epoch means "none received". */
+function earliestReceipt(a: string, b: string): string {
+  if (a === EPOCH_DATETIME) return b;
+  if (b === EPOCH_DATETIME) return a;
+  return a < b ? a : b;
+}
+
+function unionSorted(a: string[], b: string[]): string[] {
+  return uniqSorted([...a, ...b]);
+}
+
+/** Status, points, release date, day and install age follow from the other facts. */
+function derive(s: WorkflowState): WorkflowState {
+  s.status = statusOf(s);
+  s.points = pointsOf(s.tracking_level);
+  // The run belongs to the day its (first) launch was received, else its first closure's.
+  s.day = (s.has_launch ? s.launch_received_at : s.closure_received_at).slice(0, 10);
+  const release = parslReleaseDate(s.parsl_version);
+  s.parsl_release_date = release ?? EPOCH_DATE;
+  s.install_age_days = installAgeDays(s.day, release);
+  return s;
+}
+
+/** The row of a workflow of which only this one datagram is known. */
+export function stateOfEvent(e: UsageEvent): WorkflowState {
+  const launch = e.phase === 'launch';
+  const executionTime =
+    !launch && e.executionTime !== null && Number.isFinite(e.executionTime) && e.executionTime >= 0
+      ? e.executionTime
+      : -1;
+  return derive({
     workflow_id: e.workflowId,
     version: e.kafkaOffset,
     status: 'closure_only',
     protocol: e.protocol,
-    tracking_level: 0,
-    parsl_version: '',
+    tracking_level: launch ? (e.trackingLevel ?? 0) : 0,
+    parsl_version: launch ? (e.parslVersion ?? '') : '',
     parsl_release_date: EPOCH_DATE,
     install_age_days: -1,
-    python_version: '',
-    python_minor: '',
-    platform: '',
-    os_release: '',
-    project_name: '',
-    is_test: 0,
-    executors: [],
-    providers: [],
-    launchers: [],
-    other_components: [],
-    executors_len: 0,
-    dependency_resolver: 0,
-    mpi: 0,
-    app_count: 0,
-    app_fails: 0,
-    has_launch: 0,
-    has_closure: 0,
-    day: isoDay(e.receivedAtMs),
-    launch_received_at: EPOCH_DATETIME,
-    closure_received_at: EPOCH_DATETIME,
-    start_time: EPOCH_DATETIME,
-    end_time: EPOCH_DATETIME,
-    execution_time: -1,
+    python_version: launch ? (e.pythonVersion ?? '') : '',
+    python_minor: launch ? (e.pythonMinor ?? '') : '',
+    platform: launch ? (e.platform ?? '') : '',
+    os_release: launch ? (e.osRelease ?? '') : '',
+    project_name: e.projectName ?? '',
+    // A legacy closure's `test` repeats its launch's; the launch's is the fact.
+    is_test: launch ? boolFlag(e.isTest) : 0,
+    executors: componentsOf(e, 'executor'),
+    providers: componentsOf(e, 'provider'),
+    launchers: componentsOf(e, 'launcher'),
+    other_components: componentsOf(e, 'other'),
+    executors_len: e.executorsLen === null ? 0 : clampUInt(e.executorsLen, 65_535),
+    dependency_resolver: boolFlag(e.dependencyResolver),
+    mpi: boolFlag(e.mpi),
+    app_count: clampUInt(e.appCount, Number.MAX_SAFE_INTEGER),
+    app_fails: clampUInt(e.appFails, Number.MAX_SAFE_INTEGER),
+    has_launch: launch ? 1 : 0,
+    has_closure: launch ? 0 : 1,
+    day: EPOCH_DATE,
+    launch_received_at: launch ? isoDateTime(e.receivedAtMs) : EPOCH_DATETIME,
+    closure_received_at: launch ? EPOCH_DATETIME : isoDateTime(e.receivedAtMs),
+    start_time: launch ? secondsToDateTime(e.startTime) : EPOCH_DATETIME,
+    end_time: launch ? EPOCH_DATETIME : secondsToDateTime(e.endTime),
+    execution_time: executionTime,
     points: 1,
     kafka_partition: e.kafkaPartition,
     kafka_offset: e.kafkaOffset,
-  };
-}
-
-function pick<T>(current: T, incoming: T | null | undefined, unset: T): T {
-  return current === unset && incoming !== null && incoming !== undefined ? incoming : current;
+  });
 }
 
 /**
- * Folds one event into a workflow's state. Pure and idempotent: a repeated launch or
- * closure (UDP duplicates, Kafka redelivery) returns `changed: false`. The first launch
- * and the first closure of an id win; a later different one under the same id is a
- * duplicate by definition of the protocol (one launch, one closure per run).
+ * The facts of the union of two sets of datagrams of one workflow, from their two rows.
+ * Commutative, associative and idempotent on the facts (infra/DESIGN.md, "Conflicting
+ * datagrams"), so folding datagrams in any order gives the same row. Every rule reads only
+ * stored columns: a row read back from ClickHouse merges exactly like one held in memory.
+ * Bookkeeping columns are `a`'s; applyEvent sets them.
+ */
+export function mergeStates(a: WorkflowState, b: WorkflowState): WorkflowState {
+  const s: WorkflowState = { ...a };
+  if (a.has_launch || b.has_launch) {
+    const launch = !b.has_launch ? a : !a.has_launch ? b : compareOn(LAUNCH_FIELDS, a, b) >= 0 ? a : b;
+    for (const f of LAUNCH_FIELDS) (s as Record<string, unknown>)[f] = launch[f];
+  } else if (b.protocol > a.protocol) {
+    // Closures alone: the protocol is the only launch field they set ('v1' over 'legacy').
+    s.protocol = b.protocol;
+  }
+  const closure = compareOn(CLOSURE_FIELDS, a, b) >= 0 ? a : b;
+  s.end_time = closure.end_time;
+  s.execution_time = closure.execution_time;
+
+  s.has_launch = Math.max(a.has_launch, b.has_launch);
+  s.has_closure = Math.max(a.has_closure, b.has_closure);
+  s.launch_received_at = earliestReceipt(a.launch_received_at, b.launch_received_at);
+  s.closure_received_at = earliestReceipt(a.closure_received_at, b.closure_received_at);
+  // '' sorts first, so any name beats none; two names (never from one Parsl run) resolve the same way in any order.
+  s.project_name = a.project_name >= b.project_name ? a.project_name : b.project_name;
+  // Launch and closure each report part of the picture; these facts only ever accumulate.
+  s.executors = unionSorted(a.executors, b.executors);
+  s.providers = unionSorted(a.providers, b.providers);
+  s.launchers = unionSorted(a.launchers, b.launchers);
+  s.other_components = unionSorted(a.other_components, b.other_components);
+  s.executors_len = Math.max(a.executors_len, b.executors_len);
+  s.dependency_resolver = Math.max(a.dependency_resolver, b.dependency_resolver);
+  s.mpi = Math.max(a.mpi, b.mpi);
+  // Parsl's task counters only grow: the later closure's counts are the larger ones.
+  s.app_count = Math.max(a.app_count, b.app_count);
+  s.app_fails = Math.max(a.app_fails, b.app_fails);
+  return derive(s);
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Whether two rows state the same facts (bookkeeping columns aside). */
+export function sameFacts(a: WorkflowState, b: WorkflowState): boolean {
+  for (const k of Object.keys(a) as (keyof WorkflowState)[]) {
+    if ((BOOKKEEPING_FIELDS as readonly string[]).includes(k)) continue;
+    const x = a[k];
+    const y = b[k];
+    if (Array.isArray(x) && Array.isArray(y) ? !sameList(x, y) : x !== y) return false;
+  }
+  return true;
+}
+
+export function factsOf(s: WorkflowState): WorkflowFacts {
+  const { version: _v, kafka_partition: _p, kafka_offset: _o, ...facts } = s;
+  return facts;
+}
+
+const DECIMAL = /^\d{1,20}$/;
+
+/**
+ * `workflow_versions` keeps the highest version, so each new version of a workflow must be
+ * above the last. The offset of the triggering message is, when messages come in offset
+ * order (the live consumer, reprocess); anything else gets the next number after the last.
+ */
+function nextVersion(prev: WorkflowState | null, offset: string): string {
+  if (prev === null || !DECIMAL.test(prev.version) || !DECIMAL.test(offset)) return offset;
+  const after = BigInt(prev.version) + 1n;
+  return BigInt(offset) >= after ? offset : after.toString();
+}
+
+/**
+ * Folds one event into a workflow's state: the merge of the state with the event's own row.
+ * The result depends only on the set of datagrams seen, not their order. A datagram that
+ * changes no fact (UDP duplicates, Kafka redelivery, a losing conflicting copy received
+ * later) returns `changed: false`.
  */
 export function applyEvent(
   prev: WorkflowState | null,
   e: UsageEvent,
 ): { changed: false } | { changed: true; next: WorkflowState } {
-  if (prev && e.phase === 'launch' && prev.has_launch) return { changed: false };
-  if (prev && e.phase === 'closure' && prev.has_closure) return { changed: false };
-
-  const s: WorkflowState = prev ? { ...prev } : emptyState(e);
-  if (e.phase === 'launch') {
-    s.has_launch = 1;
-    s.protocol = e.protocol;
-    s.tracking_level = e.trackingLevel ?? 0;
-    s.parsl_version = e.parslVersion ?? '';
-    s.python_version = e.pythonVersion ?? '';
-    s.python_minor = e.pythonMinor ?? '';
-    s.platform = e.platform ?? '';
-    s.os_release = e.osRelease ?? '';
-    s.is_test = boolFlag(e.isTest);
-    s.launch_received_at = isoDateTime(e.receivedAtMs);
-    s.start_time = secondsToDateTime(e.startTime);
-    // The run belongs to the day it was launched, even when its closure came first.
-    s.day = isoDay(e.receivedAtMs);
-    s.project_name = e.projectName ?? s.project_name;
-  } else {
-    s.has_closure = 1;
-    s.closure_received_at = isoDateTime(e.receivedAtMs);
-    s.end_time = secondsToDateTime(e.endTime);
-    s.execution_time =
-      e.executionTime !== null && Number.isFinite(e.executionTime) && e.executionTime >= 0
-        ? e.executionTime
-        : s.execution_time;
-    s.project_name = pick(s.project_name, e.projectName, '');
-    if (!prev?.has_launch) s.protocol = e.protocol;
-  }
-  // Launch and closure each report part of the picture; facts only ever accumulate.
-  s.executors = uniqSorted([...s.executors, ...componentsOf(e, 'executor')]);
-  s.providers = uniqSorted([...s.providers, ...componentsOf(e, 'provider')]);
-  s.launchers = uniqSorted([...s.launchers, ...componentsOf(e, 'launcher')]);
-  s.other_components = uniqSorted([...s.other_components, ...componentsOf(e, 'other')]);
-  s.executors_len = pick(
-    s.executors_len,
-    e.executorsLen === null ? null : clampUInt(e.executorsLen, 65_535),
-    0,
-  );
-  s.dependency_resolver = Math.max(s.dependency_resolver, boolFlag(e.dependencyResolver));
-  s.mpi = Math.max(s.mpi, boolFlag(e.mpi));
-  s.app_count = Math.max(s.app_count, clampUInt(e.appCount, Number.MAX_SAFE_INTEGER));
-  s.app_fails = Math.max(s.app_fails, clampUInt(e.appFails, Number.MAX_SAFE_INTEGER));
-
-  s.status = statusOf(s);
-  s.points = pointsOf(s.tracking_level);
-  const release = parslReleaseDate(s.parsl_version);
-  s.parsl_release_date = release ?? EPOCH_DATE;
-  s.install_age_days = installAgeDays(s.day, release);
-  s.version = e.kafkaOffset;
-  s.kafka_partition = e.kafkaPartition;
-  s.kafka_offset = e.kafkaOffset;
-  return { changed: true, next: s };
+  const own = stateOfEvent(e);
+  const next = prev ? mergeStates(prev, own) : own;
+  if (prev && sameFacts(prev, next)) return { changed: false };
+  next.version = nextVersion(prev, e.kafkaOffset);
+  next.kafka_partition = e.kafkaPartition;
+  next.kafka_offset = e.kafkaOffset;
+  return { changed: true, next };
 }
 
 /**
