@@ -1,0 +1,125 @@
+/**
+ * The frame of the backup and restore commands: node:util parseArgs with --help, the
+ * environment checked with the arguments (every problem in one message, exit 2), a ClickHouse
+ * client, one error line on failure (exit 1; the stack only with LOG_LEVEL=debug), the client
+ * closed whatever happens.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { z } from 'zod';
+import type { ClickHouseHttp } from './backup-http.js';
+
+const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+export const backupEnvSchema = z.object({
+  CLICKHOUSE_URL: z.string().url('CLICKHOUSE_URL must be a URL').default('http://127.0.0.1:8123'),
+  CLICKHOUSE_USER: z.string().min(1, 'CLICKHOUSE_USER must not be empty').default('admin'),
+  CLICKHOUSE_PASSWORD: z.string().default('admin-dev-password'),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(identifier, 'CLICKHOUSE_DATABASE must be an SQL identifier')
+    .default('parsl_usage'),
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((s) => s.split(',').map((b) => b.trim()))
+    .pipe(
+      z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'KAFKA_BROKERS must be host:port[,host:port...]')).min(1),
+    ),
+  AGG_GROUP_ID: z.string().min(1).default('parsl-usage-aggregator'),
+  AGG_RAW_TOPIC: z.string().min(1).default('parsl.usage.raw'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type BackupEnv = z.infer<typeof backupEnvSchema>;
+
+/** Arguments and environment together: every problem in one message (empty variables count as unset). */
+export function parseCommand<A>(
+  schema: z.ZodType<A, z.ZodTypeDef, unknown>,
+  values: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  usage: string,
+): { args: A; env: BackupEnv } {
+  const picked: Record<string, string> = {};
+  for (const k of Object.keys(backupEnvSchema.shape)) {
+    const v = env[k];
+    if (v !== undefined && v !== '') picked[k] = v;
+  }
+  const a = schema.safeParse(values);
+  const e = backupEnvSchema.safeParse(picked);
+  if (a.success && e.success) return { args: a.data, env: e.data };
+  const problems = [
+    ...(a.success ? [] : a.error.issues.map((i) => `  ${i.message}`)),
+    ...(e.success ? [] : e.error.issues.map((i) => `  ${String(i.path[0])}: ${i.message}`)),
+  ];
+  throw new Error(`${problems.join('\n')}\n${usage}`);
+}
+
+export async function runCommand<A>(cmd: {
+  name: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  args: z.ZodType<A, z.ZodTypeDef, unknown>;
+  usage: string;
+  run: (c: { args: A; env: BackupEnv; client: ClickHouseClient; http: ClickHouseHttp }) => Promise<void>;
+}): Promise<void> {
+  let parsed: { args: A; env: BackupEnv };
+  try {
+    const { values } = parseArgs({
+      args: process.argv.slice(2),
+      options: { ...cmd.options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
+    if (values.help) {
+      process.stdout.write(`${cmd.usage}\n`);
+      return;
+    }
+    const { help: _help, ...rest } = values;
+    parsed = parseCommand(cmd.args, rest, process.env, cmd.usage);
+  } catch (err) {
+    process.stderr.write(`${cmd.name}: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const { args, env } = parsed;
+  const client = createClient({
+    url: env.CLICKHOUSE_URL,
+    username: env.CLICKHOUSE_USER,
+    password: env.CLICKHOUSE_PASSWORD,
+    request_timeout: 3_600_000, // ms: a month's rebuild or a large insert-select
+    // Progress headers keep a long request's connection busy, so no idle timeout cuts it.
+    clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '10000' },
+    // The error reaches the user as one line below; the client's own log would add a stack.
+    log: { level: debug(env) ? ClickHouseLogLevel.DEBUG : ClickHouseLogLevel.OFF },
+  });
+  try {
+    await cmd.run({
+      args,
+      env,
+      client,
+      http: { url: env.CLICKHOUSE_URL, user: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD },
+    });
+  } catch (err) {
+    process.stderr.write(`${cmd.name}: ${oneLine(err)}\n`);
+    if (env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace')
+      process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+    process.exitCode = 1;
+  } finally {
+    await client.close();
+  }
+}
+
+function debug(env: BackupEnv): boolean {
+  return env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace';
+}
+
+/** An error as one line: its message, the causes' messages after it. */
+export function oneLine(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let i = 0; e !== undefined && e !== null && i < 4; i++) {
+    const msg = e instanceof Error ? e.message : typeof e === 'string' ? e : JSON.stringify(e);
+    if (msg && !parts.includes(msg)) parts.push(msg.split('\n')[0] ?? msg);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(': ') || 'failed';
+}
