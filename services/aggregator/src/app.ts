@@ -2,13 +2,20 @@ import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { DecodeOutcome, MessageMeta } from '@parsl-usage/schemas';
 import type { WorkflowSink } from './clickhouse-sink.js';
-import { settleAll, withRetry } from './errors.js';
+import { RefusedError, TransientError, settleAll, withRetry } from './errors.js';
+import { isolate, type IsolationOutcome } from './isolation.js';
 import { createHealthServer } from './http-server.js';
 import { GroupInsert } from './group-insert.js';
 import { IdFilter } from './id-filter.js';
 import { JoinWindow } from './join-window.js';
 import type { Metrics } from '@parsl-usage/common';
-import { processBatch, type RawMessage, type RejectedMessage, type Watermark } from './processor.js';
+import {
+  processBatch,
+  type BatchResult,
+  type RawMessage,
+  type RejectedMessage,
+  type Watermark,
+} from './processor.js';
 
 export interface AggregatorDeps {
   config: {
@@ -33,6 +40,13 @@ export interface AggregatorDeps {
   decode: (bytes: Buffer, meta: MessageMeta) => DecodeOutcome;
   metrics: Metrics;
   now?: () => number;
+  /**
+   * The consumer crashed and kafkajs will not restart it: the process must end (non-zero) so
+   * that its supervisor restarts it, rather than live on with no partition consumed.
+   */
+  onFatal?: (err: unknown) => void;
+  /** Polls the consumer lag from the brokers (lag-monitor.ts); started after the consumer. */
+  lagMonitor?: { start(): Promise<void>; stop(): Promise<void> };
 }
 
 export interface AggregatorApp {
@@ -103,6 +117,11 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
     }),
     metrics: () => {
       metrics.set('aggregator_open_workflows', 'workflows held in the join window', window.size);
+      metrics.set(
+        'aggregator_consumer_up',
+        '1 while the consumer runs and has not crashed',
+        isHealthy() ? 1 : 0,
+      );
       return metrics.render();
     },
   });
@@ -151,7 +170,9 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
       },
       sleep: async (ms) => {
         await new Promise((r) => setTimeout(r, ms));
-        if (!payload.isRunning() || payload.isStale()) throw new Error('consumer stopping; abandoning batch');
+        // Retriable, so that kafkajs restarts the consumer instead of leaving it crashed.
+        if (!payload.isRunning() || payload.isStale())
+          throw new TransientError('consumer stopping; abandoning batch');
         await payload.heartbeat();
       },
     });
@@ -254,6 +275,93 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
     }
   }
 
+  /**
+   * The change rows go first, since they are what analysts see; the audit trail follows, and
+   * the rejected topic is written meanwhile. Two inserts at once into one ClickHouse are slower
+   * than one after the other (group-insert.ts). Any order is safe for replays: each table has
+   * its own watermark (processBatch rebuilds only what the table that missed it lacks), and
+   * rejections are at least once. Everything is awaited before anything is thrown, so no write
+   * of this batch is still in flight when the consumer restarts and reads the watermarks again.
+   */
+  async function writeBatch(
+    payload: EachBatchPayload,
+    result: BatchResult,
+    release: () => void,
+  ): Promise<void> {
+    await settleAll([
+      untilDone(payload, 'publish rejected', () => publishRejected(result.rejected)),
+      (async () => {
+        const submitted = insertOnce(payload, 'changes', result.rows, () => {
+          const inserted = changeWrites.submit(result.rows);
+          release();
+          return inserted;
+        });
+        if (result.rows.length === 0) release();
+        await submitted;
+        await insertOnce(payload, 'events', result.events, () => eventWrites.submit(result.events));
+      })(),
+    ]);
+  }
+
+  /** Writes the batch again in chunks, without the group insert, until the refused messages are found. */
+  async function isolateBatch(
+    payload: EachBatchPayload,
+    partition: number,
+    messages: RawMessage[],
+    cause: RefusedError,
+  ): Promise<IsolationOutcome> {
+    logger.warn(
+      { partition, messages: messages.length, err: cause },
+      'ClickHouse refused rows; isolating them',
+    );
+    const noMark: Watermark = { changes: -1n, events: -1n };
+    const out = await isolate(
+      {
+        forgetUnflushed: () => window.forgetDirty(partition),
+        flushed: () => window.markFlushed(partition),
+        readWatermark: () =>
+          untilDone(payload, 'watermarks', async () => (await sink.watermarks()).get(partition) ?? noMark),
+        process: (chunk, mark) =>
+          untilDone(payload, 'lookup', () =>
+            processBatch(
+              { decode: deps.decode, sink, window, filter: currentFilter },
+              partition,
+              chunk,
+              mark,
+              now(),
+            ),
+          ),
+        insertChanges: (rows) => insertOnce(payload, 'changes', rows, () => sink.insertChanges(rows)),
+        insertEvents: (rows) => insertOnce(payload, 'events', rows, () => sink.insertEvents(rows)),
+        refused: async (m, table, err) => {
+          const detail = `ClickHouse refused the ${table} insert (code ${err.clickhouseCode}): ${err.message}`;
+          logger.warn(
+            { partition, offset: m.offset, table, code: err.clickhouseCode },
+            'message refused by ClickHouse',
+          );
+          await untilDone(payload, 'publish rejected', () =>
+            publishRejected([
+              {
+                value: m.value ?? Buffer.alloc(0),
+                reason: 'sink_refused',
+                detail: detail.slice(0, 1_000),
+                partition,
+                offset: m.offset,
+              },
+            ]),
+          );
+          metrics.inc('aggregator_sink_refused_total', 'messages whose rows ClickHouse refused', 1, {
+            table,
+          });
+        },
+      },
+      messages,
+    );
+    metrics.inc('aggregator_isolations_total', 'batches written again to find refused rows', 1);
+    logger.warn({ partition, refused: out.refused, chunks: out.chunks }, 'isolation done');
+    return out;
+  }
+
   async function applyBatch(
     payload: EachBatchPayload,
     partition: number,
@@ -275,33 +383,28 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
     );
     const processedAt = now();
     await payload.heartbeat();
-    // The change rows go first, since they are what analysts see; the audit trail follows, and
-    // the rejected topic is written meanwhile. Two inserts at once into one ClickHouse are slower
-    // than one after the other (group-insert.ts). Any order is safe for replays: each table has
-    // its own watermark (processBatch rebuilds only what the table that missed it lacks), and
-    // rejections are at least once. Everything is awaited before anything is thrown, so no write
-    // of this batch is still in flight when the consumer restarts and reads the watermarks again.
-    await settleAll([
-      untilDone(payload, 'publish rejected', () => publishRejected(result.rejected)),
-      (async () => {
-        const submitted = insertOnce(payload, 'changes', result.rows, () => {
-          const inserted = changeWrites.submit(result.rows);
-          release();
-          return inserted;
-        });
-        if (result.rows.length === 0) release();
-        await submitted;
-        await insertOnce(payload, 'events', result.events, () => eventWrites.submit(result.events));
-      })(),
-    ]);
+    let isolated: IsolationOutcome | null = null;
+    try {
+      await writeBatch(payload, result, release);
+    } catch (err) {
+      // A row ClickHouse refuses costs its message, never the partition (isolation.ts).
+      if (!(err instanceof RefusedError)) throw err;
+      release();
+      isolated = await isolateBatch(payload, partition, messages, err);
+      watermark = isolated.watermark;
+    }
     window.markFlushed(partition);
     const writtenAt = now();
     if (result.lastOffset !== null) {
       const last = BigInt(result.lastOffset);
       payload.resolveOffset(result.lastOffset);
       await consumer.commitOffsets([{ topic: batch.topic, partition, offset: (last + 1n).toString() }]);
-      if (result.rows.length > 0) watermark.changes = last > watermark.changes ? last : watermark.changes;
-      if (result.events.length > 0) watermark.events = last > watermark.events ? last : watermark.events;
+      // After an isolation the watermarks were read from the sink; otherwise the batch's rows
+      // moved them to its last offset.
+      if (isolated === null && result.rows.length > 0)
+        watermark.changes = last > watermark.changes ? last : watermark.changes;
+      if (isolated === null && result.events.length > 0)
+        watermark.events = last > watermark.events ? last : watermark.events;
       marks.set(partition, watermark);
       const lag = BigInt(batch.highWatermark) - last - 1n;
       metrics.set(
@@ -363,6 +466,7 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
         filterReady = null;
         crashed = !e.payload.restart;
         logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+        if (crashed) deps.onFatal?.(e.payload.error);
       });
       await consumer.subscribe({ topic: config.rawTopic, fromBeginning: true });
       await consumer.run({
@@ -385,11 +489,13 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
         },
       });
       running = true;
+      await deps.lagMonitor?.start();
       logger.info({ topic: config.rawTopic, httpPort }, 'aggregator started');
     },
     stop() {
       stopping ??= (async () => {
         running = false;
+        await deps.lagMonitor?.stop();
         // kafkajs finishes the batch in hand (its insert and commit) before disconnect resolves.
         await consumer.disconnect();
         await producer.disconnect();

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRow, WorkflowChangeRow } from '@parsl-usage/schemas';
-import { FatalError, TransientError, isRetriable } from './errors.js';
+import { classifyClickHouseCode, clickHouseErrorCode, describeClickHouseCode } from './clickhouse-errors.js';
+import { FatalError, RefusedError, TransientError, isRetriable } from './errors.js';
 import type { Watermark } from './processor.js';
 import { EPOCH_DATE, EPOCH_DATETIME, type WorkflowState } from './workflow-state.js';
 
@@ -122,10 +123,24 @@ export function rowToState(r: Record<string, unknown>): WorkflowState {
 }
 
 function classify(err: unknown, what: string): Error {
-  // Connection failures and server overload are transient; a rejected statement is not.
-  if (isRetriable(err)) return new TransientError(`ClickHouse ${what} failed: ${String(err)}`, err);
   const msg = err instanceof Error ? err.message : String(err);
-  if (/timeout|socket hang up|ECONN|Too many simultaneous queries|MEMORY_LIMIT/i.test(msg)) {
+  const code = clickHouseErrorCode(err);
+  // The server's own answer decides (clickhouse-errors.ts); only failures without one
+  // (connections, sockets, timeouts on our side) fall back to node's error codes and text.
+  switch (classifyClickHouseCode(code)) {
+    case 'refused':
+      return new RefusedError(`ClickHouse ${what} refused the data: ${msg}`, code ?? 0, err);
+    case 'transient':
+      return new TransientError(
+        `ClickHouse ${what} failed (${describeClickHouseCode(code ?? 0)}): ${msg}`,
+        err,
+      );
+    case 'fatal':
+      return new FatalError(`ClickHouse ${what} failed: ${msg}`, err);
+    case null:
+      break;
+  }
+  if (isRetriable(err) || /timeout|socket hang up|ECONN|EPIPE/i.test(msg)) {
     return new TransientError(`ClickHouse ${what} failed: ${msg}`, err);
   }
   return new FatalError(`ClickHouse ${what} failed: ${msg}`, err);

@@ -24,6 +24,21 @@ export class FatalError extends PipelineError {
 
 export class ConfigError extends FatalError {}
 
+/**
+ * ClickHouse refused the data of an insert (clickhouse-errors.ts: a parse or type error in a
+ * row). Not retriable as it is: the batch is split until the offending messages are found
+ * (isolation.ts), and those go to the rejected topic with reason `sink_refused`.
+ */
+export class RefusedError extends PipelineError {
+  constructor(
+    message: string,
+    readonly clickhouseCode: number,
+    cause?: unknown,
+  ) {
+    super(message, { retriable: false, cause });
+  }
+}
+
 export function isRetriable(err: unknown): boolean {
   if (err instanceof PipelineError) return err.retriable;
   // Network-level failures from node's http stack are worth retrying.

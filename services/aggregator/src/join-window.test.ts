@@ -69,6 +69,22 @@ describe('JoinWindow', () => {
     expect(w.dirty).toBe(1);
   });
 
+  it('forgets the unacknowledged states of one partition, keeping its clean ones and the others', () => {
+    const w = new JoinWindow({ maxEntries: 10, windowMs: 1_000 });
+    w.put(0, state('clean'), 0);
+    w.markFlushed(0);
+    w.put(0, state('dirty'), 0);
+    w.put(1, state('other'), 0);
+    expect(w.forgetDirty(0)).toBe(1);
+    expect([w.get(0, 'clean')?.workflow_id, w.get(0, 'dirty'), w.get(1, 'other')?.workflow_id]).toEqual([
+      'clean',
+      undefined,
+      'other',
+    ]);
+    expect(w.dirty).toBe(1);
+    expect(w.forgetDirty(0)).toBe(0);
+  });
+
   it('forgets partitions it no longer owns', () => {
     const w = new JoinWindow({ maxEntries: 10, windowMs: 1_000 });
     w.put(0, state('a'), 0);

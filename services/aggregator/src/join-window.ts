@@ -79,6 +79,26 @@ export class JoinWindow {
     this.dirtyByPartition.delete(partition);
   }
 
+  /**
+   * Drops the states of `partition` that ClickHouse has not acknowledged: after an insert was
+   * refused they may hold a message that never landed, so the next batch reads them afresh.
+   */
+  forgetDirty(partition: number): number {
+    const list = this.dirtyByPartition.get(partition);
+    if (list === undefined) return 0;
+    let dropped = 0;
+    for (const slot of list) {
+      if (!this.store.isDirty(slot)) continue;
+      this.store.setDirty(slot, false);
+      this.dirtyCount--;
+      this.slots.remove(slot);
+      this.store.remove(slot);
+      dropped++;
+    }
+    this.dirtyByPartition.delete(partition);
+    return dropped;
+  }
+
   /** Drops every entry of partitions this instance no longer owns: another consumer may change them. */
   dropPartitionsExcept(owned: ReadonlySet<number>): void {
     for (let slot = this.slots.oldest(); slot !== undefined;) {

@@ -6,6 +6,7 @@ import { decodeDatagram } from '@parsl-usage/schemas';
 import { createApp } from './app.js';
 import { createClickHouseSink } from './clickhouse-sink.js';
 import { loadConfig } from './config.js';
+import { LagMonitor, kafkaLagSource } from './lag-monitor.js';
 import { provision } from './provision.js';
 
 const config = loadConfig();
@@ -25,6 +26,16 @@ const kafka = new Kafka({
   logLevel: logLevel.WARN,
 });
 if (config.AGG_MIGRATE_ON_START) await provision({ config, kafka, clickhouse, logger });
+const metrics = new Metrics();
+const admin = kafka.admin();
+const lagMonitor = new LagMonitor({
+  source: kafkaLagSource(admin, config.AGG_RAW_TOPIC, config.AGG_GROUP_ID),
+  metrics,
+  logger,
+  intervalMs: 15_000, // ms: a quarter of the shortest alert window
+  connect: () => admin.connect(),
+  disconnect: () => admin.disconnect(),
+});
 const app = createApp({
   config: {
     rawTopic: config.AGG_RAW_TOPIC,
@@ -50,8 +61,14 @@ const app = createApp({
   producer: kafka.producer({ allowAutoTopicCreation: false }),
   sink: createClickHouseSink(clickhouse, config.CLICKHOUSE_DATABASE),
   decode: decodeDatagram,
-  metrics: new Metrics(),
+  metrics,
+  lagMonitor,
+  onFatal: (err) => {
+    logger.fatal({ err }, 'consumer crashed for good; stopping so that the supervisor restarts the process');
+    void shutdown().finally(() => process.exit(1));
+  },
 });
 
-exitOnSignals(logger, () => app.stop().then(() => clickhouse.close()));
+const shutdown = (): Promise<void> => app.stop().then(() => clickhouse.close());
+exitOnSignals(logger, shutdown);
 await app.start();
