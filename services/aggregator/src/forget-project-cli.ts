@@ -18,7 +18,11 @@ async function main(): Promise<void> {
     name: 'forget-project',
     options: { project: { type: 'string' } },
     args: forgetArgsSchema,
-    usage: FORGET_USAGE,
+    usage: `${FORGET_USAGE}
+
+Removes everything of one project (events, workflow_changes, workflow_versions,
+its share of every rollup). Exit 3: done, but rows of the project arrived meanwhile
+(run it again). See docs/PRIVACY.md.`,
     requestTimeoutMs: 3_600_000,
     run: async ({ args, env, client }) => {
       const r = await forgetProject({

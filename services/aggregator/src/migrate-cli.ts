@@ -1,27 +1,56 @@
-import { createClient } from '@clickhouse/client';
+/**
+ * Creates the Kafka topics and applies the ClickHouse migrations (safe to run again):
+ *   node services/aggregator/dist/migrate-cli.js
+ * Migrations need DDL rights: it runs as admin (local dev default admin / admin-dev-password;
+ * CLICKHOUSE_USER, CLICKHOUSE_PASSWORD override). Other settings as the aggregator's (config.ts).
+ */
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
-import { loadConfig } from './config.js';
+import { LOCAL_DEV_USERS, UsageError, clickhouseClient, runCli } from './cli-frame.js';
+import { loadConfig, type AggregatorConfig } from './config.js';
 import { provision } from './provision.js';
 
-// Migrations need DDL rights: run as the admin user (CLICKHOUSE_USER/CLICKHOUSE_PASSWORD).
-const config = loadConfig();
-const logger = pino({ level: config.LOG_LEVEL, base: { service: 'migrate' } });
-const clickhouse = createClient({
-  url: config.CLICKHOUSE_URL,
-  username: config.CLICKHOUSE_USER,
-  password: config.CLICKHOUSE_PASSWORD,
-});
-const kafka = new Kafka({
-  clientId: 'parsl-usage-migrate',
-  brokers: config.KAFKA_BROKERS,
-  logLevel: logLevel.WARN,
-});
-try {
-  await provision({ config, kafka, clickhouse, logger });
-} catch (err) {
-  logger.fatal({ err }, 'provisioning failed');
-  process.exitCode = 1;
-} finally {
-  await clickhouse.close();
+const HELP = `usage: migrate-cli
+
+Creates the Kafka topics and applies the SQL migrations of infra/clickhouse/migrations
+(checksummed in schema_migrations: safe to run any number of times).
+
+Environment: CLICKHOUSE_URL (http://127.0.0.1:8123), CLICKHOUSE_USER (admin),
+CLICKHOUSE_PASSWORD (local dev default admin-dev-password), CLICKHOUSE_DATABASE (parsl_usage),
+KAFKA_BROKERS (127.0.0.1:9092), AGG_RAW_TOPIC, AGG_REJECTED_TOPIC, AGG_RAW_PARTITIONS,
+PROVISION_WAIT_MS (how long to wait for the servers, 120000), LOG_LEVEL.
+Exit codes: 0 done, 1 failed, 2 bad environment.`;
+
+function config(): AggregatorConfig {
+  const env = { ...process.env };
+  // The aggregator's own default user is ingest, which may not run DDL.
+  if (!env.CLICKHOUSE_USER) env.CLICKHOUSE_USER = LOCAL_DEV_USERS.admin.user;
+  if (!env.CLICKHOUSE_PASSWORD) env.CLICKHOUSE_PASSWORD = LOCAL_DEV_USERS.admin.password;
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    const lines = (err as Error).message.split('\n').map((l) => l.trim());
+    throw new UsageError(lines.filter(Boolean).join('; '));
+  }
 }
+
+await runCli({
+  name: 'migrate',
+  help: HELP,
+  options: {},
+  run: async () => {
+    const c = config();
+    const logger = pino({ level: c.LOG_LEVEL, base: { service: 'migrate' } });
+    const clickhouse = clickhouseClient({ ...c, LOG_LEVEL: c.LOG_LEVEL });
+    const kafka = new Kafka({
+      clientId: 'parsl-usage-migrate',
+      brokers: c.KAFKA_BROKERS,
+      logLevel: c.LOG_LEVEL === 'debug' || c.LOG_LEVEL === 'trace' ? logLevel.WARN : logLevel.NOTHING,
+    });
+    try {
+      await provision({ config: c, kafka, clickhouse, logger });
+    } finally {
+      await clickhouse.close();
+    }
+  },
+});

@@ -1,26 +1,49 @@
 /**
- * Writes the funders' report of a month or a year as Markdown and CSV:
+ * Writes the funders' report of a month or a year as Markdown, CSV, HTML (charts as inline SVG)
+ * and PDF (the HTML printed by headless Chromium):
  *   node services/aggregator/dist/report-cli.js --month 2026-10 --out reports/
  *   node services/aggregator/dist/report-cli.js --year 2026 --out reports/
- * ClickHouse from CLICKHOUSE_URL, CLICKHOUSE_USER (default analyst: the report only reads),
- * CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE (default parsl_usage).
+ * It only reads: ClickHouse as analyst (local dev default analyst / analyst-dev-password;
+ * CLICKHOUSE_USER, CLICKHOUSE_PASSWORD override), CLICKHOUSE_URL, CLICKHOUSE_DATABASE.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import {
-  periodsFor,
-  renderReport,
-  reportQueries,
-  type Period,
-  type ReportInput,
-  type Totals,
-} from './report.js';
+  LOCAL_DEV_USERS,
+  UsageError,
+  checkArgs,
+  clickhouseClient,
+  clickhouseEnv,
+  parseCliArgs,
+  runCli,
+  type CliOptions,
+} from './cli-frame.js';
+import { fetchReportHistory, fetchReportInput } from './report-fetch.js';
+import type { ReportHistory } from './report-history.js';
+import { renderHtml } from './report-html.js';
+import { DEFAULT_CHROMIUM, printPdf } from './report-pdf.js';
+import { periodsFor, renderReport, type Period, type ReportInput } from './report.js';
+
+// The analytics cookbook test reads the report's figures through this module.
+export { fetchReportInput };
 
 const USAGE = 'usage: report-cli (--month YYYY-MM | --year YYYY) --out DIR';
+
+const HELP = `${USAGE}
+
+Writes parsl-usage-<period>.md, .csv, .html and .pdf into DIR: the figures of the month or the
+year against the one before, charts of the twelve months up to its end (a year report adds the
+year month by month). The PDF is the HTML printed by headless Chromium (REPORT_CHROMIUM,
+default ${DEFAULT_CHROMIUM}).
+
+Environment: CLICKHOUSE_URL (http://127.0.0.1:8123), CLICKHOUSE_USER (analyst: the report only
+reads), CLICKHOUSE_PASSWORD (local dev default analyst-dev-password), CLICKHOUSE_DATABASE
+(parsl_usage), LOG_LEVEL (debug: stack traces on errors).
+Exit codes: 0 written, 1 failed, 2 bad arguments or environment.`;
+
+const OPTIONS: CliOptions = { month: { type: 'string' }, year: { type: 'string' }, out: { type: 'string' } };
 
 const argsSchema = z
   .object({
@@ -39,166 +62,83 @@ const argsSchema = z
     'give exactly one of --month and --year',
   );
 
-const envSchema = z.object({
-  CLICKHOUSE_URL: z.string().url('CLICKHOUSE_URL must be a URL').default('http://127.0.0.1:8123'),
-  CLICKHOUSE_USER: z.string().min(1).default('analyst'),
-  CLICKHOUSE_PASSWORD: z.string().default(''),
-  CLICKHOUSE_DATABASE: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'CLICKHOUSE_DATABASE must be an SQL identifier')
-    .default('parsl_usage'),
-});
-
 export interface ReportOptions {
   period: Period;
   previous: Period;
   out: string;
-  clickhouse: { url: string; username: string; password: string; database: string };
+  chromium: string;
+  clickhouse: { url: string; username: string; password: string; database: string; logLevel: string };
 }
 
-/** Parses and checks the arguments and environment; throws an Error whose message is for the user. */
-export function parseReportArgs(argv: string[], env: Record<string, string | undefined>): ReportOptions {
-  let values: Record<string, unknown>;
-  try {
-    values = parseArgs({
-      args: argv,
-      options: { month: { type: 'string' }, year: { type: 'string' }, out: { type: 'string' } },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n${USAGE}`);
-  }
-  const args = argsSchema.safeParse(values);
-  if (!args.success) throw new Error(`${args.error.issues.map((i) => i.message).join('; ')}\n${USAGE}`);
-  const e = envSchema.safeParse(env);
-  if (!e.success) throw new Error(e.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+/** Checks the arguments and environment; throws a UsageError whose message is for the user. */
+export function reportOptions(
+  values: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+): ReportOptions {
+  const args = checkArgs(argsSchema, values);
+  const e = clickhouseEnv(env, LOCAL_DEV_USERS.analyst);
   const { period, previous } = periodsFor(
-    args.data.month !== undefined ? { month: args.data.month } : { year: args.data.year ?? '' },
+    args.month !== undefined ? { month: args.month } : { year: args.year ?? '' },
   );
   return {
     period,
     previous,
-    out: resolve(args.data.out),
+    out: resolve(args.out),
+    chromium: env.REPORT_CHROMIUM || DEFAULT_CHROMIUM,
     clickhouse: {
-      url: e.data.CLICKHOUSE_URL,
-      username: e.data.CLICKHOUSE_USER,
-      password: e.data.CLICKHOUSE_PASSWORD,
-      database: e.data.CLICKHOUSE_DATABASE,
+      url: e.CLICKHOUSE_URL,
+      username: e.CLICKHOUSE_USER,
+      password: e.CLICKHOUSE_PASSWORD,
+      database: e.CLICKHOUSE_DATABASE,
+      logLevel: e.LOG_LEVEL,
     },
   };
 }
 
-// 18.16 quotes 64-bit integers in JSON and sums of an empty set may come back as 0 or null.
-const num = z.union([z.number(), z.string(), z.null()]).transform((v) => (v === null ? 0 : Number(v)));
-const totalsRow = z.object({
-  runs: num,
-  runs_with_closure: num,
-  unfinished_runs: num,
-  app_count: num,
-  app_fail_count: num,
-  point_count: num,
-  named_projects: num,
-});
-const countRow = z.object({ name: z.string(), runs: num });
-const componentRow = z.object({
-  kind: z.enum(['executor', 'provider', 'launcher']),
-  component: z.string(),
-  runs: num,
-});
-const projectRow = z.object({ project: z.string(), run_count: num, point_count: num });
-
-async function rows<T>(
-  client: ClickHouseClient,
-  query: string,
-  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
-): Promise<T[]> {
-  const rs = await client.query({ query, format: 'JSONEachRow' });
-  return z.array(schema).parse(await rs.json());
+/** parseArgs, then reportOptions (for tests; --help is the frame's). */
+export function parseReportArgs(argv: string[], env: Record<string, string | undefined>): ReportOptions {
+  const parsed = parseCliArgs(argv, OPTIONS);
+  if (parsed.help) throw new UsageError(USAGE);
+  return reportOptions(parsed.values, env);
 }
 
-async function totals(client: ClickHouseClient, database: string, p: Period): Promise<Totals> {
-  const [t] = await rows(client, reportQueries(database, p).totals, totalsRow);
-  return {
-    runs: t?.runs ?? 0,
-    runsWithClosure: t?.runs_with_closure ?? 0,
-    unfinished: t?.unfinished_runs ?? 0,
-    apps: t?.app_count ?? 0,
-    appFails: t?.app_fail_count ?? 0,
-    points: t?.point_count ?? 0,
-    namedProjects: t?.named_projects ?? 0,
-  };
-}
-
-/** Runs the report's queries (as any user that may read the analyst views). */
-export async function fetchReportInput(
-  client: ClickHouseClient,
-  database: string,
-  period: Period,
-  previous: Period,
-  now = new Date(),
-): Promise<ReportInput> {
-  const q = reportQueries(database, period);
-  const [cur, prev, py, parsl, platforms, components, componentRuns, board] = await Promise.all([
-    totals(client, database, period),
-    totals(client, database, previous),
-    rows(client, q.pythonVersions, countRow),
-    rows(client, q.parslVersions, countRow),
-    rows(client, q.platforms, countRow),
-    rows(client, q.components, componentRow),
-    rows(client, q.componentRuns, z.object({ runs: num })),
-    rows(client, q.leaderboard, projectRow),
-  ]);
-  return {
-    period,
-    previous,
-    totals: cur,
-    previousTotals: prev,
-    pythonVersions: py,
-    parslVersions: parsl,
-    platforms,
-    components,
-    componentRuns: componentRuns[0]?.runs ?? 0,
-    leaderboard: board.map((b) => ({ project: b.project, runs: b.run_count, points: b.point_count })),
-    generatedAt: now.toISOString(),
-  };
-}
-
-/** Writes parsl-usage-<label>.md and .csv into opts.out; returns their paths. */
-export async function writeReport(opts: ReportOptions): Promise<string[]> {
-  const client = createClient({
-    url: opts.clickhouse.url,
-    username: opts.clickhouse.username,
-    password: opts.clickhouse.password,
+/** Writes parsl-usage-<label>.md, .csv, .html and .pdf into opts.out; returns their paths. */
+export async function writeReport(opts: ReportOptions, now = new Date()): Promise<string[]> {
+  const client = clickhouseClient({
+    CLICKHOUSE_URL: opts.clickhouse.url,
+    CLICKHOUSE_USER: opts.clickhouse.username,
+    CLICKHOUSE_PASSWORD: opts.clickhouse.password,
+    CLICKHOUSE_DATABASE: opts.clickhouse.database,
+    LOG_LEVEL: opts.clickhouse.logLevel,
   });
+  let input: ReportInput;
+  let history: ReportHistory;
   try {
-    const input = await fetchReportInput(client, opts.clickhouse.database, opts.period, opts.previous);
-    const report = renderReport(input);
-    await mkdir(opts.out, { recursive: true });
-    const base = join(opts.out, `parsl-usage-${opts.period.label}`);
-    await writeFile(`${base}.md`, report.markdown);
-    await writeFile(`${base}.csv`, report.csv);
-    return [`${base}.md`, `${base}.csv`];
+    const db = opts.clickhouse.database;
+    [input, history] = await Promise.all([
+      fetchReportInput(client, db, opts.period, opts.previous, now),
+      fetchReportHistory(client, db, opts.period),
+    ]);
   } finally {
     await client.close();
   }
+  const report = renderReport(input);
+  await mkdir(opts.out, { recursive: true });
+  const base = join(opts.out, `parsl-usage-${opts.period.label}`);
+  await writeFile(`${base}.md`, report.markdown);
+  await writeFile(`${base}.csv`, report.csv);
+  await writeFile(`${base}.html`, renderHtml(input, history));
+  await printPdf(`${base}.html`, `${base}.pdf`, opts.chromium);
+  return ['md', 'csv', 'html', 'pdf'].map((ext) => `${base}.${ext}`);
 }
 
-async function main(): Promise<void> {
-  let opts: ReportOptions;
-  try {
-    opts = parseReportArgs(process.argv.slice(2), process.env);
-  } catch (err) {
-    process.stderr.write(`report: ${(err as Error).message}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  try {
-    for (const f of await writeReport(opts)) process.stdout.write(`${f}\n`);
-  } catch (err) {
-    process.stderr.write(`report: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  }
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runCli({
+    name: 'report',
+    help: HELP,
+    options: OPTIONS,
+    run: async (values) => {
+      for (const f of await writeReport(reportOptions(values, process.env))) process.stdout.write(`${f}\n`);
+    },
+  });
 }
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

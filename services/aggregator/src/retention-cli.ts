@@ -15,7 +15,10 @@ async function main(): Promise<void> {
     name: 'retention',
     options: { days: { type: 'string' }, 'dry-run': { type: 'boolean' } },
     args: retentionArgsSchema,
-    usage: RETENTION_USAGE,
+    usage: `${RETENTION_USAGE}
+
+Drops the months of raw events older than N days (whole months only);
+--dry-run shows what would go. See docs/PRIVACY.md.`,
     run: async ({ args, env, client }) => {
       const r = await applyRetention({
         client,
