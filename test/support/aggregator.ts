@@ -13,6 +13,8 @@ export async function startAggregator(opts: {
   windowMs?: number;
   maxOpenWorkflows?: number;
   now?: () => number;
+  /** Replaces the decoder (e.g. refusing-decode.ts, to make ClickHouse refuse chosen rows). */
+  decode?: typeof decodeDatagram;
 }): Promise<{ app: AggregatorApp; metrics: Metrics; stop: () => Promise<void> }> {
   const ch = clickhouse('admin');
   const k = kafka(freshName('agg'));
@@ -32,7 +34,7 @@ export async function startAggregator(opts: {
     consumer: k.consumer({ groupId: opts.groupId ?? freshName('group'), maxWaitTimeInMs: 100, minBytes: 1 }),
     producer: k.producer({ allowAutoTopicCreation: false }),
     sink: createClickHouseSink(ch, opts.database),
-    decode: decodeDatagram,
+    decode: opts.decode ?? decodeDatagram,
     metrics,
     ...(opts.now ? { now: opts.now } : {}),
   });
