@@ -37,9 +37,10 @@ async function readRejected(topic: string, want: (r: Rejected[]) => boolean): Pr
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
-      eachMessage: async ({ message }) => {
+      eachMessage: ({ message }) => {
         const h = (k: string): string => message.headers?.[k]?.toString() ?? '';
         got.push({ reason: h('reason'), partition: h('source_partition'), offset: h('source_offset') });
+        return Promise.resolve();
       },
     });
     await eventually(() => (want(got) ? true : undefined), { timeoutMs: 60_000, what: 'rejected messages' });
