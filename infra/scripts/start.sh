@@ -33,8 +33,14 @@ fi
 if ! container_up parsl-usage-clickhouse; then
   podman rm -f parsl-usage-clickhouse >/dev/null 2>&1 || true
   log "starting ClickHouse on 127.0.0.1:$CLICKHOUSE_PORT"
+  # Users' passwords (docs/SECURITY.md): those set in this shell are passed on; the others are the
+  # image entrypoint's local development defaults (<user>-dev-password).
+  ch_env=()
+  for v in CLICKHOUSE_{ADMIN,INGEST,ANALYST,DASHBOARD}_{PASSWORD,NETWORK} CLICKHOUSE_REQUIRE_PASSWORDS; do
+    if [[ -n "${!v:-}" ]]; then ch_env+=(-e "$v"); fi
+  done
   podman run -d --name parsl-usage-clickhouse -p "127.0.0.1:$CLICKHOUSE_PORT:8123" \
-    -v parsl-usage-clickhouse-data:/var/lib/clickhouse \
+    -v parsl-usage-clickhouse-data:/var/lib/clickhouse "${ch_env[@]}" \
     localhost/parsl-usage/clickhouse:18.16 >/dev/null
 fi
 
@@ -61,8 +67,10 @@ start_service() {
 }
 RELAY_UDP_HOST="$RELAY_UDP_HOST" RELAY_UDP_PORT="$RELAY_UDP_PORT" RELAY_SPOOL_DIR="$RUN_DIR/spool" \
   start_service relay services/relay/dist/main.js
-start_service aggregator services/aggregator/dist/main.js
-DASH_HTTP_PORT="${DASH_HTTP_PORT:-8080}" start_service dashboard services/dashboard/dist/main.js
+CLICKHOUSE_USER=ingest CLICKHOUSE_PASSWORD="${CLICKHOUSE_INGEST_PASSWORD:-ingest-dev-password}" \
+  start_service aggregator services/aggregator/dist/main.js
+DASH_CLICKHOUSE_USER=dashboard DASH_CLICKHOUSE_PASSWORD="${CLICKHOUSE_DASHBOARD_PASSWORD:-dashboard-dev-password}" \
+  DASH_HTTP_PORT="${DASH_HTTP_PORT:-8080}" start_service dashboard services/dashboard/dist/main.js
 
 wait_for "relay health" curl -sf "http://127.0.0.1:${RELAY_HTTP_PORT:-9464}/healthz"
 wait_for "aggregator health" curl -sf "http://127.0.0.1:${AGG_HTTP_PORT:-9465}/healthz"
