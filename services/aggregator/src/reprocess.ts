@@ -14,7 +14,10 @@ export function derivedTables(tables: { name: string; engine: string }[]): strin
 
 export interface EventSource {
   partitions(): Promise<number[]>;
-  /** Up to `limit` stored messages of `partition` after `afterOffset`, in offset order. */
+  /**
+   * Up to `limit` stored messages of `partition` after `afterOffset`: the lowest offsets, in any
+   * order within the page (the result does not depend on it).
+   */
   page(partition: number, afterOffset: bigint, limit: number): Promise<RawMessage[]>;
 }
 
@@ -59,11 +62,13 @@ export interface ReprocessResult {
  * Re-derives every change row from the audit trail with today's decode and normalisation.
  * The caller has emptied the derived tables; `events` is left as it is. Processing is the
  * aggregator's own, partition by partition in offset order, so with unchanged code the
- * rebuilt rows are identical to the originals (same offsets, same versions).
+ * rebuilt rows are identical to the originals (same offsets, same versions). The facts do not
+ * depend on that order (the join is order-independent, infra/DESIGN.md): a source that returns
+ * a partition's messages in another order rebuilds the same `workflows` and rollups.
  */
 export async function reprocessFromEvents(deps: {
   source: EventSource;
-  sink: WorkflowSink;
+  sink: Pick<WorkflowSink, 'lookup' | 'insertChanges'>;
   decode: (bytes: Buffer, meta: MessageMeta) => DecodeOutcome;
   pageSize?: number;
   now?: () => number;
@@ -94,7 +99,8 @@ export async function reprocessFromEvents(deps: {
       result.messages += messages.length;
       result.rows += r.rows.length;
       result.rejected += r.rejected.length;
-      after = BigInt(messages[messages.length - 1]?.offset ?? after);
+      // The highest offset, not the last: a page is a range of offsets, whatever its order.
+      for (const m of messages) if (BigInt(m.offset) > after) after = BigInt(m.offset);
       deps.onProgress?.({ partition, offset: after.toString(), messages: result.messages });
     }
   }
