@@ -61,8 +61,8 @@ start_service() {
   local name=$1 entry=$2
   local pidfile="$RUN_DIR/$name.pid"
   if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return; fi
-  log "starting $name"
-  nohup node "$entry" >>"$RUN_DIR/logs/$name.log" 2>&1 &
+  log "starting $name (supervised: restarted with backoff if it exits)"
+  nohup bash "$ROOT/infra/scripts/supervise.sh" "$name" node "$entry" >>"$RUN_DIR/logs/$name.log" 2>&1 &
   echo $! >"$pidfile"
 }
 RELAY_UDP_HOST="$RELAY_UDP_HOST" RELAY_UDP_PORT="$RELAY_UDP_PORT" RELAY_SPOOL_DIR="$RUN_DIR/spool" \

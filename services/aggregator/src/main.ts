@@ -1,7 +1,7 @@
 import { createClient } from '@clickhouse/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
-import { exitOnSignals, Metrics } from '@parsl-usage/common';
+import { SUPERVISOR_RESTARTS_HELP, exitOnSignals, Metrics, supervisorRestarts } from '@parsl-usage/common';
 import { decodeDatagram } from '@parsl-usage/schemas';
 import { createApp } from './app.js';
 import { createClickHouseSink } from './clickhouse-sink.js';
@@ -27,6 +27,7 @@ const kafka = new Kafka({
 });
 if (config.AGG_MIGRATE_ON_START) await provision({ config, kafka, clickhouse, logger });
 const metrics = new Metrics();
+metrics.set('aggregator_supervisor_restarts', SUPERVISOR_RESTARTS_HELP, supervisorRestarts());
 const admin = kafka.admin();
 const lagMonitor = new LagMonitor({
   source: kafkaLagSource(admin, config.AGG_RAW_TOPIC, config.AGG_GROUP_ID),

@@ -1,3 +1,4 @@
 export { ConfigError, parseEnv } from './env-config.js';
 export { Metrics } from './metrics.js';
 export { exitOnSignals } from './shutdown.js';
+export { SUPERVISOR_RESTARTS_HELP, supervisorRestarts } from './supervisor.js';

@@ -1,6 +1,6 @@
 import { createClient } from '@clickhouse/client';
 import { pino } from 'pino';
-import { exitOnSignals, Metrics } from '@parsl-usage/common';
+import { SUPERVISOR_RESTARTS_HELP, exitOnSignals, Metrics, supervisorRestarts } from '@parsl-usage/common';
 import { createApp } from './app.js';
 import { clickhouseQuery } from './clickhouse-query.js';
 import { loadConfig } from './config.js';
@@ -14,6 +14,8 @@ const clickhouse = createClient({
   database: config.DASH_CLICKHOUSE_DATABASE,
   request_timeout: config.DASH_CLICKHOUSE_TIMEOUT_MS,
 });
+const metrics = new Metrics();
+metrics.set('dashboard_supervisor_restarts', SUPERVISOR_RESTARTS_HELP, supervisorRestarts());
 const app = createApp({
   config: {
     httpHost: config.DASH_HTTP_HOST,
@@ -25,7 +27,7 @@ const app = createApp({
   },
   logger,
   query: clickhouseQuery(clickhouse),
-  metrics: new Metrics(),
+  metrics,
 });
 
 exitOnSignals(logger, () => app.stop().then(() => clickhouse.close()));

@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { SUPERVISOR_RESTARTS_HELP, supervisorRestarts } from '@parsl-usage/common';
 import { sniff } from '@parsl-usage/schemas';
 import { pino } from 'pino';
 import { createApp } from './app.js';
@@ -15,6 +16,8 @@ if (config.workers > 1 && cluster.isPrimary) {
   const wc = workerConfig(config);
   const publisher = new KafkaPublisher({ brokers: wc.kafka.brokers, clientId: wc.kafka.clientId, logger });
   const app = createApp({ config: wc, logger, publisher, sniff });
+  const restarts = supervisorRestarts();
+  app.metrics.addGauge('relay_supervisor_restarts', SUPERVISOR_RESTARTS_HELP, () => restarts);
 
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {
