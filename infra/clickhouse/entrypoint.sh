@@ -7,8 +7,9 @@
 # For each user U in ADMIN INGEST ANALYST DASHBOARD, the password is, first found:
 #   CLICKHOUSE_U_PASSWORD_FILE   a file holding it (a container secret); one trailing newline is dropped
 #   CLICKHOUSE_U_PASSWORD        the password itself
-#   u-dev-password               LOCAL DEVELOPMENT DEFAULT, with a warning; refused when
-#                                CLICKHOUSE_REQUIRE_PASSWORDS=1 (set it in every real deployment)
+#   u-dev-password               LOCAL DEVELOPMENT DEFAULT, with a warning
+# CLICKHOUSE_REQUIRE_PASSWORDS=1 (set it in every real deployment) refuses to start without a
+# password for every user, or with one that is a development default.
 # Only the SHA-256 reaches the server's environment; the plain variables are unset before exec.
 # CLICKHOUSE_U_NETWORK (one address or CIDR, default ::/0) is where U may log in from.
 # The built-in `default` user gets a random SHA-256 (nobody knows a password for it) and no networks.
@@ -27,9 +28,9 @@ for u in ADMIN INGEST ANALYST DASHBOARD; do
     # $(...) drops trailing newlines, as secrets written by `echo` end with one.
     plain=$(cat "$file")
   fi
-  if [ -z "$plain" ]; then
+  if [ -z "$plain" ] || [ "$plain" = "$lower-dev-password" ]; then
     if [ "${CLICKHOUSE_REQUIRE_PASSWORDS:-0}" = 1 ]; then
-      warn "no password for $lower (CLICKHOUSE_${u}_PASSWORD or CLICKHOUSE_${u}_PASSWORD_FILE) and CLICKHOUSE_REQUIRE_PASSWORDS=1"
+      warn "CLICKHOUSE_REQUIRE_PASSWORDS=1 and $lower has no password or the development one: set CLICKHOUSE_${u}_PASSWORD or CLICKHOUSE_${u}_PASSWORD_FILE"
       exit 1
     fi
     warn "using the LOCAL DEVELOPMENT password for $lower ($lower-dev-password): set CLICKHOUSE_${u}_PASSWORD(_FILE) before exposing anything"

@@ -4,7 +4,7 @@ import { loadConfig } from './config.js';
 describe('loadConfig', () => {
   it('has working defaults', () => {
     const c = loadConfig({});
-    expect(c.DASH_CLICKHOUSE_USER).toBe('analyst');
+    expect(c.DASH_CLICKHOUSE_USER).toBe('dashboard');
     expect(c.DASH_CLICKHOUSE_DATABASE).toBe('parsl_usage');
     expect(c.DASH_HTTP_HOST).toBe('127.0.0.1');
     expect(c.DASH_HTTP_PORT).toBe(8080);

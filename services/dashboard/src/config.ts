@@ -7,11 +7,13 @@ const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an
 
 const schema = z.object({
   DASH_CLICKHOUSE_URL: z.string().url().default('http://127.0.0.1:8123'),
-  DASH_CLICKHOUSE_USER: z.string().min(1).default('analyst'),
-  DASH_CLICKHOUSE_PASSWORD: z.string().default('analyst-dev-password'),
+  // Its own read-only user with its own caps, so analysts cannot starve the page (docs/SECURITY.md);
+  // the password default is the local development one.
+  DASH_CLICKHOUSE_USER: z.string().min(1).default('dashboard'),
+  DASH_CLICKHOUSE_PASSWORD: z.string().default('dashboard-dev-password'),
   // Interpolated into SQL as `db.table`, so it must be an identifier, never free text.
   DASH_CLICKHOUSE_DATABASE: identifier.default('parsl_usage'),
-  /** ms; the analyst profile stops queries at 30 s, so waiting longer gains nothing. */
+  /** ms; the dashboard profile stops queries at 30 s, so waiting longer gains nothing. */
   DASH_CLICKHOUSE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(35_000),
   DASH_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   DASH_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
