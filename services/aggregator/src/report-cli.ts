@@ -115,10 +115,8 @@ export async function writeReport(opts: ReportOptions, now = new Date()): Promis
   let history: ReportHistory;
   try {
     const db = opts.clickhouse.database;
-    [input, history] = await Promise.all([
-      fetchReportInput(client, db, opts.period, opts.previous, now),
-      fetchReportHistory(client, db, opts.period),
-    ]);
+    input = await fetchReportInput(client, db, opts.period, opts.previous, now);
+    history = await fetchReportHistory(client, db, opts.period);
   } finally {
     await client.close();
   }

@@ -35,6 +35,18 @@ async function rows<T>(
   return z.array(schema).parse(await rs.json());
 }
 
+/**
+ * One query at a time: the analyst may run at most 4 at once (users.d), shared with every other
+ * analyst session, and the report's dozen small queries take well under a second in turn.
+ */
+async function inTurn<T extends readonly unknown[]>(
+  ...steps: { [K in keyof T]: () => Promise<T[K]> }
+): Promise<T> {
+  const out: unknown[] = [];
+  for (const step of steps) out.push(await step());
+  return out as unknown as T;
+}
+
 async function totals(client: ClickHouseClient, database: string, p: Period): Promise<Totals> {
   const [t] = await rows(client, reportQueries(database, p).totals, totalsRow);
   return {
@@ -57,16 +69,16 @@ export async function fetchReportInput(
   now = new Date(),
 ): Promise<ReportInput> {
   const q = reportQueries(database, period);
-  const [cur, prev, py, parsl, platforms, components, componentRuns, board] = await Promise.all([
-    totals(client, database, period),
-    totals(client, database, previous),
-    rows(client, q.pythonVersions, countRow),
-    rows(client, q.parslVersions, countRow),
-    rows(client, q.platforms, countRow),
-    rows(client, q.components, componentRow),
-    rows(client, q.componentRuns, z.object({ runs: num })),
-    rows(client, q.leaderboard, projectRow),
-  ]);
+  const [cur, prev, py, parsl, platforms, components, componentRuns, board] = await inTurn(
+    () => totals(client, database, period),
+    () => totals(client, database, previous),
+    () => rows(client, q.pythonVersions, countRow),
+    () => rows(client, q.parslVersions, countRow),
+    () => rows(client, q.platforms, countRow),
+    () => rows(client, q.components, componentRow),
+    () => rows(client, q.componentRuns, z.object({ runs: num })),
+    () => rows(client, q.leaderboard, projectRow),
+  );
   return {
     period,
     previous,
@@ -103,14 +115,14 @@ export async function fetchReportHistory(
   period: Period,
 ): Promise<ReportHistory> {
   const q = historyQueries(database, period);
-  const [monthly, projects, python, parsl, age, dayRelease] = await Promise.all([
-    rows(client, q.monthly, monthRow),
-    rows(client, q.monthlyProjects, z.object({ month_start: z.string(), projects: num })),
-    rows(client, q.python, monthCountRow),
-    rows(client, q.parsl, monthCountRow),
-    rows(client, q.installAge, z.object({ age: num, runs: num })),
-    rows(client, q.dayRelease, z.object({ day_number: num, release_day_number: num, runs: num })),
-  ]);
+  const [monthly, projects, python, parsl, age, dayRelease] = await inTurn(
+    () => rows(client, q.monthly, monthRow),
+    () => rows(client, q.monthlyProjects, z.object({ month_start: z.string(), projects: num })),
+    () => rows(client, q.python, monthCountRow),
+    () => rows(client, q.parsl, monthCountRow),
+    () => rows(client, q.installAge, z.object({ age: num, runs: num })),
+    () => rows(client, q.dayRelease, z.object({ day_number: num, release_day_number: num, runs: num })),
+  );
   const month = (d: string): string => d.slice(0, 7);
   const named = new Map(projects.map((p) => [month(p.month_start), p.projects]));
   const counts = (r: z.infer<typeof monthCountRow>) => ({

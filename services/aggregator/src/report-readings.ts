@@ -99,7 +99,7 @@ export function adoptionReading(curves: AdoptionCurve[]): string {
     .filter((x) => x.p !== undefined)
     .sort((x, y) => (x.p?.days ?? 0) - (y.p?.days ?? 0))[0];
   if (half?.p) {
-    const within = half.p.days === 0 ? 'in its first week' : `within ${half.p.days + 7} days`;
+    const within = half.p.days === 0 ? 'within a week' : `within ${half.p.days + 7} days`;
     return `${half.c.release} was the fastest to reach half of all runs, ${within} of its release.`;
   }
   const peak = curves

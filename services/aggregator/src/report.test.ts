@@ -180,6 +180,15 @@ describe('parseReportArgs', () => {
   });
 
   it.each([
+    [{}, ['analyst', 'analyst-dev-password']],
+    [{ CLICKHOUSE_USER: '', CLICKHOUSE_PASSWORD: '' }, ['analyst', 'analyst-dev-password']],
+    [{ CLICKHOUSE_USER: 'ro', CLICKHOUSE_PASSWORD: 'secret' }, ['ro', 'secret']],
+  ])('reads as analyst with the local dev password unless told otherwise (%o)', (e, user) => {
+    const o = parseReportArgs(['--year', '2026', '--out', 'x'], e);
+    expect([o.clickhouse.username, o.clickhouse.password]).toEqual(user);
+  });
+
+  it.each([
     [['--month', '2026-10'], /--out DIR is required/],
     [['--month', '2026-13', '--out', 'x'], /--month must be YYYY-MM/],
     [['--year', '26', '--out', 'x'], /--year must be YYYY/],
