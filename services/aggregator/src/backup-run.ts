@@ -59,8 +59,9 @@ export async function takeCut(
     if (w.events >= 0n) marks.events?.push({ partition, offset: w.events.toString() });
     if (w.changes >= 0n) marks.workflow_changes?.push({ partition, offset: w.changes.toString() });
   }
+  // The client sends `INSERT INTO db.table FORMAT ...`; this query's own text does not start so.
   const inserts = `SELECT query_id FROM system.processes
-    WHERE positionCaseInsensitive(query, 'INSERT INTO ${database}.') > 0`;
+    WHERE startsWith(replaceRegexpOne(query, '^\\\\s+', ''), 'INSERT INTO ${database}.')`;
   const running = new Set((await rows<{ query_id: string }>(client, inserts)).map((r) => r.query_id));
   const waitedForInserts = running.size;
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);

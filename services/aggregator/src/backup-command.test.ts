@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { oneLine, parseCommand } from './backup-command.js';
+import { backupArgsSchema } from './backup-cli.js';
+import { restoreArgsSchema } from './restore-cli.js';
+
+describe('parseCommand', () => {
+  it('defaults: the admin user, the local password, the aggregator group and topic', () => {
+    const { args, env } = parseCommand(backupArgsSchema, { dir: '/b' }, {}, 'usage');
+    expect(args).toEqual({ dir: '/b', verify: false });
+    expect(env).toMatchObject({
+      CLICKHOUSE_USER: 'admin',
+      CLICKHOUSE_PASSWORD: 'admin-dev-password',
+      CLICKHOUSE_DATABASE: 'parsl_usage',
+      KAFKA_BROKERS: ['127.0.0.1:9092'],
+      AGG_GROUP_ID: 'parsl-usage-aggregator',
+      AGG_RAW_TOPIC: 'parsl.usage.raw',
+    });
+  });
+  it('lists every problem of arguments and environment in one message, then the usage', () => {
+    expect(() =>
+      parseCommand(
+        restoreArgsSchema,
+        {},
+        { CLICKHOUSE_URL: 'nope', CLICKHOUSE_DATABASE: 'a-b', KAFKA_BROKERS: 'x' },
+        'USAGE',
+      ),
+    ).toThrow(
+      /--dir DIR is required\n {2}CLICKHOUSE_URL: CLICKHOUSE_URL must be a URL\n {2}CLICKHOUSE_DATABASE: .*\n {2}KAFKA_BROKERS: .*\nUSAGE$/,
+    );
+  });
+  it('empty variables count as unset', () => {
+    expect(
+      parseCommand(backupArgsSchema, { dir: 'd' }, { CLICKHOUSE_PASSWORD: '' }, 'u').env.CLICKHOUSE_PASSWORD,
+    ).toBe('admin-dev-password');
+  });
+});
+
+describe('oneLine', () => {
+  it('joins the causes on one line, without repeats or stacks', () => {
+    const err = new Error('cannot reach Kafka', { cause: new Error('connect ECONNREFUSED\n    at x') });
+    expect(oneLine(err)).toBe('cannot reach Kafka: connect ECONNREFUSED');
+    expect(oneLine(new Error('same', { cause: new Error('same') }))).toBe('same');
+    expect(oneLine('text')).toBe('text');
+  });
+});
