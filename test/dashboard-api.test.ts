@@ -6,6 +6,7 @@
  * last block starts a private ClickHouse with the working tree's users.d, creates the real
  * parsl_usage with the migrations, and connects the dashboard as analyst, as deployed.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { applyMigrations } from '@parsl-usage/aggregator/migrate';
@@ -376,6 +377,28 @@ describe('dashboard API over a fixture history', () => {
     expect(m).toMatch(/^dashboard_cache_requests_total\{outcome="hit"\} [1-9]\d*$/m);
     expect(m).toMatch(/^dashboard_http_requests_total\{route="\/api\/headline",status="200"\} 1$/m);
     expect(m).toMatch(/^dashboard_params_rejected_total\{panel="dimension"\} \d+$/m);
+  });
+
+  it('hostile request targets: 400 for a malformed one, and no request adds a metric label', async () => {
+    const raw = (requestLine: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const sock = connect(Number(new URL(d.base).port), '127.0.0.1');
+        let got = '';
+        sock.on('data', (b: Buffer) => (got += b.toString()));
+        sock.on('end', () => resolve(got.split('\r\n')[0] ?? ''));
+        sock.on('error', reject);
+        sock.write(`${requestLine}\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      });
+    // The probe's request line, which used to answer 502 with a stack trace in the log.
+    expect(await raw('GET http://[::1 HTTP/1.1')).toBe('HTTP/1.1 400 Bad Request');
+    expect(await raw('GET //evil.example/api/headline HTTP/1.1')).toBe('HTTP/1.1 400 Bad Request');
+    const before = await (await fetch(`${d.base}/metrics`)).text();
+    for (let i = 1; i <= 200; i++)
+      expect((await get(d, `/api/headline${'x'.repeat(i * 30)}`)).status).toBe(404);
+    const after = await (await fetch(`${d.base}/metrics`)).text();
+    const labels = (text: string) => new Set(text.match(/route="[^"]*"/g));
+    expect([...labels(after)].filter((l) => !labels(before).has(l))).toEqual([]);
+    expect(after.length).toBeLessThan(before.length + 200);
   });
 });
 

@@ -11,6 +11,7 @@ import { dayOf } from './dates.js';
 import type { Metrics } from '@parsl-usage/common';
 import { computePanel, type PanelAnswer, type QueryFn } from './panels.js';
 import { PANELS, parsePanelParams, type Panel } from './params.js';
+import { route, routeLabel, type Route } from './routes.js';
 
 export interface DashboardDeps {
   config: {
@@ -157,47 +158,49 @@ export function createApp(deps: DashboardDeps): DashboardApp {
     return 200;
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<number> {
+  async function handle(req: IncomingMessage, res: ServerResponse, r: Route): Promise<number> {
+    if (r.kind === 'bad-target') {
+      sendJson(res, 400, { error: r.reason });
+      return 400;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendJson(res, 405, { error: 'only GET' }, { allow: 'GET, HEAD' });
       return 405;
     }
-    const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
-    const path = url.pathname;
-    if (path === '/healthz') {
-      const healthy = isHealthy();
-      sendJson(res, healthy ? 200 : 503, { healthy, running, consecutiveFailures, cacheEntries: cache.size });
-      return healthy ? 200 : 503;
-    }
-    if (path === '/metrics') {
-      metrics.set('dashboard_cache_entries', 'answers held in the cache', cache.size);
-      send(res, 200, 'text/plain; version=0.0.4', metrics.render());
-      return 200;
-    }
-    const m = /^\/api\/([a-z-]{1,20})(\.csv)?$/.exec(path);
-    if (m) {
-      const panel = m[1] as string;
-      if (!(PANELS as readonly string[]).includes(panel)) {
-        sendJson(res, 404, { error: `no panel ${panel}; panels: ${PANELS.join(', ')}` });
-        return 404;
+    switch (r.kind) {
+      case 'health': {
+        const healthy = isHealthy();
+        sendJson(res, healthy ? 200 : 503, {
+          healthy,
+          running,
+          consecutiveFailures,
+          cacheEntries: cache.size,
+        });
+        return healthy ? 200 : 503;
       }
-      return api(res, panel as Panel, m[2] !== undefined, url.searchParams);
-    }
-    const s = STATIC[path];
-    const body = s ? files.get(path) : undefined;
-    if (s && body) {
-      send(res, 200, s.type, body, { 'cache-control': 'public, max-age=300' });
-      return 200;
+      case 'metrics':
+        metrics.set('dashboard_cache_entries', 'answers held in the cache', cache.size);
+        send(res, 200, 'text/plain; version=0.0.4', metrics.render());
+        return 200;
+      case 'no-panel':
+        sendJson(res, 404, { error: `no panel ${r.panel}; panels: ${PANELS.join(', ')}` });
+        return 404;
+      case 'api':
+        return api(res, r.panel, r.csv, r.search);
+      case 'static': {
+        const s = STATIC[r.path];
+        const body = files.get(r.path);
+        if (s && body) {
+          send(res, 200, s.type, body, { 'cache-control': 'public, max-age=300' });
+          return 200;
+        }
+        break;
+      }
+      case 'not-found':
+        break;
     }
     sendJson(res, 404, { error: 'not found' });
     return 404;
-  }
-
-  function routeLabel(url: string | undefined): string {
-    const path = (url ?? '/').split('?')[0] ?? '/';
-    if (/^\/api\/[a-z-]+(\.csv)?$/.test(path) && PANELS.some((p) => path.startsWith(`/api/${p}`)))
-      return path;
-    return path in STATIC || path === '/healthz' || path === '/metrics' ? path : 'other';
   }
 
   function isHealthy(): boolean {
@@ -211,8 +214,10 @@ export function createApp(deps: DashboardDeps): DashboardApp {
     isHealthy,
     async start() {
       for (const [path, s] of Object.entries(STATIC)) files.set(path, await readFile(s.file));
+      const staticPaths = new Set(Object.keys(STATIC));
       const srv = createServer((req, res) => {
-        handle(req, res)
+        const r = route(req.url, staticPaths);
+        handle(req, res, r)
           .catch((err: unknown) => {
             logger.error({ err, url: req.url }, 'request failed');
             if (!res.headersSent)
@@ -222,7 +227,7 @@ export function createApp(deps: DashboardDeps): DashboardApp {
           })
           .then((status) => {
             metrics.inc('dashboard_http_requests_total', 'HTTP requests by route and status', 1, {
-              route: routeLabel(req.url),
+              route: routeLabel(r),
               status: String(status),
             });
           })
