@@ -23,16 +23,22 @@ describe('quoteString', () => {
     [`\\'`, `'\\\\\\''`],
     ['line\nbreak\ttab\r', `'line\\nbreak\\ttab\\r'`],
     ['ünïcødé 项目', `'ünïcødé 项目'`],
+    // names stored before the text rule removed controls (issue 12)
+    ['a\0b', `'a\\x00b'`],
+    ['bell\u0007 del\u007f esc\u001b', `'bell\\x07 del\\x7f esc\\x1b'`],
   ])('%j -> %s', (s, q) => {
     expect(quoteString(s)).toBe(q);
   });
 });
 
 describe('projectNameSchema', () => {
-  it.each(['alpha', `o'brien`, 'a b', 'x'.repeat(256), '项'.repeat(256)])('accepts %j', (s) => {
-    expect(projectNameSchema.safeParse(s).success).toBe(true);
-  });
-  it.each(['', ' alpha', 'alpha ', 'x'.repeat(257), 'a\0b'])('refuses %j', (s) => {
+  it.each(['alpha', `o'brien`, 'a b', 'x'.repeat(256), '项'.repeat(256), 'a\0b', 'a\u0001b'])(
+    'accepts %j',
+    (s) => {
+      expect(projectNameSchema.safeParse(s).success).toBe(true);
+    },
+  );
+  it.each(['', ' alpha', 'alpha ', 'x'.repeat(257)])('refuses %j', (s) => {
     expect(projectNameSchema.safeParse(s).success).toBe(false);
   });
 });

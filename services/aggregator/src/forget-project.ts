@@ -35,9 +35,9 @@ export const projectNameSchema = z
   .refine(
     (s) => Array.from(s).length <= MAX_PROJECT_NAME_CHARS,
     `the project name is longer than ${MAX_PROJECT_NAME_CHARS} characters (stored names are cut there)`,
-  )
-  // NUL cannot be sent in a query text; nothing else needs refusing, because quoteString escapes.
-  .refine((s) => !s.includes('\0'), 'the project name contains a NUL character');
+  );
+// Every other name is accepted: quoteString escapes NUL and the other ASCII controls, so a name
+// stored before the text rule removed them (schemas/src/text.ts) can still be forgotten.
 
 const ESCAPES: Record<string, string> = {
   '\\': '\\\\',
@@ -47,9 +47,13 @@ const ESCAPES: Record<string, string> = {
   '\t': '\\t',
 };
 
-/** A ClickHouse string literal (18.16 has no query parameters): backslash escapes, single quotes. */
+/**
+ * A ClickHouse string literal (18.16 has no query parameters): backslash escapes, single
+ * quotes, and \xHH for NUL and the other ASCII control characters (both 18.16 and current
+ * releases read \xHH in literals).
+ */
 export function quoteString(s: string): string {
-  return `'${s.replace(/[\\'\n\r\t]/g, (c) => ESCAPES[c] ?? c)}'`;
+  return `'${s.replace(/[\\'\u0000-\u001f\u007f]/g, (c) => ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}'`;
 }
 
 export interface RollupView {
