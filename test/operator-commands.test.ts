@@ -23,13 +23,16 @@ interface Command {
   args: string[];
 }
 
-/** `npm run NAME -- ARGS` rows of the README's "Other commands" table, but compose:smoke (not an operator command). */
+/** The commands that share cli-frame.ts (backup and restore have tests of their own). */
+const OPERATOR = ['migrate', 'report', 'reprocess', 'retention', 'forget-project'];
+
+/** `npm run NAME -- ARGS` rows of the README's "Other commands" table, for the commands above. */
 async function readmeCommands(): Promise<Command[]> {
   const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
   const table = readme.slice(readme.indexOf('Other commands'));
   return [...table.matchAll(/^\| `npm run ([\w:-]+)(?: -- ([^`]*))?` \|/gm)]
     .map((m) => ({ script: m[1] ?? '', args: (m[2] ?? '').split(' ').filter(Boolean) }))
-    .filter((c) => c.script !== 'compose:smoke');
+    .filter((c) => OPERATOR.includes(c.script));
 }
 
 interface Run {
@@ -102,14 +105,8 @@ describe('operator commands, as the README shows them', () => {
     if (cwd) await rm(cwd, { recursive: true, force: true });
   });
 
-  it('the README lists the five operator commands, each an npm script running its CLI from dist', () => {
-    expect(commands.map((c) => c.script)).toEqual([
-      'migrate',
-      'report',
-      'reprocess',
-      'retention',
-      'forget-project',
-    ]);
+  it('the README lists each operator command, an npm script running its CLI from dist', () => {
+    expect(commands.map((c) => c.script).sort()).toEqual([...OPERATOR].sort());
     for (const c of commands)
       expect(scripts[c.script]).toBe(`node services/aggregator/dist/${c.script}-cli.js`);
   });

@@ -15,9 +15,11 @@ import {
   adoptionCurves,
   ageBuckets,
   AGE_UNKNOWN,
+  byReleaseQuarter,
   fillMonths,
   medianAge,
   shareSeries,
+  type ShareSeries,
 } from './report-series.js';
 import { renderSvg, type ChartOption } from './report-svg.js';
 import type { ComponentCount, ReportInput } from './report.js';
@@ -45,7 +47,15 @@ function nothing(rows: number): ChartOption {
 }
 
 const GRID = { left: 56, right: 16, top: 36, bottom: 28, containLabel: false };
-const LEGEND = { top: 0, left: 'center', itemWidth: 14, itemHeight: 9 } as const;
+const LEGEND = { top: 0, left: 'center', itemWidth: 14, itemHeight: 9, itemGap: 18 } as const;
+
+/** Launched-only runs (levels 1 and 2) are the normal case, not a warning: a quiet colour. */
+const STATUS_COLOURS = {
+  completed: '#3465a4',
+  unfinished: '#e07b24',
+  running: '#4e9a06',
+  'launched only': '#a9bcd0',
+};
 
 function runsChart(months: MonthFigures[]): Chart {
   const data = {
@@ -61,9 +71,16 @@ function runsChart(months: MonthFigures[]): Chart {
   const option: ChartOption = {
     legend: LEGEND,
     grid: GRID,
-    xAxis: { type: 'category', data: data.month.map(monthTick) },
+    xAxis: { type: 'category', data: data.month.map(monthTick), axisLabel: { interval: 0 } },
     yAxis: { type: 'value' },
-    series: shown.map((k) => ({ name: k, type: 'bar', stack: 'runs', data: data[k], barMaxWidth: 36 })),
+    series: shown.map((k) => ({
+      name: k,
+      type: 'bar',
+      stack: 'runs',
+      data: data[k],
+      barMaxWidth: 36,
+      color: STATUS_COLOURS[k],
+    })),
   };
   return {
     id: 'runs-per-month',
@@ -74,12 +91,11 @@ function runsChart(months: MonthFigures[]): Chart {
   };
 }
 
-function sharesChart(id: string, title: string, what: string, h: ReportHistory, top: number): Chart {
-  const s = shareSeries(h.months, id === 'python-shares' ? h.python : h.parsl, top);
+function sharesChart(id: string, title: string, what: string, s: ShareSeries): Chart {
   const option: ChartOption = {
     legend: LEGEND,
     grid: GRID,
-    xAxis: { type: 'category', data: s.months.map(monthTick) },
+    xAxis: { type: 'category', data: s.months.map(monthTick), axisLabel: { interval: 0 } },
     yAxis: { type: 'value', max: 100, axisLabel: { formatter: '{value} %' } },
     series: s.names.map((name, i) => ({
       name,
@@ -213,8 +229,18 @@ export function buildCharts(input: ReportInput, h: ReportHistory): ReportCharts 
   return {
     months,
     runs: runsChart(months),
-    python: sharesChart('python-shares', 'Python versions (share of runs per month)', 'Python version', h, 5),
-    parsl: sharesChart('parsl-shares', 'Parsl versions (share of runs per month)', 'Parsl version', h, 6),
+    python: sharesChart(
+      'python-shares',
+      'Python versions (share of runs per month)',
+      'Python version',
+      shareSeries(h.months, h.python, 5),
+    ),
+    parsl: sharesChart(
+      'parsl-shares',
+      'Parsl releases in use, by release quarter (share of runs per month)',
+      'Parsl version',
+      shareSeries(h.months, byReleaseQuarter(h.parsl), 6, true),
+    ),
     components: (['executor', 'provider', 'launcher'] as const).map((k) => componentChart(k, input)),
     adoption: adoptionChart(input, h),
     age: ageChart(input, h),

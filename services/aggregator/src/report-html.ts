@@ -115,6 +115,7 @@ th:first-child, td:first-child { text-align: left; } th { background: #f0f0f0; }
 .pair { display: flex; gap: 24px; } .pair > div { flex: 1; }
 table.trend { width: 100%; } table.trend th { font-size: 9.5px; vertical-align: bottom; }
 table.trend td { font-size: 9.5px; white-space: nowrap; } table.trend svg { width: 76px; height: 24px; }
+table.board td:nth-child(2), table.board th:nth-child(2) { text-align: left; }
 footer { margin-top: 8px; color: #666; font-size: 9px; }
 `;
 
@@ -153,7 +154,7 @@ export function renderHtml(
   const board = input.leaderboard.map((p, i) => [String(i + 1), esc(p.project), int(p.runs), int(p.points)]);
   sections.push(
     `<h2>Projects and platforms</h2>${figure(charts.leaderboard)}` +
-      `<div class="pair"><div>${board.length ? table(['#', 'project', 'runs', 'points'], board) : '<p>No named projects in this period.</p>'}</div>` +
+      `<div class="pair"><div>${board.length ? table(['#', 'project', 'runs', 'points'], board, 'board') : '<p>No named projects in this period.</p>'}</div>` +
       `<div>${countTable('platform', input.platforms, totals.runs)}</div></div>`,
   );
   if (isYear(input)) sections.push(`<h2>${esc(period.label)} month by month</h2>${yearTrend(charts.months)}`);

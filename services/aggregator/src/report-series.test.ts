@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { addMonths, historyQueries, trendWindow } from './report-history.js';
-import { adoptionCurves, ageBuckets, fillMonths, medianAge, shareSeries } from './report-series.js';
+import {
+  adoptionCurves,
+  ageBuckets,
+  fillMonths,
+  medianAge,
+  releaseQuarter,
+  shareSeries,
+} from './report-series.js';
 import { periodsFor } from './report.js';
 
 const day = (iso: string): number => Date.parse(`${iso}T00:00:00Z`) / 86_400_000;
@@ -150,5 +157,18 @@ describe('installation age', () => {
     [[], null],
   ])('median of %j', (r, m) => {
     expect(medianAge(r)).toBe(m);
+  });
+});
+
+describe('releaseQuarter', () => {
+  it.each([
+    ['2026.10.13', '2026 Q4'],
+    ['2026.01.06.post1', '2026 Q1'],
+    ['2026.06.30-dev', '2026 Q2'],
+    ['2025.09.01+desc', '2025 Q3'],
+    ['1.2.0', 'undated'],
+    ['', 'undated'],
+  ])('%s', (v, q) => {
+    expect(releaseQuarter(v)).toBe(q);
   });
 });

@@ -46,8 +46,16 @@ function round1(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
-/** Shares of the `top` values with most runs over the window; the rest summed as 'other'. */
-export function shareSeries(months: string[], rows: MonthCount[], top: number): ShareSeries {
+/**
+ * Shares of the `top` values with most runs over the window; the rest summed as 'other'.
+ * newestFirst orders them by name, descending (release quarters), instead of by runs.
+ */
+export function shareSeries(
+  months: string[],
+  rows: MonthCount[],
+  top: number,
+  newestFirst = false,
+): ShareSeries {
   const overall = new Map<string, number>();
   for (const r of rows) overall.set(r.name, (overall.get(r.name) ?? 0) + r.runs);
   const leading = [...overall.entries()]
@@ -55,6 +63,7 @@ export function shareSeries(months: string[], rows: MonthCount[], top: number): 
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .slice(0, top)
     .map(([n]) => n);
+  if (newestFirst) leading.sort((a, b) => (a < b ? 1 : -1));
   const hasOther = overall.size > leading.length;
   const names = hasOther ? [...leading, OTHER] : leading;
   const index = new Map(months.map((m, i) => [m, i]));
@@ -72,6 +81,21 @@ export function shareSeries(months: string[], rows: MonthCount[], top: number): 
     row.map((n, mi) => (totals[mi] ? round1((100 * n) / (totals[mi] ?? 1)) : 0)),
   );
   return { months, names, runs, shares, totals };
+}
+
+export const UNDATED = 'undated';
+
+/**
+ * '2026.10.13' (and '2026.10.13.post1', '2026.10.13-dev') -> '2026 Q4'. Parsl releases weekly:
+ * fifty versions a year are unreadable as shares, their quarters are not.
+ */
+export function releaseQuarter(version: string): string {
+  const m = /^(\d{4})\.(\d{2})\.\d{2}/.exec(version);
+  return m ? `${m[1]} Q${Math.ceil(Number(m[2]) / 3)}` : UNDATED;
+}
+
+export function byReleaseQuarter(rows: MonthCount[]): MonthCount[] {
+  return rows.map((r) => ({ ...r, name: releaseQuarter(r.name) }));
 }
 
 export interface AdoptionCurve {
