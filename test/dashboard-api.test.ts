@@ -377,6 +377,9 @@ describe('dashboard API over a fixture history', () => {
     expect(m).toMatch(/^dashboard_cache_requests_total\{outcome="hit"\} [1-9]\d*$/m);
     expect(m).toMatch(/^dashboard_http_requests_total\{route="\/api\/headline",status="200"\} 1$/m);
     expect(m).toMatch(/^dashboard_params_rejected_total\{panel="dimension"\} \d+$/m);
+    // the release-health panel, as metrics for the "a release went silent" alert
+    expect(m).toMatch(/^dashboard_release_health_up 1$/m);
+    expect(m).toMatch(/^dashboard_release_health_flagged \d+$/m);
   });
 
   it('hostile request targets: 400 for a malformed one, and no request adds a metric label', async () => {

@@ -37,6 +37,11 @@ export class Metrics {
     if (value > this.get(k, labels)) this.set(k, `${help} (max)`, value, labels);
   }
 
+  /** Drops every series of a gauge family (a set of labels that is recomputed as a whole). */
+  clear(name: string): void {
+    this.values.get(name)?.series.clear();
+  }
+
   get(name: string, labels?: Record<string, string>): number {
     return this.values.get(name)?.series.get(Metrics.labelKey(labels)) ?? 0;
   }

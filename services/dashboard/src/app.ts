@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { TtlCache } from './cache.js';
 import { toCsv } from './csv.js';
-import { dayOf } from './dates.js';
+import { addDays, dayOf } from './dates.js';
 import type { Metrics } from '@parsl-usage/common';
 import { computePanel, type PanelAnswer, type QueryFn } from './panels.js';
 import { PANELS, parsePanelParams, type Panel } from './params.js';
@@ -59,6 +59,8 @@ const SECURITY_HEADERS = {
 
 /** consecutive failed ClickHouse queries after which /healthz reports unhealthy */
 const UNHEALTHY_AFTER_FAILURES = 3;
+/** Days of history the release-health metrics judge (the alert's view of "now"). */
+const RELEASE_HEALTH_DAYS = 30;
 
 interface CachedAnswer {
   answer: PanelAnswer & { generatedAt: string };
@@ -118,6 +120,59 @@ export function createApp(deps: DashboardDeps): DashboardApp {
     send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), extra);
   }
 
+  /** A panel's answer through the cache (one computation however many readers ask at once). */
+  function answer(parsed: Extract<ReturnType<typeof parsePanelParams>, { ok: true }>) {
+    return cache.get(parsed.key, async () => {
+      const answer: PanelAnswer & { generatedAt: string } = {
+        ...(await computePanel(parsed.params, {
+          query,
+          database: config.database,
+          unfinishedAfterDays: config.unfinishedAfterDays,
+        })),
+        generatedAt: new Date(now()).toISOString(),
+      };
+      return { answer, json: Buffer.from(JSON.stringify(answer)), csv: undefined };
+    });
+  }
+
+  /**
+   * What the release-health panel computes, as metrics, so that an alert fires when a Parsl
+   * release goes silent (issue #4038): the panel over the last RELEASE_HEALTH_DAYS, through the
+   * cache (so at most one computation per cache TTL, however often Prometheus scrapes). Labels
+   * name only flagged releases of that window: a few dates at most, never client text.
+   */
+  async function releaseHealthMetrics(): Promise<void> {
+    const today = dayOf(now());
+    const parsed = parsePanelParams(
+      'release-health',
+      new URLSearchParams({ from: addDays(today, -(RELEASE_HEALTH_DAYS - 1)), to: today }),
+      today,
+    );
+    if (!parsed.ok) return;
+    try {
+      const { value } = await answer(parsed);
+      const { columns, rows } = value.answer;
+      const col = (name: string) => columns.indexOf(name);
+      const flagged = rows.filter((r) => r[col('status')] === 'missing' || r[col('status')] === 'collapsed');
+      metrics.set('dashboard_release_health_up', 'the release-health metrics could be computed', 1);
+      metrics.set(
+        'dashboard_release_health_flagged',
+        `releases of the last ${RELEASE_HEALTH_DAYS} days that send nothing or far less than expected`,
+        flagged.length,
+      );
+      metrics.clear('dashboard_release_health_flagged_release');
+      for (const r of flagged) {
+        metrics.set('dashboard_release_health_flagged_release', 'a flagged release (value 1) and why', 1, {
+          release: String(r[col('release')]),
+          status: String(r[col('status')]),
+        });
+      }
+    } catch (err) {
+      metrics.set('dashboard_release_health_up', 'the release-health metrics could be computed', 0);
+      logger.warn({ err }, 'release-health metrics not computed');
+    }
+  }
+
   async function api(
     res: ServerResponse,
     panel: Panel,
@@ -132,17 +187,7 @@ export function createApp(deps: DashboardDeps): DashboardApp {
       sendJson(res, 400, { error: parsed.message, parameter: parsed.parameter });
       return 400;
     }
-    const { value, outcome } = await cache.get(parsed.key, async () => {
-      const answer: PanelAnswer & { generatedAt: string } = {
-        ...(await computePanel(parsed.params, {
-          query,
-          database: config.database,
-          unfinishedAfterDays: config.unfinishedAfterDays,
-        })),
-        generatedAt: new Date(now()).toISOString(),
-      };
-      return { answer, json: Buffer.from(JSON.stringify(answer)), csv: undefined };
-    });
+    const { value, outcome } = await answer(parsed);
     metrics.inc('dashboard_cache_requests_total', 'API answers by cache outcome', 1, { outcome });
     const maxAge = { 'cache-control': `public, max-age=${Math.floor(config.cacheTtlMs / 1000)}` };
     if (csv) {
@@ -180,6 +225,7 @@ export function createApp(deps: DashboardDeps): DashboardApp {
       }
       case 'metrics':
         metrics.set('dashboard_cache_entries', 'answers held in the cache', cache.size);
+        await releaseHealthMetrics();
         send(res, 200, 'text/plain; version=0.0.4', metrics.render());
         return 200;
       case 'no-panel':
