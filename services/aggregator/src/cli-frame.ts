@@ -55,13 +55,19 @@ export function clickhouseEnv(
   return r.data;
 }
 
+// The client's own log: its warnings at debug, every request at trace, else nothing.
+const CLIENT_LOG: Record<string, ClickHouseLogLevel> = {
+  debug: ClickHouseLogLevel.WARN,
+  trace: ClickHouseLogLevel.DEBUG,
+};
+
 /** A client that stays quiet: its own error log would repeat, at length, what we print in one line. */
 export function clickhouseClient(env: ClickHouseEnv, requestTimeoutMs?: number): ClickHouseClient {
   return createClient({
     url: env.CLICKHOUSE_URL,
     username: env.CLICKHOUSE_USER,
     password: env.CLICKHOUSE_PASSWORD,
-    log: { level: isDebug(env.LOG_LEVEL) ? ClickHouseLogLevel.DEBUG : ClickHouseLogLevel.OFF },
+    log: { level: CLIENT_LOG[env.LOG_LEVEL] ?? ClickHouseLogLevel.OFF },
     ...(requestTimeoutMs === undefined ? {} : { request_timeout: requestTimeoutMs }),
   });
 }
