@@ -107,13 +107,27 @@ function unionSorted(a: string[], b: string[]): string[] {
   return uniqSorted([...a, ...b]);
 }
 
+// Release dates of the versions seen lately: a handful of versions cover nearly every run.
+const releaseDates = new Map<string, string | null>();
+const RELEASE_CACHE_MAX = 4_096;
+
+function releaseDateOf(version: string): string | null {
+  let d = releaseDates.get(version);
+  if (d === undefined) {
+    d = parslReleaseDate(version);
+    if (releaseDates.size >= RELEASE_CACHE_MAX) releaseDates.clear();
+    releaseDates.set(version, d);
+  }
+  return d;
+}
+
 /** Status, points, release date, day and install age follow from the other facts. */
 function derive(s: WorkflowState): WorkflowState {
   s.status = statusOf(s);
   s.points = pointsOf(s.tracking_level);
   // The run belongs to the day its (first) launch was received, else its first closure's.
   s.day = (s.has_launch ? s.launch_received_at : s.closure_received_at).slice(0, 10);
-  const release = parslReleaseDate(s.parsl_version);
+  const release = releaseDateOf(s.parsl_version);
   s.parsl_release_date = release ?? EPOCH_DATE;
   s.install_age_days = installAgeDays(s.day, release);
   return s;
@@ -121,12 +135,17 @@ function derive(s: WorkflowState): WorkflowState {
 
 /** The row of a workflow of which only this one datagram is known. */
 export function stateOfEvent(e: UsageEvent): WorkflowState {
+  return derive(ownFacts(e));
+}
+
+/** The datagram's own columns; the derived ones (status, day, ...) are left for derive(). */
+function ownFacts(e: UsageEvent): WorkflowState {
   const launch = e.phase === 'launch';
   const executionTime =
     !launch && e.executionTime !== null && Number.isFinite(e.executionTime) && e.executionTime >= 0
       ? e.executionTime
       : -1;
-  return derive({
+  return {
     workflow_id: e.workflowId,
     version: e.kafkaOffset,
     status: 'closure_only',
@@ -162,7 +181,7 @@ export function stateOfEvent(e: UsageEvent): WorkflowState {
     points: 1,
     kafka_partition: e.kafkaPartition,
     kafka_offset: e.kafkaOffset,
-  });
+  };
 }
 
 /**
@@ -170,7 +189,8 @@ export function stateOfEvent(e: UsageEvent): WorkflowState {
  * Commutative, associative and idempotent on the facts (infra/DESIGN.md, "Conflicting
  * datagrams"), so folding datagrams in any order gives the same row. Every rule reads only
  * stored columns: a row read back from ClickHouse merges exactly like one held in memory.
- * Bookkeeping columns are `a`'s; applyEvent sets them.
+ * The derived columns (status, points, day, release date, install age) are computed from the
+ * merged ones, never read. Bookkeeping columns are `a`'s; applyEvent sets them.
  */
 export function mergeStates(a: WorkflowState, b: WorkflowState): WorkflowState {
   const s: WorkflowState = { ...a };
@@ -248,8 +268,8 @@ export function applyEvent(
   prev: WorkflowState | null,
   e: UsageEvent,
 ): { changed: false } | { changed: true; next: WorkflowState } {
-  const own = stateOfEvent(e);
-  const next = prev ? mergeStates(prev, own) : own;
+  // mergeStates reads only the datagram's own columns of its second row and derives the rest.
+  const next = prev ? mergeStates(prev, ownFacts(e)) : stateOfEvent(e);
   if (prev && sameFacts(prev, next)) return { changed: false };
   next.version = nextVersion(prev, e.kafkaOffset);
   next.kafka_partition = e.kafkaPartition;
