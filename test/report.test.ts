@@ -18,6 +18,7 @@ import { ChangeLog, facts, release, type WorkflowFacts } from './analytics-suppo
 import { CH_USERS, clickhouse, clickhouseUrl, freshDatabase } from './setup/env.js';
 
 const YEAR = 2025;
+const HOSTILE = '<img src=x onerror=alert(1)>&"';
 const month = (i: number): string => `${YEAR}-${String(i + 1).padStart(2, '0')}`;
 /** Releases on the 3rd of every month. */
 const releaseDay = (i: number): string => `${month(i)}-03`;
@@ -47,10 +48,19 @@ function history(): WorkflowFacts[] {
       );
     }
   }
+  // A hostile project name: it must reach the page as text, never as markup.
+  out.push(
+    facts('w-hostile', {
+      day: `${month(10)}-20`,
+      project_name: HOSTILE,
+      ...release(releaseDay(10), `${month(10)}-20`),
+    }),
+  );
   return out;
 }
 
-const runsIn = (i: number): number => 4 + 2 * i;
+/** Runs of month i (the hostile run adds one to November). */
+const runsIn = (i: number): number => 4 + 2 * i + (i === 10 ? 1 : 0);
 
 describe('funders report (HTML, charts, PDF)', () => {
   let db: string;
@@ -116,12 +126,12 @@ describe('funders report (HTML, charts, PDF)', () => {
     expect(totals[11]).toBe(input.totals.runs);
     expect(runs.unfinished?.[11]).toBe(input.totals.unfinished);
     expect(charts.runs.reading).toBe(
-      'Runs grew by 500 % from 4 in January 2025 to 24 in November 2025; the busiest month was November 2025 with 24.',
+      'Runs grew by 525 % from 4 in January 2025 to 25 in November 2025; the busiest month was November 2025 with 25.',
     );
     expect(html).toContain(`<td>November 2025</td><td>${runsIn(10)}</td>`);
 
     expect(charts.python.reading).toBe(
-      '3.12 overtook 3.11 in June 2025 and led in November 2025 with 70.8 % of runs.',
+      '3.12 overtook 3.11 in June 2025 and led in November 2025 with 68 % of runs.',
     );
     expect(charts.python.data.total).toEqual(totals);
     // Components: the drawn shares are runs / runs that report their configuration, as in the table.
@@ -136,8 +146,12 @@ describe('funders report (HTML, charts, PDF)', () => {
     expect(charts.adoption.reading).toMatch(/^2025\.11\.03 was the fastest to reach half of all runs/);
     expect(charts.leaderboard.data.points).toEqual(input.leaderboard.map((p) => p.points));
 
+    expect(charts.leaderboard.data.project).toContain(HOSTILE);
+    expect(html).not.toContain('<img');
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;&amp;&quot;');
     // Self-contained: nothing fetched from anywhere.
-    expect(html).not.toMatch(/<script|<link|<img|@import|src=|href="http/i);
+    expect(html).not.toMatch(/<script|<link|<img|<iframe|<object|@import/i);
+    expect(html).not.toMatch(/<[^>]*\s(src|href)=/i);
     expect(html.match(/url\((?!#)/g)).toBeNull();
   });
 

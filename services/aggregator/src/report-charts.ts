@@ -2,7 +2,7 @@
  * The report's charts: each one's data (kept, so tests can hold it against the tables), its
  * one-sentence reading and its SVG. No I/O.
  */
-import type { MonthFigures, ReportHistory } from './report-history.js';
+import type { MonthCount, MonthFigures, ReportHistory } from './report-history.js';
 import {
   adoptionReading,
   ageReading,
@@ -117,7 +117,12 @@ function componentChart(kind: 'executor' | 'provider' | 'launcher', input: Repor
   const option: ChartOption = {
     grid: { left: 210, right: 56, top: 8, bottom: 24 },
     xAxis: { type: 'value', max: 100, axisLabel: { formatter: '{value} %' } },
-    yAxis: { type: 'category', inverse: true, data: rows.map((r) => r.component) },
+    yAxis: {
+      type: 'category',
+      inverse: true,
+      data: rows.map((r) => r.component),
+      axisLabel: { width: 200, overflow: 'truncate' },
+    },
     series: [
       {
         type: 'bar',
@@ -193,7 +198,12 @@ function leaderboardChart(input: ReportInput): Chart {
   const option: ChartOption = {
     grid: { left: 180, right: 64, top: 8, bottom: 24 },
     xAxis: { type: 'value' },
-    yAxis: { type: 'category', inverse: true, data: b.map((p) => p.project) },
+    yAxis: {
+      type: 'category',
+      inverse: true,
+      data: b.map((p) => p.project),
+      axisLabel: { width: 170, overflow: 'truncate' },
+    },
     series: [
       {
         type: 'bar',
@@ -224,6 +234,11 @@ export interface ReportCharts {
   leaderboard: Chart;
 }
 
+/** Runs that did not send the value show as such, not as an empty name. */
+function notSent(rows: MonthCount[]): MonthCount[] {
+  return rows.map((r) => (r.name === '' ? { ...r, name: '(not sent)' } : r));
+}
+
 export function buildCharts(input: ReportInput, h: ReportHistory): ReportCharts {
   const months = fillMonths(h.months, h.monthly);
   return {
@@ -233,7 +248,7 @@ export function buildCharts(input: ReportInput, h: ReportHistory): ReportCharts 
       'python-shares',
       'Python versions (share of runs per month)',
       'Python version',
-      shareSeries(h.months, h.python, 5),
+      shareSeries(h.months, notSent(h.python), 5),
     ),
     parsl: sharesChart(
       'parsl-shares',

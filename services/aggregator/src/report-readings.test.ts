@@ -82,6 +82,10 @@ describe('readings', () => {
     expect(componentsReading('launcher', rows, base)).toBe(reading);
   });
 
+  it('says an executor', () => {
+    expect(componentsReading('executor', [], 0)).toBe('No run reported an executor in this period.');
+  });
+
   it.each([
     [[], 'No run in the data used a Parsl release dated in this period.'],
     [

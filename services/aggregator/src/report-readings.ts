@@ -87,7 +87,7 @@ export function sharesReading(s: ShareSeries, what: string): string {
 
 export function componentsReading(kind: string, rows: ComponentCount[], componentRuns: number): string {
   const [a, b] = rows;
-  if (!a) return `No run reported a ${kind} in this period.`;
+  if (!a) return `No run reported ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} in this period.`;
   const first = `${a.component} was used by ${pct(a.runs, componentRuns)} of the runs that report their configuration`;
   return b ? `${first}, ${b.component} by ${pct(b.runs, componentRuns)}.` : `${first}.`;
 }
