@@ -12,12 +12,19 @@
  * Everything a probe may change lives in tables this file creates (parsl_usage.matrix_*) and one
  * database of its own; admin drops them at the end.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { applyMigrations } from '@parsl-usage/aggregator/migrate';
-import { clickhouseUrl, MIGRATIONS_DIR, REPO_ROOT } from './setup/env.js';
+import { clickhouseUrl, MIGRATIONS_DIR, REPO_ROOT, SETUP_CACHE } from './setup/env.js';
+
+const execFileP = promisify(execFile);
 
 const ROLES = ['admin', 'ingest', 'analyst', 'dashboard'] as const;
 type Role = (typeof ROLES)[number];
@@ -194,31 +201,31 @@ const PROBES: Record<string, Probe> = {
 /** Probes that hold a role's slots or take long: run after the others, one role at a time. */
 const SLOW = new Set(['concurrency', 'time-cap']);
 
-interface Row {
+interface Row<R extends string = Role> {
   id: string;
-  cells: Record<Role, string>;
+  cells: Record<R, string>;
 }
 
-async function matrixFromDoc(): Promise<Row[]> {
+/** The rows between `<!-- <marker>:start -->` and `<!-- <marker>:end -->`: | `id` | what | one cell per role | */
+async function matrixFromDoc<R extends string>(marker: string, roles: readonly R[]): Promise<Row<R>[]> {
   const doc = await readFile(`${REPO_ROOT}docs/SECURITY.md`, 'utf8');
-  const m = /<!-- matrix:start -->([\s\S]*?)<!-- matrix:end -->/.exec(doc);
-  if (!m?.[1]) throw new Error('docs/SECURITY.md lacks the matrix markers');
-  const rows: Row[] = [];
+  const m = new RegExp(`<!-- ${marker}:start -->([\\s\\S]*?)<!-- ${marker}:end -->`).exec(doc);
+  if (!m?.[1]) throw new Error(`docs/SECURITY.md lacks the ${marker} markers`);
+  const rows: Row<R>[] = [];
   for (const line of m[1].split('\n')) {
-    const cols = line.split('|').map((s) => s.trim());
-    // | `id` | what | admin | ingest | analyst | dashboard |
+    const cols = line.split('|').map((c) => c.trim());
     const id = /^`([a-z0-9-]+)`$/.exec(cols[1] ?? '')?.[1];
     if (!id) continue;
-    const [admin, ingest, analyst, dashboard] = cols.slice(3, 7) as [string, string, string, string];
-    rows.push({ id, cells: { admin, ingest, analyst, dashboard } });
+    const cells = Object.fromEntries(roles.map((r, i) => [r, cols[3 + i] ?? ''])) as Record<R, string>;
+    rows.push({ id, cells });
   }
   return rows;
 }
 
 /** The answer in the table's words: `yes`, `no (kind)`, or the raw text if it fits no kind. */
-function classify(a: Answer): string {
+function classify(a: Answer, kinds: Record<string, RegExp> = KINDS): string {
   if (a.ok) return 'yes';
-  for (const [kind, re] of Object.entries(KINDS)) if (re.test(a.text)) return `no (${kind})`;
+  for (const [kind, re] of Object.entries(kinds)) if (re.test(a.text)) return `no (${kind})`;
   return `no: ${a.text.slice(0, 160)}`;
 }
 
@@ -249,7 +256,7 @@ describe('privilege matrix (docs/SECURITY.md) on the ClickHouse of the test run'
       await admin.command({ query: `CREATE TABLE ${t}_drop (x UInt8) ENGINE = Memory` });
       await admin.command({ query: `CREATE TABLE ${t}_ren (x UInt8) ENGINE = Memory` });
     }
-    rows = await matrixFromDoc();
+    rows = await matrixFromDoc('matrix', ROLES);
     // Queries of admin and ingest whose text other users should not read (forget-project's names a project).
     const witness = `SELECT sleep(0.5), 'matrix-witness-${tag}' FROM system.numbers LIMIT 240 SETTINGS max_block_size = 1`;
     witnesses = Promise.all([run('admin', witness), run('ingest', witness)]);
@@ -359,4 +366,62 @@ describe('privilege matrix (docs/SECURITY.md) on the ClickHouse of the test run'
       ),
     ).toBe('0');
   });
+});
+
+/** Refusals on current ClickHouse, in its words. */
+const CURRENT_KINDS: Record<string, RegExp> = {
+  grant: /Not enough privileges/i,
+  constraint: /SETTING_CONSTRAINT_VIOLATION|should not be changed/i,
+  ddl: /DDL queries are prohibited/i,
+  readonly: /in readonly mode/i,
+};
+const CURRENT_ROLES = ['ingest', 'analyst', 'dashboard'] as const;
+
+/**
+ * The second table of docs/SECURITY.md: infra/clickhouse/current/zz-current-only.xml (grants,
+ * settings constraints) with users.d on current ClickHouse, in process (chDB, the venv of
+ * ensure_chdb_venv): test/support/chdb-privileges.py runs each role's profile and grants as the
+ * only user chDB has. What it cannot show: logins (passwords, networks), other users' queries.
+ */
+describe('privilege matrix on current ClickHouse (chDB, docs/SECURITY.md)', () => {
+  it('each role is refused what the second table says, by grants and constraints', async () => {
+    const python = join(SETUP_CACHE, 'chdb-venv/bin/python');
+    if (!existsSync(python))
+      throw new Error(
+        `no chDB venv at ${python}: run \`bash -c 'source infra/scripts/setup-host.sh && ensure_chdb_venv'\``,
+      );
+    const script = join(REPO_ROOT, 'test/support/chdb-privileges.py');
+    const work = await mkdtemp(join(tmpdir(), 'chdb-privileges-'));
+    const py = async (role: string) =>
+      JSON.parse(
+        (
+          await execFileP(python, [script, '--role', role, '--work', work, '--repo', REPO_ROOT], {
+            timeout: 60_000,
+          })
+        ).stdout,
+      ) as { user: Answer; failures?: string[]; probes?: Record<string, Answer> };
+    try {
+      const setup = await py('admin');
+      expect(setup.failures).toEqual([]);
+      const rows = await matrixFromDoc('matrix-current', CURRENT_ROLES);
+      expect(rows.length).toBeGreaterThan(10);
+      const mismatches: string[] = [];
+      const seen: string[] = [];
+      for (const role of CURRENT_ROLES) {
+        const out = await py(role);
+        const probes = out.probes ?? {};
+        seen.push(...Object.keys(probes));
+        for (const row of rows) {
+          const got = probes[row.id] ? classify(probes[row.id] as Answer, CURRENT_KINDS) : 'not run';
+          const want = normalise(row.cells[role]);
+          if (got !== want)
+            mismatches.push(`${row.id} as ${role}: table says "${want}", chDB answered "${got}"`);
+        }
+      }
+      expect(rows.map((r) => r.id).sort()).toEqual([...new Set(seen)].sort());
+      expect(mismatches).toEqual([]);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
