@@ -1,27 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { EventRow, WorkflowChangeRow } from '@parsl-usage/schemas';
 import { classifyClickHouseCode, clickHouseErrorCode, describeClickHouseCode } from './clickhouse-errors.js';
 import { FatalError, RefusedError, TransientError, isRetriable } from './errors.js';
-import type { Watermark } from './processor.js';
+import type { Watermark, WorkflowSink } from './ports.js';
 import { EPOCH_DATE, EPOCH_DATETIME, type WorkflowState } from './workflow-state.js';
 
-/** What the aggregator needs from its sink; the only place that speaks SQL at run time. */
-export interface WorkflowSink {
-  /** One insert: all rows of one partition's flush. */
-  insertChanges(rows: WorkflowChangeRow[]): Promise<void>;
-  /** One insert: the decoded messages of one partition's batch. */
-  insertEvents(rows: EventRow[]): Promise<void>;
-  /** The current facts of these workflows, as last written. */
-  lookup(ids: string[]): Promise<Map<string, WorkflowState>>;
-  /** Highest Kafka offsets per partition that the sink already holds (-1 when none). */
-  watermarks(): Promise<Map<number, Watermark>>;
-  /**
-   * Calls `each` with every workflow id stored (some more than once); resolves to the count.
-   * `progress` is awaited between chunks of the stream (the caller heartbeats there).
-   */
-  forEachStoredId(each: (id: string) => void, progress?: () => Promise<void>): Promise<number>;
-  ping(): Promise<boolean>;
-}
+export type { WorkflowSink } from './ports.js';
 
 const STATE_COLUMNS = [
   'workflow_id',

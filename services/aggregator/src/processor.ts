@@ -5,7 +5,7 @@ import type {
   UsageEvent,
   WorkflowChangeRow,
 } from '@parsl-usage/schemas';
-import type { WorkflowSink } from './clickhouse-sink.js';
+import type { Watermark, WorkflowSink } from './ports.js';
 import type { IdFilter } from './id-filter.js';
 import type { JoinWindow } from './join-window.js';
 import { applyEvent, changeRows, isoDateTime, type WorkflowState } from './workflow-state.js';
@@ -51,11 +51,7 @@ export interface ProcessorDeps {
   filter?: Pick<IdFilter, 'mightContain' | 'add'>;
 }
 
-/** Where the sink stands for one partition: the highest offsets `workflow_changes` and `events` hold. */
-export interface Watermark {
-  changes: bigint;
-  events: bigint;
-}
+export type { Watermark } from './ports.js';
 
 export function eventRow(e: UsageEvent, raw: Buffer, insertedAt: string): EventRow {
   return {

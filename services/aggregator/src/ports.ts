@@ -1,0 +1,43 @@
+import type { EventRow, WorkflowChangeRow } from '@parsl-usage/schemas';
+import type { WorkflowState } from './workflow-state.js';
+
+/**
+ * The narrow interfaces the stream processor is written against. The ClickHouse sink
+ * (clickhouse-sink.ts) implements WorkflowSink; the kafkajs batch is seen through BatchContext.
+ * Kept apart from both so that neither imports the other.
+ */
+
+/** Where the sink stands for one partition: the highest offsets `workflow_changes` and `events` hold. */
+export interface Watermark {
+  changes: bigint;
+  events: bigint;
+}
+
+/** What the aggregator needs from its sink; the only place that speaks SQL at run time. */
+export interface WorkflowSink {
+  /** One insert: all rows of one partition's flush. */
+  insertChanges(rows: WorkflowChangeRow[]): Promise<void>;
+  /** One insert: the decoded messages of one partition's batch. */
+  insertEvents(rows: EventRow[]): Promise<void>;
+  /** The current facts of these workflows, as last written. */
+  lookup(ids: string[]): Promise<Map<string, WorkflowState>>;
+  /** Highest Kafka offsets per partition that the sink already holds (-1 when none). */
+  watermarks(): Promise<Map<number, Watermark>>;
+  /**
+   * Calls `each` with every workflow id stored (some more than once); resolves to the count.
+   * `progress` is awaited between chunks of the stream (the caller heartbeats there).
+   */
+  forEachStoredId(each: (id: string) => void, progress?: () => Promise<void>): Promise<number>;
+  ping(): Promise<boolean>;
+}
+
+/** One partition's batch in hand: what the writers need of kafkajs' EachBatchPayload. */
+export interface BatchContext {
+  readonly partition: number;
+  /** Keeps the group membership alive during long waits (cheap to call often). */
+  heartbeat(): Promise<void>;
+  /** false once the consumer is stopping or a rebalance made the batch stale. */
+  isActive(): boolean;
+  /** Marks everything up to `lastOffset` consumed and commits lastOffset + 1. */
+  commit(lastOffset: string): Promise<void>;
+}
