@@ -10,7 +10,9 @@
  * table as the server answered it.
  *
  * Everything a probe may change lives in tables this file creates (parsl_usage.matrix_*) and one
- * database of its own; admin drops them at the end.
+ * database of its own; admin drops them at the end. Against a live stack (KAFKA_BROKERS and
+ * CLICKHOUSE_URL set) it applies the migrations to parsl_usage (a no-op when they are there) and,
+ * for about 2 s per user, fills each user's concurrency cap, admin's included.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
