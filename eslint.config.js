@@ -7,6 +7,8 @@ export default tseslint.config(
       '**/node_modules/**',
       'infra/kafka/target/**',
       'services/dashboard/public/vendor/**',
+      // plain CommonJS configuration, read by dependency-cruiser (npm run lint:deps)
+      '.dependency-cruiser.cjs',
     ],
   },
   ...tseslint.configs.recommendedTypeChecked,

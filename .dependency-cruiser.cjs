@@ -1,0 +1,55 @@
+/**
+ * Dependency rules (issue 15), checked by `npm run lint:deps` inside `npm test`:
+ * no import cycles; services never import each other (only schemas and services/common);
+ * nothing that ships imports test or bench code; schemas and common import no service.
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'An import cycle makes modules impossible to read, test or load on their own.',
+      from: { path: '^(schemas|services)/' },
+      to: { circular: true },
+    },
+    {
+      name: 'services-never-import-each-other',
+      severity: 'error',
+      comment: 'A service may use schemas/ and services/common/, never another service.',
+      from: { path: '^services/(relay|aggregator|dashboard)/' },
+      to: { path: '^services/', pathNot: ['^services/$1/', '^services/common/'] },
+    },
+    {
+      name: 'services-never-import-each-others-packages',
+      severity: 'error',
+      comment: 'The same rule, for an import by package name (@parsl-usage/<service>/...).',
+      from: { path: '^services/(relay|aggregator|dashboard)/' },
+      to: { path: '^@parsl-usage/(relay|aggregator|dashboard)(/|$)', pathNot: '^@parsl-usage/$1(/|$)' },
+    },
+    {
+      name: 'platform-imports-no-service',
+      severity: 'error',
+      comment: 'schemas/ and services/common/ are shared by every service, so they import none.',
+      from: { path: '^(schemas|services/common)/' },
+      to: {
+        path: ['^services/(relay|aggregator|dashboard)/', '^@parsl-usage/(relay|aggregator|dashboard)(/|$)'],
+      },
+    },
+    {
+      name: 'shipped-code-imports-no-test-or-bench',
+      severity: 'error',
+      comment: 'Test fixtures and benchmarks never ship in a service.',
+      from: { path: '^(schemas|services)/[^/]+/src/', pathNot: '\\.(test|fixture)\\.ts$' },
+      to: { path: '^(test|bench)/|\\.(test|fixture)\\.ts$' },
+    },
+  ],
+  options: {
+    // Workspace packages resolve to their built dist/: keep those edges (the rules read them),
+    // without cruising the build output itself.
+    doNotFollow: { path: ['node_modules', '/dist/'] },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.eslint.json' },
+    combinedDependencies: true,
+  },
+};
