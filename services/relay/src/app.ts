@@ -12,7 +12,8 @@ import { createMetrics, type RelayMetrics } from './metrics.js';
 import type { Publisher } from './publisher.js';
 import { RateLimiter } from './rate-limit.js';
 import { createSeqSource, type Sniff } from './records.js';
-import { Spool, SpoolReplayer } from './spool.js';
+import { Spool } from './spool.js';
+import { SpoolReplayer } from './spool-replayer.js';
 import { UdpServer } from './udp-server.js';
 
 export interface AppDeps {

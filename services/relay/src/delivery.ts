@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { Batch } from './batcher.js';
 import type { RelayMetrics } from './metrics.js';
 import type { Publisher } from './publisher.js';
-import { countPublished, type Spool, type SpoolReplayer } from './spool.js';
+import { countPublished } from './published.js';
+import type { Spool } from './spool.js';
+import type { SpoolReplayer } from './spool-replayer.js';
 
 export interface DeliveryDeps {
   publisher: Publisher;

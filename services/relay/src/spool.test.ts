@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from './metrics.js';
 import { drained, FakePublisher, testReplayer } from './testing.fixture.js';
 import type { RelayRecord } from './records.js';
-import { decodeSegment, encodeRecord, Spool, SpoolReplayer, type SpooledRecord } from './spool.js';
+import { decodeSegment, encodeRecord, Spool, type SpooledRecord } from './spool.js';
+import { SpoolReplayer } from './spool-replayer.js';
 
 const logger = pino({ level: 'silent' });
 

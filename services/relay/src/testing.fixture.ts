@@ -3,7 +3,8 @@ import { PublishError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import type { Publisher } from './publisher.js';
 import { RELAY_SEQ_HEADER, type RelayRecord } from './records.js';
-import { SpoolReplayer, type ReplayerDeps, type Spool } from './spool.js';
+import type { Spool } from './spool.js';
+import { SpoolReplayer, type ReplayerDeps } from './spool-replayer.js';
 
 /**
  * Kafka stand-in for unit tests (the build leaves `*.fixture.ts` out). `published` is the
