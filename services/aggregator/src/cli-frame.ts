@@ -7,6 +7,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
+import { clickhouseConnection, logLevel } from '@parsl-usage/common';
 
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
@@ -38,16 +39,7 @@ export function clickhouseEnv(
   env: Record<string, string | undefined>,
   defaults: { user: string; password: string },
 ): ClickHouseEnv {
-  const schema = z.object({
-    CLICKHOUSE_URL: z.string().url('must be a URL').default('http://127.0.0.1:8123'),
-    CLICKHOUSE_USER: z.string().default(defaults.user),
-    CLICKHOUSE_PASSWORD: z.string().default(defaults.password),
-    CLICKHOUSE_DATABASE: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an SQL identifier')
-      .default('parsl_usage'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  });
+  const schema = z.object({ ...clickhouseConnection(defaults), LOG_LEVEL: logLevel });
   const picked = Object.fromEntries(Object.keys(schema.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
   const r = schema.safeParse(picked);
   if (!r.success)

@@ -1,31 +1,24 @@
 import { z } from 'zod';
-import { parseEnv } from '@parsl-usage/common';
+import {
+  bool,
+  clickhouseConnection,
+  kafkaBrokers,
+  kafkaTopic,
+  logLevel,
+  parseEnv,
+  port,
+} from '@parsl-usage/common';
 import { ConfigError } from './errors.js';
 
-const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
-const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an SQL identifier');
-const topic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name');
-const brokers = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((b) => b.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port')).min(1));
-
 const schema = z.object({
-  KAFKA_BROKERS: brokers.default('127.0.0.1:9092'),
+  KAFKA_BROKERS: kafkaBrokers.default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: z.string().min(1).default('parsl-usage-aggregator'),
   AGG_GROUP_ID: z.string().min(1).default('parsl-usage-aggregator'),
-  AGG_RAW_TOPIC: topic.default('parsl.usage.raw'),
-  AGG_REJECTED_TOPIC: topic.default('parsl.usage.rejected'),
+  AGG_RAW_TOPIC: kafkaTopic.default('parsl.usage.raw'),
+  AGG_REJECTED_TOPIC: kafkaTopic.default('parsl.usage.rejected'),
   AGG_RAW_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
-  CLICKHOUSE_URL: z.string().url().default('http://127.0.0.1:8123'),
-  CLICKHOUSE_USER: z.string().min(1).default('ingest'),
-  CLICKHOUSE_PASSWORD: z.string().default('ingest-dev-password'),
-  CLICKHOUSE_DATABASE: identifier.default('parsl_usage'),
+  // local development defaults: the aggregator writes as `ingest` (docs/SECURITY.md)
+  ...clickhouseConnection({ user: 'ingest', password: 'ingest-dev-password' }),
   /** Kafka's own batching gives the flush bounds: an insert per partition per fetched batch. */
   AGG_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   AGG_FETCH_MIN_BYTES: z.coerce.number().int().min(1).default(65_536),
@@ -65,9 +58,9 @@ const schema = z.object({
    */
   AGG_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
   AGG_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-  AGG_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
+  AGG_HTTP_PORT: port.default(9465),
   AGG_MIGRATE_ON_START: bool.default('false'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
 });
 
 export type AggregatorConfig = z.infer<typeof schema>;

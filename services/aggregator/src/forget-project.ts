@@ -21,6 +21,7 @@
  *  6. the work tables are dropped. A run interrupted between 3 and 6 leaves them behind, and a
  *     new run refuses to start until an operator has looked (docs/PRIVACY.md).
  */
+import { SQL_IDENTIFIER } from '@parsl-usage/common';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { splitStatements } from './migrate.js';
@@ -207,7 +208,7 @@ export function planForget(opts: {
   };
 }
 
-const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const identifier = SQL_IDENTIFIER;
 
 /** ClickHouse connection of the maintenance commands: admin by default (DDL and mutations). */
 export const maintenanceEnvSchema = z.object({

@@ -1,3 +1,4 @@
+import { SQL_IDENTIFIER } from '@parsl-usage/common';
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ export interface Migration {
   statements: string[];
 }
 
-const DB_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const DB_NAME = SQL_IDENTIFIER;
 const FILE_NAME = /^(\d{3})-([a-z0-9-]+)\.sql$/;
 
 /** Splits a migration file into statements: `;` ends a statement at the end of a line; `--` lines are comments. */

@@ -5,6 +5,7 @@
  * 18.16 resolves an outer alias equal to an inner column to the outer aggregate.
  */
 import type { Period } from './report.js';
+import { SQL_IDENTIFIER } from '@parsl-usage/common';
 
 export interface MonthFigures {
   /** 'YYYY-MM' */
@@ -53,7 +54,7 @@ export interface ReportHistory {
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const IDENT = SQL_IDENTIFIER;
 
 /** 'YYYY-MM' shifted by n months. */
 export function addMonths(month: string, n: number): string {

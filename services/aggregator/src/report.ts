@@ -3,6 +3,7 @@
  * Pure: builds the SQL (over the analyst views of 003-analyst-views.sql) and renders the
  * query results as Markdown and CSV; report-cli.ts runs the queries.
  */
+import { SQL_IDENTIFIER } from '@parsl-usage/common';
 
 export interface Period {
   /** '2026-10' or '2026' */
@@ -90,7 +91,7 @@ export function periodsFor(spec: { month: string } | { year: string }): { period
   return { period: year(y), previous: year(y - 1) };
 }
 
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const IDENT = SQL_IDENTIFIER;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /**

@@ -2,3 +2,14 @@ export { ConfigError, parseEnv } from './env-config.js';
 export { Metrics } from './metrics.js';
 export { exitOnSignals } from './shutdown.js';
 export { SUPERVISOR_RESTARTS_HELP, supervisorRestarts } from './supervisor.js';
+export {
+  LOG_LEVELS,
+  SQL_IDENTIFIER,
+  bool,
+  clickhouseConnection,
+  kafkaBrokers,
+  kafkaTopic,
+  logLevel,
+  port,
+  sqlIdentifier,
+} from './env-fragments.js';

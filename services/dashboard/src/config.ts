@@ -1,9 +1,7 @@
 import { z } from 'zod';
-import { parseEnv } from '@parsl-usage/common';
+import { logLevel, parseEnv, port, sqlIdentifier } from '@parsl-usage/common';
 
 export { ConfigError } from '@parsl-usage/common';
-
-const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an SQL identifier');
 
 const schema = z.object({
   DASH_CLICKHOUSE_URL: z.string().url().default('http://127.0.0.1:8123'),
@@ -12,18 +10,18 @@ const schema = z.object({
   DASH_CLICKHOUSE_USER: z.string().min(1).default('dashboard'),
   DASH_CLICKHOUSE_PASSWORD: z.string().default('dashboard-dev-password'),
   // Interpolated into SQL as `db.table`, so it must be an identifier, never free text.
-  DASH_CLICKHOUSE_DATABASE: identifier.default('parsl_usage'),
+  DASH_CLICKHOUSE_DATABASE: sqlIdentifier.default('parsl_usage'),
   /** ms; the dashboard profile stops queries at 30 s, so waiting longer gains nothing. */
   DASH_CLICKHOUSE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(35_000),
   DASH_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-  DASH_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  DASH_HTTP_PORT: port.default(8080),
   /** ms an API answer is served from memory before ClickHouse is asked again. */
   DASH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   /** answers kept at most (each is one panel for one parameter set; a few kB to a few hundred kB). */
   DASH_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(100_000).default(1_000),
   /** days after which a level-3 run without closure counts as unfinished (the aggregator's join window). */
   DASH_UNFINISHED_AFTER_DAYS: z.coerce.number().int().min(1).max(365).default(7),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
 });
 
 export type DashboardConfig = z.infer<typeof schema>;

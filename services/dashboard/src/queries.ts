@@ -6,10 +6,11 @@
  * push a WHERE into a view (and the analyst cannot SET the setting that would), so filtering
  * the rollup itself keeps the scan to the asked range. Runs on 18.16 and 24.8+.
  */
+import { SQL_IDENTIFIER } from '@parsl-usage/common';
 import { parseIsoDay, type IsoDay } from './dates.js';
 import type { Dimension, Granularity } from './params.js';
 
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const IDENT = SQL_IDENTIFIER;
 
 export function dateLiteral(day: IsoDay): string {
   if (parseIsoDay(day) !== day) throw new Error(`not a checked day: ${JSON.stringify(day)}`);

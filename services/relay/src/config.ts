@@ -1,12 +1,9 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { bool, kafkaBrokers, logLevel, port } from '@parsl-usage/common';
 import { ConfigError } from './errors.js';
 
-const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
-const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
-
-const hostPort = /^[^\s:,]+:\d{1,5}$/;
 
 const schema = z.object({
   RELAY_UDP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -16,18 +13,7 @@ const schema = z.object({
   RELAY_WORKERS: positiveInt.max(256).default(1),
   // Set by the cluster primary for each worker, not by operators.
   RELAY_WORKER_INDEX: z.coerce.number().int().min(0).default(0),
-  KAFKA_BROKERS: z
-    .string()
-    .default('127.0.0.1:9092')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((b) => b.trim())
-        .filter((b) => b.length > 0),
-    )
-    .refine((list) => list.length > 0 && list.every((b) => hostPort.test(b)), {
-      message: 'expected a comma-separated list of host:port',
-    }),
+  KAFKA_BROKERS: kafkaBrokers.default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: z.string().min(1).default('parsl-usage-relay'),
   RELAY_RAW_TOPIC: z.string().min(1).default('parsl.usage.raw'),
   RELAY_REJECTED_TOPIC: z.string().min(1).default('parsl.usage.rejected'),
@@ -45,7 +31,7 @@ const schema = z.object({
   RELAY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   RELAY_HTTP_PORT: port.default(9464),
   RELAY_INSTANCE_ID: z.string().min(1).optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
 });
 
 export interface RelayConfig {
