@@ -4,7 +4,8 @@
  * its volume, start a new one, restore, let the aggregator catch up from Kafka. Afterwards
  * `workflows` holds exactly the runs the datagrams imply, and workflows, every rollup and
  * events equal what a clean ingest of the whole topic gives: nothing lost, nothing twice.
- * A damaged copy of the backup is refused by --verify and by restore.
+ * A damaged copy of the backup is refused by --verify and by restore; a second restore of the
+ * same backup with --from-events (derived tables rebuilt by reprocess) ends equal too.
  *
  * This test starts its own ClickHouse (the shared one must not be destroyed), with a named
  * podman volume for /var/lib/clickhouse; Kafka is the shared one.
@@ -306,12 +307,27 @@ describe('disaster drill: lose ClickHouse and its volume, restore, catch up', ()
         }),
       ).rejects.toThrow(/already holds data .*--force/);
 
+      // --from-events: the derived tables rebuilt from the audit trail alone (no retention ran
+      // here), with its own consumer group placed after what it restored.
+      const fromEventsGroup = freshName('drill-from-events');
+      const fromEvents = await runRestore({
+        client: ch2,
+        http: http2,
+        database: 'from_events',
+        dir: backupDir,
+        migrationsDir: MIGRATIONS_DIR,
+        fromEvents: true,
+        kafka: { ...target, groupId: fromEventsGroup },
+      });
+      expect(fromEvents.rebuiltFromEvents?.messages).toBe(restored.loaded.events?.rows);
+
       // Catch up from Kafka, and a reference: the whole topic ingested from scratch.
       const agg2 = await startAggregator(second.url, DB, topics, groupId);
       await applyMigrations(ch2, { database: 'reference', dir: MIGRATIONS_DIR });
       const ref = await startAggregator(second.url, 'reference', topics, freshName('drill-ref'));
+      const agg3 = await startAggregator(second.url, 'from_events', topics, fromEventsGroup);
       try {
-        for (const db of [DB, 'reference'])
+        for (const db of [DB, 'reference', 'from_events'])
           await eventually(async () => ((await eventsCount(ch2, db)).distinct >= total ? true : undefined), {
             timeoutMs: 60_000,
             what: `every message in ${db}`,
@@ -324,6 +340,7 @@ describe('disaster drill: lose ClickHouse and its volume, restore, catch up', ()
       } finally {
         await agg2.stop();
         await ref.stop();
+        await agg3.stop();
       }
 
       const statuses = await rows<{ status: string; n: string }>(
@@ -345,8 +362,12 @@ describe('disaster drill: lose ClickHouse and its volume, restore, catch up', ()
           `SELECT workflow_id, sum(sign) AS s FROM ${DB}.workflow_changes GROUP BY workflow_id HAVING s != 1`,
         ),
       ).toEqual([]);
-      const all = (db: string) => rows(ch2, `SELECT * FROM ${db}.workflows ORDER BY workflow_id`);
-      expect(await all(DB)).toEqual(await all('reference'));
+      const runs = (db: string) => rows(ch2, `SELECT * FROM ${db}.workflows ORDER BY workflow_id`);
+      const reference = await runs('reference');
+      expect(await runs(DB)).toEqual(reference);
+      expect(await runs('from_events')).toEqual(reference);
+      expect(await rollups(ch2, 'from_events')).toEqual(await rollups(ch2, 'reference'));
+      expect(await eventsCount(ch2, 'from_events')).toEqual({ n: total, distinct: total });
       expect(await rollups(ch2, DB)).toEqual(await rollups(ch2, 'reference'));
       const raw = (db: string) =>
         rows(
