@@ -1,10 +1,9 @@
 import type { Consumer, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { Metrics } from '@parsl-usage/common';
+import { OpsServer, type Metrics } from '@parsl-usage/common';
 import type { DecodeOutcome, MessageMeta } from '@parsl-usage/schemas';
 import { BatchHandler } from './batch-handler.js';
 import { BatchWriter } from './batch-writer.js';
-import { createHealthServer } from './http-server.js';
 import { JoinWindow } from './join-window.js';
 import type { WorkflowSink } from './ports.js';
 import { createRejectedPublisher } from './rejected-publisher.js';
@@ -66,12 +65,15 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
   let stopping: Promise<void> | null = null;
   let httpPort = 0;
   const isHealthy = (): boolean => running && !crashed;
-  const health = createHealthServer({
+  const health = new OpsServer({
     host: config.httpHost,
     port: config.httpPort,
     health: () => ({
       healthy: isHealthy(),
-      detail: { running, crashed, openWorkflows: window.size, lastBatchAt: handler.lastBatchAt },
+      running,
+      crashed,
+      openWorkflows: window.size,
+      lastBatchAt: handler.lastBatchAt,
     }),
     metrics: () => {
       metrics.set('aggregator_open_workflows', 'workflows held in the join window', window.size);
@@ -105,7 +107,7 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
       return httpPort;
     },
     async start() {
-      httpPort = await health.start();
+      ({ port: httpPort } = await health.start());
       await producer.connect();
       await consumer.connect();
       watchGroup();

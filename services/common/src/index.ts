@@ -13,3 +13,4 @@ export {
   port,
   sqlIdentifier,
 } from './env-fragments.js';
+export { OpsServer, type HealthBody, type OpsServerOptions } from './ops-server.js';

@@ -5,7 +5,7 @@ import type { Accounting } from './accounting.js';
 import { Batcher } from './batcher.js';
 import type { RelayConfig } from './config.js';
 import { createDelivery, type Delivery } from './delivery.js';
-import { HttpServer, type HealthReport } from './http-server.js';
+import { OpsServer } from '@parsl-usage/common';
 import { classify, type IntakeDeps } from './intake.js';
 import { parseSnmpUdp } from './kernel-udp.js';
 import { createMetrics, type RelayMetrics } from './metrics.js';
@@ -43,6 +43,11 @@ function readProcSnmp(): string | undefined {
     return undefined;
   }
 }
+
+export type HealthReport = {
+  healthy: boolean;
+  checks: Record<string, boolean | number | string>;
+};
 
 export interface RelayApp {
   start(): Promise<{ udpPort: number; httpPort: number }>;
@@ -177,7 +182,7 @@ export function createApp(deps: AppDeps): RelayApp {
     return { healthy: checks.udpBound && (checks.kafkaConnected || checks.spoolWritable), checks };
   }
 
-  const http = new HttpServer({
+  const http = new OpsServer({
     host: config.http.host,
     port: config.http.port,
     health,

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { SUPERVISOR_RESTARTS_HELP, supervisorRestarts } from '@parsl-usage/common';
+import { SUPERVISOR_RESTARTS_HELP, exitOnSignals, supervisorRestarts } from '@parsl-usage/common';
 import { sniff } from '@parsl-usage/schemas';
 import { pino } from 'pino';
 import { createApp } from './app.js';
@@ -19,27 +19,7 @@ if (config.workers > 1 && cluster.isPrimary) {
   const restarts = supervisorRestarts();
   app.metrics.addGauge('relay_supervisor_restarts', SUPERVISOR_RESTARTS_HELP, () => restarts);
 
-  let signalled = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    // A worker hears the terminal's or service manager's signal and the one its primary
-    // passes on; only the primary turns a second signal into a forced exit.
-    if (signalled && cluster.isWorker) return;
-    if (signalled) {
-      logger.warn({ signal }, 'second signal; exiting without finishing shutdown');
-      process.exit(1);
-    }
-    signalled = true;
-    logger.info({ signal }, 'shutting down');
-    app.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  exitOnSignals(logger, () => app.stop(), { ignoreSecond: cluster.isWorker });
 
   try {
     await app.start();
