@@ -3,6 +3,7 @@ import {
   BACKUP_TABLES,
   cutPredicate,
   migrationMismatch,
+  monthsOnlyInChangeLog,
   offsetsAfterRestore,
   parseManifest,
   partitionFileName,
@@ -186,5 +187,28 @@ describe('what is backed up', () => {
     expect(partitionFileName('events', '202611', 'ab'.repeat(32))).toBe(
       'events/202611-abababababababab.native.gz',
     );
+  });
+});
+
+describe('monthsOnlyInChangeLog', () => {
+  it('is empty while events cover the change log', () => {
+    expect(
+      monthsOnlyInChangeLog(
+        manifest([
+          file('events', '202401'),
+          file('workflow_changes', '202401'),
+          file('schema_migrations', 'all'),
+        ]),
+      ),
+    ).toEqual([]);
+  });
+  it('names the months whose events retention dropped', () => {
+    const m = manifest([
+      file('events', '202403'),
+      file('workflow_changes', '202401'),
+      file('workflow_changes', '202402'),
+      file('workflow_changes', '202403'),
+    ]);
+    expect(monthsOnlyInChangeLog(m)).toEqual(['202401', '202402']);
   });
 });

@@ -236,3 +236,18 @@ export function offsetsAfterRestore(
 export function manifestMarks(m: Manifest, table: string): Watermark[] {
   return Object.entries(m.watermarks[table] ?? {}).map(([p, o]) => ({ partition: Number(p), offset: o }));
 }
+
+/**
+ * Months of the change log older than the oldest month of `events`: retention dropped their
+ * raw events, so a rebuild from `events` (restore --from-events) would lose those runs.
+ */
+export function monthsOnlyInChangeLog(m: Manifest): string[] {
+  const months = (table: string) =>
+    m.files
+      .filter((f) => f.table === table && f.rows > 0 && f.partition !== WHOLE_TABLE)
+      .map((f) => f.partition);
+  const firstEvent = months('events').sort()[0];
+  return months('workflow_changes')
+    .filter((p) => firstEvent === undefined || p < firstEvent)
+    .sort();
+}

@@ -14,6 +14,7 @@ import { decodeDatagram } from '@parsl-usage/schemas';
 import {
   manifestMarks,
   migrationMismatch,
+  monthsOnlyInChangeLog,
   offsetsAfterRestore,
   type Manifest,
   type OffsetPlan,
@@ -135,6 +136,12 @@ export async function runRestore(opts: {
     code.map((m) => ({ version: m.version, name: m.name, checksum: m.checksum })),
   );
   if (mismatch) throw new Error(mismatch);
+  const uncovered = opts.fromEvents ? monthsOnlyInChangeLog(manifest) : [];
+  if (uncovered.length > 0)
+    throw new Error(
+      `--from-events would lose the runs of ${uncovered.length} month(s) (${uncovered[0]} to ${uncovered[uncovered.length - 1]}) ` +
+        'whose events retention dropped; restore without --from-events (the change log keeps them)',
+    );
   if (opts.kafka) {
     const early = offsetsAfterRestore(backupMarks(manifest), await topicOffsets(opts.kafka));
     if (early.impossible.length > 0)
