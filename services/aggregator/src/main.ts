@@ -1,7 +1,13 @@
 import { createClient } from '@clickhouse/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
-import { SUPERVISOR_RESTARTS_HELP, exitOnSignals, Metrics, supervisorRestarts } from '@parsl-usage/common';
+import {
+  SUPERVISOR_RESTARTS_HELP,
+  exitOnSignals,
+  kafkaLogCreator,
+  Metrics,
+  supervisorRestarts,
+} from '@parsl-usage/common';
 import { decodeDatagram } from '@parsl-usage/schemas';
 import { createApp } from './app.js';
 import { createClickHouseSink } from './clickhouse-sink.js';
@@ -24,6 +30,7 @@ const kafka = new Kafka({
   clientId: config.KAFKA_CLIENT_ID,
   brokers: config.KAFKA_BROKERS,
   logLevel: logLevel.WARN,
+  logCreator: kafkaLogCreator(logger),
 });
 if (config.AGG_MIGRATE_ON_START) await provision({ config, kafka, clickhouse, logger });
 const metrics = new Metrics();

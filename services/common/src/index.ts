@@ -14,3 +14,4 @@ export {
   sqlIdentifier,
 } from './env-fragments.js';
 export { OpsServer, type HealthBody, type OpsServerOptions } from './ops-server.js';
+export { kafkaLogCreator } from './kafka-log.js';

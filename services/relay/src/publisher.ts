@@ -1,5 +1,6 @@
-import { Kafka, logLevel, Partitioners, type LogEntry, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { kafkaLogCreator } from '@parsl-usage/common';
 import { PublishError } from './errors.js';
 import { TopicReadback } from './readback.js';
 import type { RelayRecord } from './records.js';
@@ -52,18 +53,6 @@ export function isPermanentKafkaError(err: unknown): boolean {
   return false;
 }
 
-function pinoLogCreator(logger: Logger) {
-  const child = logger.child({ component: 'kafkajs' });
-  return () =>
-    ({ level, log }: LogEntry): void => {
-      const { message, ...extra } = log;
-      if (level <= logLevel.ERROR) child.error(extra, message);
-      else if (level === logLevel.WARN) child.warn(extra, message);
-      else if (level === logLevel.INFO) child.info(extra, message);
-      else child.debug(extra, message);
-    };
-}
-
 export interface KafkaPublisherOptions {
   brokers: string[];
   clientId: string;
@@ -98,7 +87,7 @@ export class KafkaPublisher implements Publisher {
       connectionTimeout: opts.connectionTimeoutMs ?? 1_000, // ms
       requestTimeout: opts.requestTimeoutMs ?? 10_000, // ms
       retry,
-      logCreator: pinoLogCreator(opts.logger),
+      logCreator: kafkaLogCreator(opts.logger),
       logLevel: logLevel.WARN,
     });
     this.producer = kafka.producer({
