@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { quoteString } from '@parsl-usage/common';
 import { classifyClickHouseCode, clickHouseErrorCode, describeClickHouseCode } from './clickhouse-errors.js';
 import { FatalError, RefusedError, TransientError, isRetriable } from './errors.js';
 import type { Watermark, WorkflowSink } from './ports.js';
@@ -44,11 +45,6 @@ const STATE_COLUMNS = [
 ] as const;
 
 const LOOKUP_CHUNK = 2_000; // ids per query: keeps the SQL text well under max_query_size
-
-/** A ClickHouse string literal. Ids are checked upstream; escaping keeps this safe regardless. */
-export function sqlString(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
 
 /** 18.16 prints zero dates as 0000-00-00; current releases as 1970-01-01. The state uses the latter. */
 function normDate(v: unknown): string {
@@ -157,7 +153,7 @@ export function createClickHouseSink(client: ClickHouseClient, database: string)
       const out = new Map<string, WorkflowState>();
       for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
         const chunk = ids.slice(i, i + LOOKUP_CHUNK);
-        const query = `SELECT ${STATE_COLUMNS.join(', ')} FROM ${database}.workflow_versions FINAL WHERE workflow_id IN (${chunk.map(sqlString).join(', ')})`;
+        const query = `SELECT ${STATE_COLUMNS.join(', ')} FROM ${database}.workflow_versions FINAL WHERE workflow_id IN (${chunk.map(quoteString).join(', ')})`;
         try {
           const rows = await (
             await client.query({ query, format: 'JSONEachRow' })

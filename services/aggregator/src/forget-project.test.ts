@@ -8,28 +8,11 @@ import {
   parseWith,
   planForget,
   projectNameSchema,
-  quoteString,
   rollupViews,
   watermarkPredicate,
   workTables,
 } from './forget-project.js';
 import { DEFAULT_MIGRATIONS_DIR } from './provision.js';
-
-describe('quoteString', () => {
-  it.each([
-    ['alpha', `'alpha'`],
-    [`o'brien`, `'o\\'brien'`],
-    ['back\\slash', `'back\\\\slash'`],
-    [`\\'`, `'\\\\\\''`],
-    ['line\nbreak\ttab\r', `'line\\nbreak\\ttab\\r'`],
-    ['ünïcødé 项目', `'ünïcødé 项目'`],
-    // names stored before the text rule removed controls (issue 12)
-    ['a\0b', `'a\\x00b'`],
-    ['bell\u0007 del\u007f esc\u001b', `'bell\\x07 del\\x7f esc\\x1b'`],
-  ])('%j -> %s', (s, q) => {
-    expect(quoteString(s)).toBe(q);
-  });
-});
 
 describe('projectNameSchema', () => {
   it.each(['alpha', `o'brien`, 'a b', 'x'.repeat(256), '项'.repeat(256), 'a\0b', 'a\u0001b'])(

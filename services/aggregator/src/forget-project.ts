@@ -21,7 +21,7 @@
  *  6. the work tables are dropped. A run interrupted between 3 and 6 leaves them behind, and a
  *     new run refuses to start until an operator has looked (docs/PRIVACY.md).
  */
-import { SQL_IDENTIFIER } from '@parsl-usage/common';
+import { SQL_IDENTIFIER, quoteString } from '@parsl-usage/common';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { splitStatements } from './migrate.js';
@@ -39,23 +39,6 @@ export const projectNameSchema = z
   );
 // Every other name is accepted: quoteString escapes NUL and the other ASCII controls, so a name
 // stored before the text rule removed them (schemas/src/text.ts) can still be forgotten.
-
-const ESCAPES: Record<string, string> = {
-  '\\': '\\\\',
-  "'": "\\'",
-  '\n': '\\n',
-  '\r': '\\r',
-  '\t': '\\t',
-};
-
-/**
- * A ClickHouse string literal (18.16 has no query parameters): backslash escapes, single
- * quotes, and \xHH for NUL and the other ASCII control characters (both 18.16 and current
- * releases read \xHH in literals).
- */
-export function quoteString(s: string): string {
-  return `'${s.replace(/[\\'\u0000-\u001f\u007f]/g, (c) => ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}'`;
-}
 
 export interface RollupView {
   /** e.g. rollup_daily_mv */

@@ -15,3 +15,4 @@ export {
 } from './env-fragments.js';
 export { OpsServer, type HealthBody, type OpsServerOptions } from './ops-server.js';
 export { kafkaLogCreator } from './kafka-log.js';
+export { quoteString } from './sql-literal.js';
