@@ -242,6 +242,20 @@ async function withLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
+async function readColumns(client: ClickHouseClient, database: string): Promise<Manifest['columns']> {
+  const columns: Manifest['columns'] = {};
+  for (const t of BACKUP_TABLES) {
+    columns[t.name] = (
+      await rows<NativeColumn>(
+        client,
+        `SELECT name, type FROM system.columns WHERE database = '${database}' AND table = '${t.name}'
+         AND default_kind NOT IN ('MATERIALIZED', 'ALIAS')`,
+      )
+    ).map((c) => ({ name: c.name, type: c.type }));
+  }
+  return columns;
+}
+
 export interface BackupResult {
   dir: string;
   watermarks: Manifest['watermarks'];
@@ -279,20 +293,19 @@ export async function runBackup(opts: {
     const cut = await takeCut(client, database);
     const current: PartitionState[] = [];
     for (const t of BACKUP_TABLES) current.push(...(await partitionStates(client, database, t, cut)));
+    const columns = await readColumns(client, database);
     const sizes = new Map<string, number | undefined>();
     for (const f of previous?.files ?? []) sizes.set(f.file, await sizeOf(join(dir, f.file)));
-    const plan = planBackup(current, previous?.files ?? [], (f) => sizes.get(f.file) === f.bytes);
+    // A file is reused when it is whole and its table's columns did not change (a migration
+    // that alters a backed-up table makes the next backup write every month of it again).
+    const plan = planBackup(
+      current,
+      previous?.files ?? [],
+      (f) =>
+        sizes.get(f.file) === f.bytes &&
+        sameColumns(previous?.columns[f.table] ?? [], columns[f.table] ?? []),
+    );
 
-    const columns: Manifest['columns'] = {};
-    for (const t of BACKUP_TABLES) {
-      columns[t.name] = (
-        await rows<NativeColumn>(
-          client,
-          `SELECT name, type FROM system.columns WHERE database = '${database}' AND table = '${t.name}'
-           AND default_kind NOT IN ('MATERIALIZED', 'ALIAS') `,
-        )
-      ).map((c) => ({ name: c.name, type: c.type }));
-    }
     const written: BackupFile[] = [];
     for (const p of plan.write) {
       const table = BACKUP_TABLES.find((t) => t.name === p.table);
@@ -329,20 +342,7 @@ export async function runBackup(opts: {
       columns,
       files,
     };
-    // The new manifest replaces the old one in one rename; the old one's files are removed only
-    // afterwards, so a crash at any point leaves one complete backup.
-    const tmp = join(dir, `.${MANIFEST_FILE}.tmp`);
-    await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
-    await fsyncPath(tmp);
-    await rename(tmp, join(dir, MANIFEST_FILE));
-    await fsyncPath(dir);
-    const referenced = new Set(files.map((f) => f.file));
-    const removed: string[] = [];
-    for (const f of plan.obsolete) {
-      if (referenced.has(f.file)) continue;
-      await rm(join(dir, f.file), { force: true });
-      removed.push(f.file);
-    }
+    const removed = await commitManifest(dir, manifest, plan.obsolete);
     return {
       dir,
       watermarks: manifest.watermarks,
@@ -354,6 +354,31 @@ export async function runBackup(opts: {
       ms: Date.now() - started,
     };
   });
+}
+
+/**
+ * The new manifest replaces the old one in one rename; the old one's files are removed only
+ * afterwards (unless the new one names them too), so a crash at any point leaves one complete
+ * backup. Returns the files removed.
+ */
+async function commitManifest(
+  dir: string,
+  manifest: Manifest,
+  obsolete: readonly BackupFile[],
+): Promise<string[]> {
+  const tmp = join(dir, `.${MANIFEST_FILE}.tmp`);
+  await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
+  await fsyncPath(tmp);
+  await rename(tmp, join(dir, MANIFEST_FILE));
+  await fsyncPath(dir);
+  const referenced = new Set(manifest.files.map((f) => f.file));
+  const removed: string[] = [];
+  for (const f of obsolete) {
+    if (referenced.has(f.file)) continue;
+    await rm(join(dir, f.file), { force: true });
+    removed.push(f.file);
+  }
+  return removed;
 }
 
 /** Temporary files of an interrupted run (never named by a manifest). */
