@@ -16,3 +16,4 @@ export {
 export { OpsServer, type HealthBody, type OpsServerOptions } from './ops-server.js';
 export { kafkaLogCreator } from './kafka-log.js';
 export { quoteString } from './sql-literal.js';
+export { PipelineError, isRetriable, settleAll, withRetry } from './errors.js';
