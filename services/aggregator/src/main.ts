@@ -6,6 +6,7 @@ import {
   exitOnSignals,
   kafkaLogCreator,
   Metrics,
+  ProcessMetrics,
   supervisorRestarts,
 } from '@parsl-usage/common';
 import { decodeDatagram } from '@parsl-usage/schemas';
@@ -71,6 +72,7 @@ const app = createApp({
   decode: decodeDatagram,
   metrics,
   lagMonitor,
+  processMetrics: new ProcessMetrics(),
   onFatal: (err) => {
     logger.fatal({ err }, 'consumer crashed for good; stopping so that the supervisor restarts the process');
     void shutdown().finally(() => process.exit(1));

@@ -17,3 +17,4 @@ export { OpsServer, type HealthBody, type OpsServerOptions } from './ops-server.
 export { kafkaLogCreator } from './kafka-log.js';
 export { quoteString } from './sql-literal.js';
 export { PipelineError, isRetriable, settleAll, withRetry } from './errors.js';
+export { ProcessMetrics, withProcessMetrics } from './process-metrics.js';

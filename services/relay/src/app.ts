@@ -5,7 +5,7 @@ import type { Accounting } from './accounting.js';
 import { Batcher } from './batcher.js';
 import type { RelayConfig } from './config.js';
 import { createDelivery, type Delivery } from './delivery.js';
-import { OpsServer } from '@parsl-usage/common';
+import { OpsServer, withProcessMetrics, type ProcessMetrics } from '@parsl-usage/common';
 import { classify, type IntakeDeps } from './intake.js';
 import { parseSnmpUdp } from './kernel-udp.js';
 import { createMetrics, type RelayMetrics } from './metrics.js';
@@ -26,6 +26,8 @@ export interface AppDeps {
   intakeSource?: (onDatagram: DatagramHandler) => IntakeSource;
   /** /proc/net/snmp's text, read at scrape time; undefined where there is none. */
   readSnmp?: () => string | undefined;
+  /** The process's own metrics (CPU, memory, GC, event loop), appended to /metrics. */
+  processMetrics?: ProcessMetrics;
 }
 
 export type DatagramHandler = (bytes: Buffer, rinfo: Pick<RemoteInfo, 'address'>) => void;
@@ -186,7 +188,8 @@ export function createApp(deps: AppDeps): RelayApp {
     host: config.http.host,
     port: config.http.port,
     health,
-    metrics: () => metrics.render(),
+    metrics: () =>
+      deps.processMetrics ? withProcessMetrics(metrics.render(), deps.processMetrics) : metrics.render(),
   });
 
   let stopping: Promise<void> | undefined;

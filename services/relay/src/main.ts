@@ -1,5 +1,10 @@
 import cluster from 'node:cluster';
-import { SUPERVISOR_RESTARTS_HELP, exitOnSignals, supervisorRestarts } from '@parsl-usage/common';
+import {
+  ProcessMetrics,
+  SUPERVISOR_RESTARTS_HELP,
+  exitOnSignals,
+  supervisorRestarts,
+} from '@parsl-usage/common';
 import { sniff } from '@parsl-usage/schemas';
 import { pino } from 'pino';
 import { createApp } from './app.js';
@@ -15,7 +20,7 @@ if (config.workers > 1 && cluster.isPrimary) {
 } else {
   const wc = workerConfig(config);
   const publisher = new KafkaPublisher({ brokers: wc.kafka.brokers, clientId: wc.kafka.clientId, logger });
-  const app = createApp({ config: wc, logger, publisher, sniff });
+  const app = createApp({ config: wc, logger, publisher, sniff, processMetrics: new ProcessMetrics() });
   const restarts = supervisorRestarts();
   app.metrics.addGauge('relay_supervisor_restarts', SUPERVISOR_RESTARTS_HELP, () => restarts);
 

@@ -1,0 +1,24 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * prom-client's default metrics for this process (CPU, resident memory, heap, garbage
+ * collection, event-loop lag, open handles), appended to every service's /metrics. Each
+ * service's own counters stay where they are (the relay's accounting identity is exact because
+ * each of its counters moves in the same synchronous step as its pair, metrics.ts).
+ */
+export class ProcessMetrics {
+  private readonly registry = new Registry();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+/** A service's own exposition followed by the process metrics. */
+export async function withProcessMetrics(own: string, process: ProcessMetrics): Promise<string> {
+  return `${own.endsWith('\n') ? own : `${own}\n`}${await process.render()}`;
+}
