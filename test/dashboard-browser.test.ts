@@ -126,4 +126,29 @@ describe('dashboard page in chromium', () => {
       ),
     ).toBeLessThanOrEqual(390);
   });
+
+  it('a single day draws markers on every line (one point has no line to show)', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${d.base}/?from=${END}&to=${END}&granularity=day&top=8`);
+    await page.waitForFunction(ALL_READY, undefined, { timeout: 30_000 });
+    // Chart.js's own view of each chart: the type and the marker radius of every line dataset
+    const lines = await page.evaluate(() => {
+      type Ds = { type?: string; pointRadius?: number; data: unknown[] };
+      const g = globalThis as unknown as {
+        Chart: { getChart(c: unknown): { config: { type: string }; data: { datasets: Ds[] } } | undefined };
+        document: Doc;
+      };
+      return [...g.document.querySelectorAll('canvas')].flatMap((c) => {
+        const chart = g.Chart.getChart(c);
+        if (!chart) return [];
+        return chart.data.datasets
+          .filter((ds) => (ds.type ?? chart.config.type) === 'line')
+          .map((ds) => ({ radius: ds.pointRadius, points: ds.data.length }));
+      });
+    });
+    expect(lines.length).toBeGreaterThan(5);
+    for (const l of lines) expect(l.radius, JSON.stringify(l)).toBeGreaterThan(0);
+    expect(lines.some((l) => l.points === 1)).toBe(true);
+    await page.close();
+  });
 });

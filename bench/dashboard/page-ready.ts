@@ -4,7 +4,8 @@
  * (dashboard.js sets it after the panel's answer is drawn; the browser test waits for the same).
  *
  *   npx tsx bench/dashboard/page-ready.ts --clickhouse-url http://127.0.0.1:28135 \
- *     --db bench_dash_10m [--runs 20] [--cold-runs N] [--warm-runs N] [--json out.json]
+ *     --db bench_dash_10m [--runs 20] [--cold-runs N] [--warm-runs N] [--started-runs N]
+ *     [--main services/dashboard/dist/main.js] [--warm true|false] [--user dashboard] [--json out.json]
  *
  * - cold: each load starts a new dashboard process (empty answer cache, so all 14 API calls go
  *   to ClickHouse) and a new browser context (empty HTTP cache). The process start is not timed.
@@ -12,14 +13,20 @@
  *   timed load is a new browser context (a new visitor: HTML, CSS and Chart.js fetched again,
  *   API answers from the dashboard's cache). Every load's cache outcomes are read from /metrics
  *   so a load that missed (TTL expired) would show.
+ * - started (only with the warmer, --started-runs): a new dashboard process for each load, the
+ *   page loaded as soon as /healthz answers, while the warmer's first round is computing (what
+ *   the first visitor after a restart sees).
+ * --warm false turns the warmer off (DASH_WARM), so "cold" is the computation path itself; --main
+ * runs another build (e.g. a copy of dist from before a change) for a before/after in one run.
  *
- * The dashboard runs as the analyst user. Only loopback addresses are accepted.
+ * The dashboard runs as the analyst user unless --user (the benchmark users file lets analyst and
+ * dashboard read the benchmark database). Only loopback addresses are accepted.
  */
 import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM_LAUNCH } from '../../test/support/chromium.js';
 import { flags, num } from '../lib/cli.js';
 import { percentile } from '../rollups/questions.js';
-import { assertLoopback, cacheOutcomes, startDashboard, type SpawnedDashboard } from './spawn.js';
+import { assertLoopback, cacheOutcomes, startDashboard, warmedUp, type SpawnedDashboard } from './spawn.js';
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 
@@ -30,7 +37,22 @@ if (!database) throw new Error('--db is required (never the production database)
 const runs = num(f, 'runs', 20);
 const coldRuns = num(f, 'cold-runs', runs);
 const warmRuns = num(f, 'warm-runs', runs);
+const startedRuns = num(f, 'started-runs', 0);
 const path = f.get('path') ?? '/';
+const main = f.get('main');
+const warmFlag = f.get('warm');
+const warm = warmFlag === undefined ? undefined : warmFlag === 'true';
+const user = f.get('user');
+const spawnOptions = {
+  clickhouseUrl,
+  database,
+  ...(main ? { main } : {}),
+  ...(user ? { user, password: `${user}-dev-password` } : {}),
+};
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 assertLoopback(clickhouseUrl);
 
 /** What the init script leaves on window (the test program has no DOM types). */
@@ -177,10 +199,13 @@ function summary(name: string, loads: Load[]): Record<string, unknown> {
 }
 
 const browser = await chromium.launch(CHROMIUM_LAUNCH);
-const results: Record<string, Load[]> = { cold: [], warm: [] };
+const results: Record<string, Load[]> = { cold: [], started: [], warm: [] };
+const loadAverages: Record<string, { before: string; after: string }> = {};
 try {
+  loadAverages.cold = { before: load(), after: '' };
   for (let i = 0; i < coldRuns; i++) {
-    const d = await startDashboard({ clickhouseUrl, database });
+    // cold is the computation path: never a warmer (a build without one ignores DASH_WARM)
+    const d = await startDashboard({ ...spawnOptions, warm: false });
     try {
       const l = await loadOnce(browser, d);
       results.cold!.push(l);
@@ -191,9 +216,27 @@ try {
       await d.stop();
     }
   }
-  if (warmRuns > 0) {
-    const d = await startDashboard({ clickhouseUrl, database });
+  loadAverages.cold.after = load();
+  loadAverages.started = { before: load(), after: '' };
+  for (let i = 0; i < startedRuns; i++) {
+    const d = await startDashboard({ ...spawnOptions, warm: true });
     try {
+      const l = await loadOnce(browser, d);
+      results.started!.push(l);
+      console.error(
+        `started ${i + 1}/${startedRuns}: ${l.readyMs.toFixed(0)} ms (slowest ${l.slowestApi.path} ${l.slowestApi.ms} ms; miss ${l.cache.miss} shared ${l.cache.shared} hit ${l.cache.hit})`,
+      );
+    } finally {
+      await d.stop();
+    }
+  }
+  loadAverages.started.after = load();
+  loadAverages.warm = { before: load(), after: '' };
+  if (warmRuns > 0) {
+    const d = await startDashboard({ ...spawnOptions, ...(warm === undefined ? {} : { warm }) });
+    try {
+      const w = await warmedUp(d.base);
+      console.error(w === null ? 'no warmer' : `warmer's first round done after ${w} ms`);
       const prime = await loadOnce(browser, d);
       console.error(`warm-up (untimed): ${prime.readyMs.toFixed(0)} ms, miss ${prime.cache.miss}`);
       for (let i = 0; i < warmRuns; i++) {
@@ -207,6 +250,7 @@ try {
       await d.stop();
     }
   }
+  loadAverages.warm.after = load();
 } finally {
   await browser.close();
 }
@@ -217,7 +261,7 @@ console.error(
 );
 const out = Object.entries(results)
   .filter(([, loads]) => loads.length > 0)
-  .map(([name, loads]) => summary(name, loads));
+  .map(([name, loads]) => ({ ...summary(name, loads), load_average: loadAverages[name] }));
 console.log(JSON.stringify(out, null, 2));
 const json = f.get('json');
 if (json) await writeFile(json, JSON.stringify({ summary: out, loads: results }, null, 2));

@@ -14,6 +14,10 @@ export interface DashboardOptions {
   port?: number;
   user?: string;
   password?: string;
+  /** DASH_WARM; undefined = the service's default (on) */
+  warm?: boolean;
+  /** the entry point, from the repository root (another build to compare with) */
+  main?: string;
 }
 
 export interface SpawnedDashboard {
@@ -43,7 +47,8 @@ export async function startDashboard(o: DashboardOptions): Promise<SpawnedDashbo
     LOG_LEVEL: 'warn',
   };
   if (o.cacheTtlMs !== undefined) env.DASH_CACHE_TTL_MS = String(o.cacheTtlMs);
-  const child = spawn(process.execPath, ['services/dashboard/dist/main.js'], {
+  if (o.warm !== undefined) env.DASH_WARM = String(o.warm);
+  const child = spawn(process.execPath, [o.main ?? 'services/dashboard/dist/main.js'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -79,6 +84,21 @@ export async function startDashboard(o: DashboardOptions): Promise<SpawnedDashbo
 }
 
 /** The dashboard's cache outcomes so far (from /metrics). */
+/**
+ * Waits until the dashboard's warmer has finished `rounds` rounds (its /healthz says): ms waited,
+ * or null for a dashboard without a warmer (DASH_WARM=false, or a build from before it).
+ */
+export async function warmedUp(base: string, rounds = 1, timeoutMs = 120_000): Promise<number | null> {
+  const t0 = Date.now();
+  for (;;) {
+    const body = (await (await fetch(`${base}/healthz`)).json()) as { warmer?: { rounds: number } | null };
+    if (!body.warmer) return null;
+    if (body.warmer.rounds >= rounds) return Date.now() - t0;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`no warm-up round in ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
 export async function cacheOutcomes(base: string): Promise<Record<'miss' | 'shared' | 'hit', number>> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const get = (o: string): number =>

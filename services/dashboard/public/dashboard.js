@@ -17,6 +17,14 @@ const COLORS = [
   '#24c1e0',
 ];
 const TABLE_ROWS = 15;
+/** A line with at most this many points gets markers: one day alone is otherwise invisible. */
+const FEW_POINTS = 12;
+const MARKER_RADIUS = 3;
+
+/** Marker radius for a line series: visible points when there are few (values: numbers or null). */
+function pointRadius(values) {
+  return values.filter((v) => v !== null && v !== undefined).length <= FEW_POINTS ? MARKER_RADIUS : 0;
+}
 const charts = new Map();
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -99,9 +107,12 @@ const RENDER = {
       const v = s[el.dataset.metric];
       el.textContent = el.dataset.metric === 'failure_rate' ? pct(v) : fmt.format(v);
     }
+    // Runs whose rows carry no insert time (e.g. loaded without inserted_at) still date the data.
     $('#updated').textContent = s.last_inserted_at
       ? `${s.last_inserted_at.replace('T', ' ').slice(0, 16)} UTC (newest run day ${s.last_day})`
-      : 'no data yet';
+      : s.last_day
+        ? `newest run day ${s.last_day}`
+        : 'no data yet';
   },
   workflows(section, data) {
     const idx = (c) => data.columns.indexOf(c);
@@ -131,7 +142,7 @@ const RENDER = {
           data: s.shares.map((x) => (x === null ? null : 100 * x)),
           borderColor: COLORS[i % COLORS.length],
           backgroundColor: COLORS[i % COLORS.length],
-          pointRadius: 0,
+          pointRadius: pointRadius(s.shares),
           borderWidth: 2,
           spanGaps: true,
         })),
@@ -157,7 +168,7 @@ const RENDER = {
             borderColor: COLORS[3],
             backgroundColor: COLORS[3],
             yAxisID: 'y1',
-            pointRadius: 0,
+            pointRadius: pointRadius(data.rows.map((r) => r[4])),
           },
         ],
       },
@@ -216,7 +227,7 @@ const RENDER = {
           data: r.points.map(([x, y]) => ({ x, y: y === null ? null : 100 * y })),
           borderColor: COLORS[i % COLORS.length],
           backgroundColor: COLORS[i % COLORS.length],
-          pointRadius: 0,
+          pointRadius: pointRadius(r.points.map(([, y]) => y)),
           borderWidth: 2,
         })),
       },

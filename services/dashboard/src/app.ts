@@ -12,6 +12,8 @@ import type { Metrics } from '@parsl-usage/common';
 import { computePanel, type PanelAnswer, type QueryFn } from './panels.js';
 import { PANELS, parsePanelParams, type Panel } from './params.js';
 import { route, routeLabel, type Route } from './routes.js';
+import { defaultViewRequests } from './default-view.js';
+import { createWarmer, systemClock, type Warmer, type WarmerClock } from './warmer.js';
 
 export interface DashboardDeps {
   config: {
@@ -22,12 +24,16 @@ export interface DashboardDeps {
     cacheTtlMs: number;
     cacheMaxEntries: number;
     unfinishedAfterDays: number;
+    /** keep the page's default view computed ahead of visitors (needs cacheTtlMs > 0); default off */
+    warm?: boolean;
   };
   logger: Logger;
   /** every ClickHouse read goes through here */
   query: QueryFn;
   metrics: Metrics;
   now?: () => number;
+  /** the warmer's timers (tests inject one); the system clock by default */
+  clock?: WarmerClock;
 }
 
 export interface DashboardApp {
@@ -59,6 +65,11 @@ const SECURITY_HEADERS = {
 
 /** consecutive failed ClickHouse queries after which /healthz reports unhealthy */
 const UNHEALTHY_AFTER_FAILURES = 3;
+/**
+ * Answers the warmer computes at once: the page's own load asks up to 6 at a time (Chromium's
+ * per-host limit), so warming takes at most a third of that, beside real visitors.
+ */
+const WARM_CONCURRENCY = 2;
 /** Days of history the release-health metrics judge (the alert's view of "now"). */
 const RELEASE_HEALTH_DAYS = 30;
 
@@ -120,9 +131,11 @@ export function createApp(deps: DashboardDeps): DashboardApp {
     send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), extra);
   }
 
-  /** A panel's answer through the cache (one computation however many readers ask at once). */
-  function answer(parsed: Extract<ReturnType<typeof parsePanelParams>, { ok: true }>) {
-    return cache.get(parsed.key, async () => {
+  type Parsed = Extract<ReturnType<typeof parsePanelParams>, { ok: true }>;
+
+  /** Computes a panel's answer with ClickHouse, serialized for the cache. */
+  function compute(parsed: Parsed): () => Promise<CachedAnswer> {
+    return async () => {
       const answer: PanelAnswer & { generatedAt: string } = {
         ...(await computePanel(parsed.params, {
           query,
@@ -132,8 +145,46 @@ export function createApp(deps: DashboardDeps): DashboardApp {
         generatedAt: new Date(now()).toISOString(),
       };
       return { answer, json: Buffer.from(JSON.stringify(answer)), csv: undefined };
+    };
+  }
+
+  /** A panel's answer through the cache (one computation however many readers ask at once). */
+  function answer(parsed: Parsed) {
+    return cache.get(parsed.key, compute(parsed));
+  }
+
+  /** The page's default view, renewed in the cache every half TTL (so before it expires). */
+  function warmJobs(): Array<() => Promise<void>> {
+    const today = dayOf(now());
+    return defaultViewRequests(today).flatMap(({ panel, search }) => {
+      const parsed = parsePanelParams(panel, search, today);
+      if (!parsed.ok) throw new Error(`default view request refused: ${parsed.message}`);
+      return [() => cache.refresh(parsed.key, compute(parsed)).then(() => undefined)];
     });
   }
+
+  const warmer: Warmer | null =
+    config.warm === true && config.cacheTtlMs > 0
+      ? createWarmer({
+          jobs: warmJobs,
+          everyMs: Math.max(1_000, Math.floor(config.cacheTtlMs / 2)),
+          concurrency: WARM_CONCURRENCY,
+          clock: deps.clock ?? systemClock,
+          onRound(r) {
+            metrics.inc('dashboard_warmer_rounds_total', 'rounds of the default-view warmer', 1, {
+              result: r.failed > 0 ? 'failed' : 'ok',
+            });
+            metrics.set(
+              'dashboard_warmer_last_round_seconds',
+              'duration of the last warm-up round',
+              r.ms / 1000,
+            );
+            if (r.failed > 0)
+              logger.warn({ failed: r.failed, jobs: r.jobs, err: r.errors[0] }, 'warm-up round had failures');
+            else logger.debug({ jobs: r.jobs, ms: r.ms }, 'warm-up round');
+          },
+        })
+      : null;
 
   /**
    * What the release-health panel computes, as metrics, so that an alert fires when a Parsl
@@ -220,6 +271,7 @@ export function createApp(deps: DashboardDeps): DashboardApp {
           running,
           consecutiveFailures,
           cacheEntries: cache.size,
+          warmer: warmer ? { healthy: warmer.isHealthy(), ...warmerSummary(warmer) } : null,
         });
         return healthy ? 200 : 503;
       }
@@ -288,17 +340,24 @@ export function createApp(deps: DashboardDeps): DashboardApp {
         });
       });
       running = true;
-      logger.info({ host: config.httpHost, port }, 'dashboard listening');
+      logger.info({ host: config.httpHost, port, warm: warmer !== null }, 'dashboard listening');
+      warmer?.start();
     },
-    stop() {
+    async stop() {
+      await warmer?.stop();
       const s = server;
       server = null;
       running = false;
-      if (!s) return Promise.resolve();
-      return new Promise<void>((resolve) => {
+      if (!s) return;
+      await new Promise<void>((resolve) => {
         s.close(() => resolve());
         s.closeAllConnections();
       });
     },
   };
+}
+
+function warmerSummary(w: Warmer): { rounds: number; lastRoundMs: number | null; lastFailed: number | null } {
+  const st = w.state();
+  return { rounds: st.rounds, lastRoundMs: st.last?.ms ?? null, lastFailed: st.last?.failed ?? null };
 }

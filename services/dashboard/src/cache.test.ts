@@ -47,4 +47,36 @@ describe('TtlCache', () => {
     expect((await cache.get('a', v('a3'))).outcome).toBe('hit');
     expect((await cache.get('b', v('b2'))).outcome).toBe('miss');
   });
+
+  it('refresh renews an entry while readers keep the old one, and shares a computation in flight', async () => {
+    let t = 0;
+    let release: (v: number) => void = () => {};
+    const cache = new TtlCache<number>(1_000, 10, () => t);
+    expect((await cache.get('k', () => Promise.resolve(1))).value).toBe(1);
+    t = 900;
+    let calls = 0;
+    const slow = () => {
+      calls++;
+      return new Promise<number>((r) => (release = r));
+    };
+    const renewing = cache.refresh('k', slow);
+    const again = cache.refresh('k', slow);
+    // still the old answer, from memory, while the new one is computed
+    expect(await cache.get('k', slow)).toEqual({ value: 1, outcome: 'hit' });
+    release(2);
+    expect([await renewing, await again]).toEqual([2, 2]);
+    expect(calls).toBe(1);
+    t = 1_800; // past the first entry's expiry, within the renewed one's
+    expect(await cache.get('k', slow)).toEqual({ value: 2, outcome: 'hit' });
+  });
+
+  it('refresh of a key nobody asked for yet fills it; a failed refresh keeps the old entry', async () => {
+    let t = 0;
+    const cache = new TtlCache<number>(1_000, 10, () => t);
+    expect(await cache.refresh('n', () => Promise.resolve(5))).toBe(5);
+    expect(await cache.get('n', () => Promise.resolve(6))).toEqual({ value: 5, outcome: 'hit' });
+    await expect(cache.refresh('n', () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    t = 10;
+    expect(await cache.get('n', () => Promise.resolve(7))).toEqual({ value: 5, outcome: 'hit' });
+  });
 });

@@ -30,18 +30,32 @@ export class TtlCache<V> {
     if (e) this.entries.delete(key);
     const inFlight = this.pending.get(key);
     if (inFlight) return { value: await inFlight, outcome: 'shared' };
+    return { value: await this.compute(key, compute), outcome: 'miss' };
+  }
+
+  /**
+   * Computes `key` again and keeps the new value, while readers are still served the entry
+   * it replaces (so a warmer can renew an answer before it expires without anyone waiting).
+   * A computation already in flight for the key is shared, not repeated.
+   */
+  refresh(key: string, compute: () => Promise<V>): Promise<V> {
+    return this.pending.get(key) ?? this.compute(key, compute);
+  }
+
+  private async compute(key: string, compute: () => Promise<V>): Promise<V> {
     const p = compute();
     this.pending.set(key, p);
     try {
       const value = await p;
       if (this.ttlMs > 0) {
+        this.entries.delete(key);
         this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
         while (this.entries.size > this.maxEntries) {
           const oldest = this.entries.keys().next().value as string;
           this.entries.delete(oldest);
         }
       }
-      return { value, outcome: 'miss' };
+      return value;
     } finally {
       this.pending.delete(key);
     }

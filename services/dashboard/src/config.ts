@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { logLevel, parseEnv, port, sqlIdentifier } from '@parsl-usage/common';
+import { bool, logLevel, parseEnv, port, sqlIdentifier } from '@parsl-usage/common';
 
 export { ConfigError } from '@parsl-usage/common';
 
@@ -18,6 +18,11 @@ const schema = z.object({
   /** ms an API answer is served from memory before ClickHouse is asked again. */
   DASH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   /** answers kept at most (each is one panel for one parameter set; a few kB to a few hundred kB). */
+  /**
+   * Compute the page's default view at start and renew it every half DASH_CACHE_TTL_MS, so a
+   * visitor never waits for ClickHouse for it (off when the TTL is 0).
+   */
+  DASH_WARM: bool.default('true'),
   DASH_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(100_000).default(1_000),
   /** days after which a level-3 run without closure counts as unfinished (the aggregator's join window). */
   DASH_UNFINISHED_AFTER_DAYS: z.coerce.number().int().min(1).max(365).default(7),

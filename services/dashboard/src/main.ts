@@ -23,6 +23,7 @@ const app = createApp({
     database: config.DASH_CLICKHOUSE_DATABASE,
     cacheTtlMs: config.DASH_CACHE_TTL_MS,
     cacheMaxEntries: config.DASH_CACHE_MAX_ENTRIES,
+    warm: config.DASH_WARM,
     unfinishedAfterDays: config.DASH_UNFINISHED_AFTER_DAYS,
   },
   logger,

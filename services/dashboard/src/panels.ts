@@ -82,16 +82,16 @@ async function apps(p: PanelParams, c: PanelContext): Promise<PanelAnswer> {
 
 async function headline(p: PanelParams, c: PanelContext): Promise<PanelAnswer> {
   const sql = sqlFor(c.database);
-  const [periods, projects, updated] = await Promise.all([
+  const [periods, projects, inserted, newest] = await Promise.all([
     c.query(sql.workflows(p, 'month', c.unfinishedAfterDays)),
     c.query(sql.projectCount(p)),
-    c.query(sql.lastUpdated()),
+    c.query(sql.lastInserted()),
+    c.query(sql.lastDay()),
   ]);
   const total = (k: string): number => periods.reduce((s, r) => s + num(r[k]), 0);
   const [a, f] = [total('apps'), total('app_fails')];
-  const u = updated[0] ?? {};
-  const lastInserted = num(u.last_inserted_unix ?? 0);
-  const lastDay = num(u.last_day_number ?? 0);
+  const lastInserted = num(inserted[0]?.last_inserted_unix ?? 0);
+  const lastDay = num(newest[0]?.last_day_number ?? 0);
   const summary: Record<string, Cell> = {
     runs: total('workflows'),
     completed: total('completed'),
