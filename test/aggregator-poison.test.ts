@@ -5,6 +5,7 @@ import type { Producer } from 'kafkajs';
 import { startAggregator } from './support/aggregator.js';
 import { v1Closure, v1Launch } from './support/datagrams.js';
 import { POISON_PROJECT, refusingDecode } from './support/refusing-decode.js';
+import { readTopic, type TopicMessage } from './support/topics.js';
 import {
   REPO_ROOT,
   clickhouse,
@@ -31,23 +32,13 @@ interface Rejected {
 }
 
 async function readRejected(topic: string, want: (r: Rejected[]) => boolean): Promise<Rejected[]> {
-  const consumer = kafka(freshName('rej')).consumer({ groupId: freshName('rej'), maxWaitTimeInMs: 100 });
-  const got: Rejected[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        const h = (k: string): string => message.headers?.[k]?.toString() ?? '';
-        got.push({ reason: h('reason'), partition: h('source_partition'), offset: h('source_offset') });
-        return Promise.resolve();
-      },
-    });
-    await eventually(() => (want(got) ? true : undefined), { timeoutMs: 60_000, what: 'rejected messages' });
-    return got;
-  } finally {
-    await consumer.disconnect();
-  }
+  const as = (m: TopicMessage[]): Rejected[] =>
+    m.map((x) => ({
+      reason: x.headers.reason ?? '',
+      partition: x.headers.source_partition ?? '',
+      offset: x.headers.source_offset ?? '',
+    }));
+  return as(await readTopic(topic, (m) => want(as(m))));
 }
 
 async function scalar(ch: ClickHouseClient, sql: string): Promise<number> {

@@ -3,14 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  clickhouse,
-  clickhouseUrl,
-  eventually,
-  freshDatabase,
-  freshTopics,
-  kafkaBrokers,
-} from './setup/env.js';
+import { clickhouse, eventually, freshDatabase, freshTopics } from './setup/env.js';
+import { aggregatorEnv, relayEnv } from './support/pipeline.js';
 import { freeTcpPort, freeUdpPort, sendUdp, spawnService, type ServiceProcess } from './support/processes.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../schemas/fixtures/${name}`, import.meta.url));
@@ -29,25 +23,14 @@ describe('walking skeleton: UDP -> relay -> Kafka -> aggregator -> ClickHouse', 
     const database = await freshDatabase('e2e');
     const topics = await freshTopics(3);
     const udpPort = await freeUdpPort();
-    const relay = spawnService('relay', {
-      KAFKA_BROKERS: kafkaBrokers().join(','),
-      RELAY_UDP_PORT: String(udpPort),
-      RELAY_HTTP_PORT: String(await freeTcpPort()),
-      RELAY_RAW_TOPIC: topics.raw,
-      RELAY_REJECTED_TOPIC: topics.rejected,
-      RELAY_SPOOL_DIR: spoolDir,
-    });
-    const aggregator = spawnService('aggregator', {
-      KAFKA_BROKERS: kafkaBrokers().join(','),
-      AGG_RAW_TOPIC: topics.raw,
-      AGG_REJECTED_TOPIC: topics.rejected,
-      AGG_GROUP_ID: `${topics.raw}-aggregator`,
-      AGG_HTTP_PORT: String(await freeTcpPort()),
-      CLICKHOUSE_URL: clickhouseUrl(),
-      CLICKHOUSE_USER: 'admin',
-      CLICKHOUSE_PASSWORD: 'admin-dev-password',
-      CLICKHOUSE_DATABASE: database,
-    });
+    const relay = spawnService(
+      'relay',
+      relayEnv({ udpPort, httpPort: await freeTcpPort(), topics, spoolDir }),
+    );
+    const aggregator = spawnService(
+      'aggregator',
+      aggregatorEnv({ httpPort: await freeTcpPort(), topics, database }),
+    );
     procs.push(relay, aggregator);
 
     // The relay may still be binding: resend until the launch is visible (duplicates are idempotent).

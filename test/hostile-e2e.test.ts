@@ -2,17 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  clickhouse,
-  clickhouseUrl,
-  eventually,
-  freshDatabase,
-  freshName,
-  freshTopics,
-  kafka,
-  kafkaBrokers,
-} from './setup/env.js';
+import { clickhouse, eventually, freshDatabase, freshName, freshTopics } from './setup/env.js';
 import { goodRuns, hostileCorpus, type Case } from './support/hostile-corpus.js';
+import { aggregatorEnv, relayEnv } from './support/pipeline.js';
+import { readTopic } from './support/topics.js';
 import { freeTcpPort, freeUdpPort, sendUdp, spawnService, type ServiceProcess } from './support/processes.js';
 
 /**
@@ -29,31 +22,13 @@ interface Rejected {
   value: Buffer;
 }
 
-async function readTopic(topic: string, until: (n: number) => boolean): Promise<Rejected[]> {
-  const consumer = kafka(freshName('hostile')).consumer({
-    groupId: freshName('hostile'),
-    maxWaitTimeInMs: 100,
-  });
-  const got: Rejected[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        const h = (k: string): string => message.headers?.[k]?.toString() ?? '';
-        got.push({
-          stage: h('stage') === 'aggregator' ? 'aggregator' : 'relay',
-          reason: h('reason'),
-          value: message.value ?? Buffer.alloc(0),
-        });
-        return Promise.resolve();
-      },
-    });
-    await eventually(() => (until(got.length) ? true : undefined), { timeoutMs: 60_000, what: `${topic}` });
-    return got;
-  } finally {
-    await consumer.disconnect();
-  }
+async function readRejected(topic: string, until: (n: number) => boolean): Promise<Rejected[]> {
+  const got = await readTopic(topic, (m) => until(m.length));
+  return got.map((m) => ({
+    stage: m.headers.stage === 'aggregator' ? 'aggregator' : 'relay',
+    reason: m.headers.reason ?? '',
+    value: m.value,
+  }));
 }
 
 async function metricsOf(port: number): Promise<(name: string, labels?: string) => number> {
@@ -87,28 +62,18 @@ describe('hostile datagrams through the whole pipeline', () => {
     const udpPort = await freeUdpPort();
     const relayHttp = await freeTcpPort();
     const aggHttp = await freeTcpPort();
-    const relay = spawnService('relay', {
-      KAFKA_BROKERS: kafkaBrokers().join(','),
-      RELAY_UDP_PORT: String(udpPort),
-      RELAY_HTTP_PORT: String(relayHttp),
-      RELAY_RAW_TOPIC: topics.raw,
-      RELAY_REJECTED_TOPIC: topics.rejected,
-      RELAY_SPOOL_DIR: spoolDir,
-      // one source sends everything here
-      RELAY_RATE_PER_SOURCE: '100000',
-      RELAY_BURST_PER_SOURCE: '100000',
-    });
-    const aggregator = spawnService('aggregator', {
-      KAFKA_BROKERS: kafkaBrokers().join(','),
-      AGG_RAW_TOPIC: topics.raw,
-      AGG_REJECTED_TOPIC: topics.rejected,
-      AGG_GROUP_ID: `${topics.raw}-aggregator`,
-      AGG_HTTP_PORT: String(aggHttp),
-      CLICKHOUSE_URL: clickhouseUrl(),
-      CLICKHOUSE_USER: 'admin',
-      CLICKHOUSE_PASSWORD: 'admin-dev-password',
-      CLICKHOUSE_DATABASE: database,
-    });
+    const relay = spawnService(
+      'relay',
+      relayEnv({
+        udpPort,
+        httpPort: relayHttp,
+        topics,
+        spoolDir,
+        // one source sends everything here
+        extra: { RELAY_RATE_PER_SOURCE: '100000', RELAY_BURST_PER_SOURCE: '100000' },
+      }),
+    );
+    const aggregator = spawnService('aggregator', aggregatorEnv({ httpPort: aggHttp, topics, database }));
     procs.push(relay, aggregator);
     await eventually(
       async () => ((await fetch(`http://127.0.0.1:${aggHttp}/healthz`)).ok ? true : undefined),
@@ -177,7 +142,7 @@ describe('hostile datagrams through the whole pipeline', () => {
 
       // Every nasty datagram meant to be rejected is in the rejected topic with its reason and stage.
       const rejectedCases = corpus.filter((c) => c.expect.kind === 'rejected');
-      const rejected = await readTopic(topics.rejected, (n) => n >= rejectedCases.length);
+      const rejected = await readRejected(topics.rejected, (n) => n >= rejectedCases.length);
       expect(rejected).toHaveLength(rejectedCases.length);
       for (const c of rejectedCases) {
         const sent = c.bytes.subarray(0, 2048); // RELAY_REJECTED_MAX_BYTES

@@ -16,15 +16,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Consumer } from 'kafkajs';
 import {
   clickhouse,
-  clickhouseUrl,
   eventually,
   freshDatabase,
   freshTopics,
   kafka,
-  kafkaBrokers,
   REPO_ROOT,
   SETUP_CACHE,
 } from './setup/env.js';
+import { aggregatorEnv, relayEnv } from './support/pipeline.js';
 import { freeTcpPort, freeUdpPort, spawnService, type ServiceProcess } from './support/processes.js';
 
 const run = promisify(execFile);
@@ -112,26 +111,15 @@ describe('real Parsl 2025.03.17 client -> relay -> Kafka -> aggregator -> ClickH
     const topics = await freshTopics(3);
     const udpPort = await freeUdpPort();
     const relayHttp = await freeTcpPort();
-    const relay = spawnService('relay', {
-      KAFKA_BROKERS: kafkaBrokers().join(','),
-      RELAY_UDP_PORT: String(udpPort),
-      RELAY_HTTP_PORT: String(relayHttp),
-      RELAY_RAW_TOPIC: topics.raw,
-      RELAY_REJECTED_TOPIC: topics.rejected,
-      RELAY_SPOOL_DIR: join(scratch, 'spool'),
-    });
+    const relay = spawnService(
+      'relay',
+      relayEnv({ udpPort, httpPort: relayHttp, topics, spoolDir: join(scratch, 'spool') }),
+    );
     procs.push(relay);
-    const aggregator = spawnService('aggregator', {
-      KAFKA_BROKERS: kafkaBrokers().join(','),
-      AGG_RAW_TOPIC: topics.raw,
-      AGG_REJECTED_TOPIC: topics.rejected,
-      AGG_GROUP_ID: `${topics.raw}-aggregator`,
-      AGG_HTTP_PORT: String(await freeTcpPort()),
-      CLICKHOUSE_URL: clickhouseUrl(),
-      CLICKHOUSE_USER: 'admin',
-      CLICKHOUSE_PASSWORD: 'admin-dev-password',
-      CLICKHOUSE_DATABASE: database,
-    });
+    const aggregator = spawnService(
+      'aggregator',
+      aggregatorEnv({ httpPort: await freeTcpPort(), topics, database }),
+    );
     procs.push(aggregator);
 
     // Parsl sends each datagram exactly once: the relay must be bound and connected first.
