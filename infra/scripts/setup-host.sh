@@ -104,6 +104,11 @@ ensure_clickhouse_image() {
   ensure_image localhost/parsl-usage/clickhouse:18.16 "$ROOT/infra/clickhouse" "$ROOT/infra/images/clickhouse.Containerfile"
 }
 
+# ZooKeeper for 18.16's Replicated* tables: test/cluster-migrations.test.ts and npm run cluster:up.
+ensure_zookeeper_image() {
+  ensure_image localhost/parsl-usage/zookeeper:3.8 "$ROOT/infra/zookeeper" "$ROOT/infra/images/zookeeper.Containerfile"
+}
+
 # Local stand-in for node:20-bookworm-slim (the base for the app image docker-compose.yml builds):
 # the host's Node binary and npm copied onto the base image. Rebuilt only when they or the recipe change.
 ensure_node_image() {
@@ -155,6 +160,7 @@ setup_containers() {
   ensure_base_image
   ensure_kafka_image
   ensure_clickhouse_image
+  ensure_zookeeper_image
   ensure_node_image
 }
 

@@ -9,6 +9,7 @@ import {
   port,
 } from '@parsl-usage/common';
 import { ConfigError } from './errors.js';
+import { DEFAULT_ZOOKEEPER_PREFIX } from './replicated-ddl.js';
 
 const schema = z.object({
   KAFKA_BROKERS: kafkaBrokers.default('127.0.0.1:9092'),
@@ -60,6 +61,29 @@ const schema = z.object({
   AGG_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   AGG_HTTP_PORT: port.default(9465),
   AGG_MIGRATE_ON_START: bool.default('false'),
+  /**
+   * The cluster shape (SCALING.md): the HTTP URLs of the other ClickHouse replicas of the shard,
+   * comma-separated. Set, migrations make Replicated* tables (replicated-ddl.ts) and run their DDL
+   * on CLICKHOUSE_URL and on each of these; empty, the single-server schema.
+   */
+  CLICKHOUSE_OTHER_REPLICAS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^https?:\/\/\S+$/, 'must be comma-separated http(s) URLs'))),
+  /** ZooKeeper path prefix of the replicated tables; {shard} is the server's macro. */
+  CLICKHOUSE_ZOOKEEPER_PREFIX: z
+    .string()
+    .regex(/^\/[\w{}/.-]*$/, 'must be a ZooKeeper path')
+    .default(DEFAULT_ZOOKEEPER_PREFIX),
+  /** Replication of the topics provisioning creates: 3 and 2 on a three-broker cluster, 1 and 1 on one broker. */
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(16).default(1),
+  KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(16).default(1),
   LOG_LEVEL: logLevel,
 });
 

@@ -19,6 +19,9 @@ Environment: CLICKHOUSE_URL (http://127.0.0.1:8123), CLICKHOUSE_USER (admin),
 CLICKHOUSE_PASSWORD (local dev default admin-dev-password), CLICKHOUSE_DATABASE (parsl_usage),
 KAFKA_BROKERS (127.0.0.1:9092), AGG_RAW_TOPIC, AGG_REJECTED_TOPIC, AGG_RAW_PARTITIONS,
 PROVISION_WAIT_MS (how long to wait for the servers, 120000), LOG_LEVEL.
+Cluster shape (SCALING.md): CLICKHOUSE_OTHER_REPLICAS (the other replicas' URLs, comma-separated:
+Replicated* tables, DDL on every replica), CLICKHOUSE_ZOOKEEPER_PREFIX (/clickhouse/tables/{shard}),
+KAFKA_REPLICATION_FACTOR and KAFKA_MIN_INSYNC_REPLICAS (1 and 1; 3 and 2 on three brokers).
 Exit codes: 0 done, 1 failed, 2 bad environment.`;
 
 function config(): AggregatorConfig {
@@ -42,15 +45,18 @@ await runCli({
     const c = config();
     const logger = pino({ level: c.LOG_LEVEL, base: { service: 'migrate' } });
     const clickhouse = clickhouseClient({ ...c, LOG_LEVEL: c.LOG_LEVEL });
+    const otherReplicas = c.CLICKHOUSE_OTHER_REPLICAS.map((url) =>
+      clickhouseClient({ ...c, CLICKHOUSE_URL: url }),
+    );
     const kafka = new Kafka({
       clientId: 'parsl-usage-migrate',
       brokers: c.KAFKA_BROKERS,
       logLevel: c.LOG_LEVEL === 'debug' || c.LOG_LEVEL === 'trace' ? logLevel.WARN : logLevel.NOTHING,
     });
     try {
-      await provision({ config: c, kafka, clickhouse, logger });
+      await provision({ config: c, kafka, clickhouse, logger, otherReplicas });
     } finally {
-      await clickhouse.close();
+      for (const client of [clickhouse, ...otherReplicas]) await client.close();
     }
   },
 });

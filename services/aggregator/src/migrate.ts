@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { FatalError } from './errors.js';
+import { replicateEngine, statementRole, withoutPopulate } from './replicated-ddl.js';
 
 export interface Migration {
   version: number;
@@ -65,20 +66,73 @@ export interface MigrationResult {
 }
 
 /**
+ * The cluster shape (replicated-ddl.ts): `client` is the first replica, where data statements
+ * and the schema_migrations record go; DDL runs on it and on every other replica, in order.
+ */
+export interface ClusterShape {
+  otherReplicas: ClickHouseClient[];
+  /** ZooKeeper path prefix of every table, e.g. /clickhouse/tables/{shard} (DEFAULT_ZOOKEEPER_PREFIX). */
+  zooKeeperPrefix: string;
+}
+
+/** Runs one statement in the shape asked for; without a cluster, exactly the statement on `client`. */
+async function runStatement(
+  client: ClickHouseClient,
+  stmt: string,
+  cluster: ClusterShape | undefined,
+  database: string,
+): Promise<void> {
+  if (!cluster) {
+    await client.command({ query: stmt });
+    return;
+  }
+  const rewritten = replicateEngine(stmt, cluster.zooKeeperPrefix);
+  if (rewritten.kind === 'error') throw new FatalError(rewritten.reason);
+  if (statementRole(stmt) === 'one-replica') {
+    // The statement reads what the other replicas wrote (a backfill's SELECT): fetch it first.
+    await syncReplicas(client, database);
+    await client.command({ query: rewritten.sql });
+    return;
+  }
+  await client.command({ query: rewritten.sql });
+  for (const other of cluster.otherReplicas) await other.command({ query: withoutPopulate(rewritten.sql) });
+}
+
+/** Waits until this replica holds every part its Replicated* tables of `database` are due. */
+async function syncReplicas(client: ClickHouseClient, database: string): Promise<void> {
+  const rows = await (
+    await client.query({
+      // Inlined, not a query parameter (18.16 has none); the name passed the identifier check.
+      query: `SELECT table FROM system.replicas WHERE database = '${database}'`,
+      format: 'JSONEachRow',
+    })
+  ).json<{ table: string }>();
+  for (const r of rows) await client.command({ query: `SYSTEM SYNC REPLICA ${database}.\`${r.table}\`` });
+}
+
+/**
  * Applies every migration not yet recorded in `${database}.schema_migrations`.
  * Running it twice changes nothing; a recorded migration whose file changed is an error,
  * because silently diverging schemas are worse than a stopped deploy.
+ * With `cluster`, the same files in the replicated shape (see ClusterShape); the checksums are
+ * the files', so they are the same in both shapes.
  */
 export async function applyMigrations(
   client: ClickHouseClient,
-  opts: { database: string; dir: string; log?: (msg: string) => void },
+  opts: { database: string; dir: string; log?: (msg: string) => void; cluster?: ClusterShape },
 ): Promise<MigrationResult> {
   const migrations = await loadMigrations(opts.dir, opts.database);
   const db = opts.database;
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree() ORDER BY version`,
-  });
+  const cluster = opts.cluster;
+  await runStatement(client, `CREATE DATABASE IF NOT EXISTS ${db}`, cluster, db);
+  await runStatement(
+    client,
+    `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree() ORDER BY version`,
+    cluster,
+    db,
+  );
+  // The record may have been written through another replica last time.
+  if (cluster) await syncReplicas(client, db);
   const rows = await (
     await client.query({
       query: `SELECT version, checksum FROM ${db}.schema_migrations FINAL`,
@@ -100,8 +154,9 @@ export async function applyMigrations(
     }
     for (const stmt of m.statements) {
       try {
-        await client.command({ query: stmt });
+        await runStatement(client, stmt, cluster, db);
       } catch (err) {
+        if (err instanceof FatalError) throw err;
         throw new FatalError(`migration ${m.version}-${m.name} failed at: ${stmt.slice(0, 200)}`, err);
       }
     }

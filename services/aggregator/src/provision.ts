@@ -64,18 +64,24 @@ export async function provision(opts: {
   migrationsDir?: string;
   /** Upper bound on waiting for the servers; defaults to PROVISION_WAIT_MS or 120 s. */
   waitMs?: number;
+  /** The other replicas, one client per URL of CLICKHOUSE_OTHER_REPLICAS (the cluster shape). */
+  otherReplicas?: ClickHouseClient[];
 }): Promise<void> {
   const { config, kafka, clickhouse, logger } = opts;
   const deadlineMs = opts.waitMs ?? waitMs();
 
-  await waitUntilReady(
-    `ClickHouse at ${config.CLICKHOUSE_URL}`,
-    async () => {
-      const r = await clickhouse.ping();
-      if (!r.success) throw r.error;
-    },
-    { deadlineMs, logger },
-  );
+  const others = opts.otherReplicas ?? [];
+  const urls = [config.CLICKHOUSE_URL, ...config.CLICKHOUSE_OTHER_REPLICAS];
+  for (const [i, client] of [clickhouse, ...others].entries()) {
+    await waitUntilReady(
+      `ClickHouse at ${urls[i] ?? 'another replica'}`,
+      async () => {
+        const r = await client.ping();
+        if (!r.success) throw r.error;
+      },
+      { deadlineMs, logger },
+    );
+  }
 
   const admin = await waitUntilReady(
     `Kafka at ${config.KAFKA_BROKERS.join(',')}`,
@@ -101,6 +107,10 @@ export async function provision(opts: {
         { raw: config.AGG_RAW_TOPIC, rejected: config.AGG_REJECTED_TOPIC },
         config.AGG_RAW_PARTITIONS,
       ),
+      {
+        replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+        minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS,
+      },
     );
     logger.info({ created }, 'kafka topics ensured');
   } finally {
@@ -110,6 +120,9 @@ export async function provision(opts: {
     database: config.CLICKHOUSE_DATABASE,
     dir: process.env.MIGRATIONS_DIR ?? opts.migrationsDir ?? DEFAULT_MIGRATIONS_DIR,
     log: (m) => logger.info(m),
+    ...(others.length > 0
+      ? { cluster: { otherReplicas: others, zooKeeperPrefix: config.CLICKHOUSE_ZOOKEEPER_PREFIX } }
+      : {}),
   });
   logger.info(r, 'clickhouse migrations applied');
 }
