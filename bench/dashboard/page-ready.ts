@@ -5,7 +5,8 @@
  *
  *   npx tsx bench/dashboard/page-ready.ts --clickhouse-url http://127.0.0.1:28135 \
  *     --db bench_dash_10m [--runs 20] [--cold-runs N] [--warm-runs N] [--started-runs N]
- *     [--main services/dashboard/dist/main.js] [--warm true|false] [--user dashboard] [--json out.json]
+ *     [--main services/dashboard/dist/main.js] [--compare-main <another build's main.js>]
+ *     [--warm true|false] [--user dashboard] [--json out.json]
  *
  * - cold: each load starts a new dashboard process (empty answer cache, so all 14 API calls go
  *   to ClickHouse) and a new browser context (empty HTTP cache). The process start is not timed.
@@ -141,7 +142,7 @@ async function loadOnce(browser: Browser, d: SpawnedDashboard): Promise<Load> {
       return { probe: g.__probe, dcl: nav?.domContentLoadedEventEnd ?? 0, api };
     });
     if (r.probe.error !== undefined || r.probe.allReady === undefined)
-      throw new Error(`panel ${r.probe.error} ended in error`);
+      throw new Error(`panel ${r.probe.error} ended in error: ${await page.locator('#error').textContent()}`);
     const apiEndMs: Record<string, number> = {};
     for (const a of r.api) {
       const u = new URL(a.name);
@@ -199,58 +200,88 @@ function summary(name: string, loads: Load[]): Record<string, unknown> {
 }
 
 const browser = await chromium.launch(CHROMIUM_LAUNCH);
-const results: Record<string, Load[]> = { cold: [], started: [], warm: [] };
+// With --compare-main, every cold and warm load of this build is followed by one of the other
+// build (its modes get the suffix " (compare)"), so both see the same load on a shared machine.
+const compareMain = f.get('compare-main');
+const builds: Array<{ suffix: string; options: typeof spawnOptions & { main?: string } }> = [
+  { suffix: '', options: spawnOptions },
+  ...(compareMain ? [{ suffix: ' (compare)', options: { ...spawnOptions, main: compareMain } }] : []),
+];
+const results: Record<string, Load[]> = {};
 const loadAverages: Record<string, { before: string; after: string }> = {};
+/** loads that ended with a panel in error, per mode: counted and reported, not timed */
+const failures: Record<string, string[]> = {};
+const record = async (mode: string, d: SpawnedDashboard, i: number, n: number): Promise<void> => {
+  let l: Load;
+  try {
+    l = await loadOnce(browser, d);
+  } catch (err) {
+    (failures[mode] ??= []).push(String(err));
+    console.error(`${mode} ${i + 1}/${n}: FAILED ${String(err)} (load ${load()})`);
+    return;
+  }
+  (results[mode] ??= []).push(l);
+  console.error(
+    `${mode} ${i + 1}/${n}: ${l.readyMs.toFixed(0)} ms (slowest ${l.slowestApi.path} ${l.slowestApi.ms} ms; miss ${l.cache.miss} shared ${l.cache.shared} hit ${l.cache.hit}; load ${load()})`,
+  );
+};
+const phase = async (modes: string[], body: () => Promise<void>): Promise<void> => {
+  const before = load();
+  await body();
+  for (const m of modes) loadAverages[m] = { before, after: load() };
+};
 try {
-  loadAverages.cold = { before: load(), after: '' };
-  for (let i = 0; i < coldRuns; i++) {
-    // cold is the computation path: never a warmer (a build without one ignores DASH_WARM)
-    const d = await startDashboard({ ...spawnOptions, warm: false });
-    try {
-      const l = await loadOnce(browser, d);
-      results.cold!.push(l);
-      console.error(
-        `cold ${i + 1}/${coldRuns}: ${l.readyMs.toFixed(0)} ms (slowest ${l.slowestApi.path} ${l.slowestApi.ms} ms; miss ${l.cache.miss} hit ${l.cache.hit})`,
-      );
-    } finally {
-      await d.stop();
-    }
-  }
-  loadAverages.cold.after = load();
-  loadAverages.started = { before: load(), after: '' };
-  for (let i = 0; i < startedRuns; i++) {
-    const d = await startDashboard({ ...spawnOptions, warm: true });
-    try {
-      const l = await loadOnce(browser, d);
-      results.started!.push(l);
-      console.error(
-        `started ${i + 1}/${startedRuns}: ${l.readyMs.toFixed(0)} ms (slowest ${l.slowestApi.path} ${l.slowestApi.ms} ms; miss ${l.cache.miss} shared ${l.cache.shared} hit ${l.cache.hit})`,
-      );
-    } finally {
-      await d.stop();
-    }
-  }
-  loadAverages.started.after = load();
-  loadAverages.warm = { before: load(), after: '' };
-  if (warmRuns > 0) {
-    const d = await startDashboard({ ...spawnOptions, ...(warm === undefined ? {} : { warm }) });
-    try {
-      const w = await warmedUp(d.base);
-      console.error(w === null ? 'no warmer' : `warmer's first round done after ${w} ms`);
-      const prime = await loadOnce(browser, d);
-      console.error(`warm-up (untimed): ${prime.readyMs.toFixed(0)} ms, miss ${prime.cache.miss}`);
-      for (let i = 0; i < warmRuns; i++) {
-        const l = await loadOnce(browser, d);
-        results.warm!.push(l);
-        console.error(
-          `warm ${i + 1}/${warmRuns}: ${l.readyMs.toFixed(0)} ms (slowest ${l.slowestApi.path} ${l.slowestApi.ms} ms; miss ${l.cache.miss} hit ${l.cache.hit})`,
-        );
+  await phase(
+    builds.map((b) => `cold${b.suffix}`),
+    async () => {
+      for (let i = 0; i < coldRuns; i++)
+        for (const b of builds) {
+          // cold is the computation path: never a warmer (a build without one ignores DASH_WARM)
+          const d = await startDashboard({ ...b.options, warm: false });
+          try {
+            await record(`cold${b.suffix}`, d, i, coldRuns);
+          } finally {
+            await d.stop();
+          }
+        }
+    },
+  );
+  await phase(['started'], async () => {
+    for (let i = 0; i < startedRuns; i++) {
+      const d = await startDashboard({ ...spawnOptions, warm: true });
+      try {
+        await record('started', d, i, startedRuns);
+      } finally {
+        await d.stop();
       }
-    } finally {
-      await d.stop();
     }
-  }
-  loadAverages.warm.after = load();
+  });
+  if (warmRuns > 0)
+    await phase(
+      builds.map((b) => `warm${b.suffix}`),
+      async () => {
+        const running: SpawnedDashboard[] = [];
+        try {
+          for (const b of builds)
+            running.push(await startDashboard({ ...b.options, ...(warm === undefined ? {} : { warm }) }));
+          for (const [k, d] of running.entries()) {
+            const w = await warmedUp(d.base);
+            console.error(
+              `build ${k}: ${w === null ? 'no warmer' : `warmer's first round done after ${w} ms`}`,
+            );
+            const prime = await loadOnce(browser, d);
+            console.error(
+              `build ${k} warm-up (untimed): ${prime.readyMs.toFixed(0)} ms, miss ${prime.cache.miss}`,
+            );
+          }
+          for (let i = 0; i < warmRuns; i++)
+            for (const [k, d] of running.entries())
+              await record(`warm${builds[k]?.suffix ?? ''}`, d, i, warmRuns);
+        } finally {
+          for (const d of running) await d.stop();
+        }
+      },
+    );
 } finally {
   await browser.close();
 }
@@ -261,7 +292,11 @@ console.error(
 );
 const out = Object.entries(results)
   .filter(([, loads]) => loads.length > 0)
-  .map(([name, loads]) => ({ ...summary(name, loads), load_average: loadAverages[name] }));
+  .map(([name, loads]) => ({
+    ...summary(name, loads),
+    failed_loads: failures[name]?.length ?? 0,
+    load_average: loadAverages[name],
+  }));
 console.log(JSON.stringify(out, null, 2));
 const json = f.get('json');
 if (json) await writeFile(json, JSON.stringify({ summary: out, loads: results }, null, 2));
