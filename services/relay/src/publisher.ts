@@ -1,7 +1,8 @@
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { kafkaLogCreator } from '@parsl-usage/common';
 import { PublishError } from './errors.js';
+import { keyHashPartitioner } from './partitioner.js';
 import { TopicReadback } from './readback.js';
 import type { RelayRecord } from './records.js';
 
@@ -53,6 +54,20 @@ export function isPermanentKafkaError(err: unknown): boolean {
   return false;
 }
 
+/**
+ * The records grouped per topic for sendBatch. A RelayRecord already is a kafkajs Message (key,
+ * value, headers; kafkajs ignores `topic`), so it is passed as it is: no copy per record.
+ */
+function byTopic(records: readonly RelayRecord[]): { topic: string; messages: Message[] }[] {
+  const groups = new Map<string, Message[]>();
+  for (const r of records) {
+    const list = groups.get(r.topic);
+    if (list === undefined) groups.set(r.topic, [r]);
+    else list.push(r);
+  }
+  return [...groups].map(([topic, messages]) => ({ topic, messages }));
+}
+
 export interface KafkaPublisherOptions {
   brokers: string[];
   clientId: string;
@@ -95,7 +110,8 @@ export class KafkaPublisher implements Publisher {
       maxInFlightRequests: 1,
       idempotent: false,
       retry: { ...retry, retries: 0 },
-      createPartitioner: Partitioners.DefaultPartitioner,
+      // kafkajs's DefaultPartitioner, with the key's hash in 32-bit arithmetic (partitioner.ts)
+      createPartitioner: keyHashPartitioner,
     });
     this.readback = new TopicReadback({
       kafka,
@@ -126,20 +142,8 @@ export class KafkaPublisher implements Publisher {
   async publish(records: readonly RelayRecord[]): Promise<void> {
     if (records.length === 0) return;
     if (!this.connected) await this.connect();
-    const byTopic = new Map<
-      string,
-      { key: Buffer | null; value: Buffer; headers: Record<string, string> }[]
-    >();
-    for (const r of records) {
-      let list = byTopic.get(r.topic);
-      if (list === undefined) byTopic.set(r.topic, (list = []));
-      list.push({ key: r.key, value: r.value, headers: r.headers });
-    }
     try {
-      await this.producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
+      await this.producer.sendBatch({ acks: -1, topicMessages: byTopic(records) });
     } catch (err) {
       const permanent = isPermanentKafkaError(err);
       // A broker that vanished after connect leaves kafkajs "connected"; health must not say so.
