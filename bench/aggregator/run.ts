@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { KINDS } from '../lib/generator.js';
+import { compareRollups, createRollupPeer, peerProgress } from '../peer/rollup-peer.js';
 import { ROOT, containerPid, freeTcpPort, pidSample, processTree, sleep } from '../lib/proc.js';
 
 const BROKER = process.env.BENCH_KAFKA ?? '127.0.0.1:29092';
@@ -31,7 +32,7 @@ const FRESH_RATE = Number(process.env.BENCH_FRESH_RATE ?? 5_000); // events/s
 const FRESH_SECONDS = Number(process.env.BENCH_FRESH_SECONDS ?? 60);
 const OPEN = Number(process.env.BENCH_OPEN ?? 1_000_000);
 const PHASES = new Set(
-  (process.env.BENCH_PHASES ?? 'throughput,engine,replay,duplicates,fresh,fresh-engine').split(','),
+  (process.env.BENCH_PHASES ?? 'throughput,engine,peer,replay,duplicates,fresh,fresh-engine').split(','),
 );
 for (const u of [BROKER, CH_URL])
   if (!/^(http:\/\/)?127\.0\.0\.1:\d+$/.test(u))
@@ -557,6 +558,50 @@ async function openWorkflowsMemory(producer: Producer, topic: string, db: string
   return r;
 }
 
+// ---------------------------------------------------------------- the rollup peer (bench/peer)
+
+/** Offsets of a new group to 0 (librdkafka starts a new group at the end), then the peer. */
+async function rollupPeer(db: string, topic: string, group: string, suffix: string): Promise<void> {
+  await admin.setOffsets({
+    groupId: group,
+    topic,
+    partitions: [0, 1, 2, 3, 4, 5].map((partition) => ({ partition, offset: '0' })),
+  });
+  await createRollupPeer(ch, { db, broker: BROKER, topic, group, suffix });
+}
+
+/** The Kafka engine feeding the same rollups through views (bench/peer), timed like the engine. */
+async function peerThroughput(topic: string, db: string, exactDb: string) {
+  await migrate(db, topic);
+  const chm = chMeter();
+  await chm.start();
+  await rollupPeer(db, topic, `${topic}-peer`, '');
+  let firstRowAt = 0;
+  const t0 = performance.now();
+  const s = await until(
+    'rollup peer throughput',
+    async () => {
+      const p = await peerProgress(ch, db);
+      if (!firstRowAt && p.workflows + p.completed > 0) firstRowAt = performance.now();
+      return p.workflows >= PAIRS && p.completed >= PAIRS;
+    },
+    [chm],
+    900_000,
+  );
+  const r = {
+    messages: PAIRS * 2,
+    secondsFromCreate: s,
+    eventsPerSecondFromCreate: (PAIRS * 2) / s,
+    startupSeconds: (firstRowAt - t0) / 1000,
+    clickhouseCpuPercentOfOneCore: (100 * chm.cpuS) / s,
+    clickhouseRssPeakMiB: chm.peakRssMiB,
+    progress: await peerProgress(ch, db),
+    againstExact: await compareRollups(ch, exactDb, db),
+  };
+  console.log('rollup peer throughput', JSON.stringify(r));
+  return r;
+}
+
 // ---------------------------------------------------------------- main
 
 await admin.connect();
@@ -582,17 +627,27 @@ try {
     const e = results.engine as { eventsPerSecondFromCreate: number };
     if (t) results.ratioAggregatorOverEngine = t.eventsPerSecondFromSpawn / e.eventsPerSecondFromCreate;
   }
+  const dbP = `bench_${RUN}_peer`;
+  if (PHASES.has('peer')) {
+    results.peer = await peerThroughput(topicA, dbP, dbA);
+    const t = results.throughput as { eventsPerSecondFromSpawn: number } | undefined;
+    const p = results.peer as { eventsPerSecondFromCreate: number };
+    if (t) results.ratioAggregatorOverPeer = t.eventsPerSecondFromSpawn / p.eventsPerSecondFromCreate;
+  }
   if (PHASES.has('replay')) {
     // A second consumer group reads the whole topic again, for both peers, into the same tables.
     const ends = await endOffsets(topicA);
     const agg = await startAggregator(dbA, topicA, `${topicA}-agg-replay`);
     aggs.push(agg);
     await engineConsumer(dbE, topicA, `${topicA}-engine-replay`, '_replay');
+    const withPeer = PHASES.has('peer');
+    if (withPeer) await rollupPeer(dbP, topicA, `${topicA}-peer-replay`, '_replay');
     await until(
       'replay',
       async () =>
         (await groupCaughtUp(`${topicA}-agg-replay`, topicA, ends)) &&
-        (await groupCaughtUp(`${topicA}-engine-replay`, topicA, ends)),
+        (await groupCaughtUp(`${topicA}-engine-replay`, topicA, ends)) &&
+        (!withPeer || (await groupCaughtUp(`${topicA}-peer-replay`, topicA, ends))),
       [],
       300_000,
     );
@@ -601,8 +656,9 @@ try {
       groundTruth: PAIRS,
       aggregator: await aggCounts(dbA),
       engine: await engineCounts(dbE),
+      peer: withPeer ? await compareRollups(ch, dbA, dbP) : null,
     };
-    console.log('replay', results.replay);
+    console.log('replay', JSON.stringify(results.replay));
     await agg.stop();
   }
   if (PHASES.has('duplicates')) {
@@ -617,11 +673,18 @@ try {
     const agg = await startAggregator(dbDA, topicD, `${topicD}-agg`);
     aggs.push(agg);
     await engineConsumer(dbDE, topicD, `${topicD}-engine`, '');
+    const withPeer = PHASES.has('peer');
+    const dbDP = `bench_${RUN}_dup_peer`;
+    if (withPeer) {
+      await migrate(dbDP, topicD);
+      await rollupPeer(dbDP, topicD, `${topicD}-peer`, '');
+    }
     await until(
       'duplicates',
       async () =>
         (await groupCaughtUp(`${topicD}-agg`, topicD, ends)) &&
-        (await groupCaughtUp(`${topicD}-engine`, topicD, ends)),
+        (await groupCaughtUp(`${topicD}-engine`, topicD, ends)) &&
+        (!withPeer || (await groupCaughtUp(`${topicD}-peer`, topicD, ends))),
       [],
       300_000,
     );
@@ -631,8 +694,9 @@ try {
       messages: DUP_PAIRS * 4,
       aggregator: await aggCounts(dbDA),
       engine: await engineCounts(dbDE),
+      peer: withPeer ? await compareRollups(ch, dbDA, dbDP) : null,
     };
-    console.log('duplicates', results.duplicates);
+    console.log('duplicates', JSON.stringify(results.duplicates));
     await agg.stop();
   }
   // Idle engine consumers of earlier phases would still poll Kafka during the freshness runs.
