@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Faults on the local cluster (npm run cluster:up first, with RELAY_RATE_PER_SOURCE above RATE:
+# every datagram comes from 127.0.0.1, one source). At a steady RATE for DURATION s, SIGKILLs in
+# turn, every FAULT_EVERY s: Kafka broker 2, ClickHouse replica 2, aggregator 1, relay 1 (each
+# comes back: the containers are started again, the services by their supervisor). Then waits for
+# the pipeline to drain and checks:
+#   accepted = messages the relays wrote to the raw topic during the run (end offsets' growth);
+#   every accepted datagram counted once: distinct workflow ids in events = workflows = accepted
+#   (each datagram is a new workflow; a relay's spool replay may write a message twice, which the
+#   aggregator counts once);
+#   rollup_daily's workflows = workflows, on both replicas;
+#   the replicas identical: count and sum(cityHash64(*)) of every table equal.
+#   RATE=200 DURATION=100 FAULT_EVERY=20 bash bench/cluster/faults.sh
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$ROOT/infra/cluster/ports.sh"
+RATE=${RATE:-200}
+DURATION=${DURATION:-100}
+FAULT_EVERY=${FAULT_EVERY:-20}
+RUN_DIR="$ROOT/.run/cluster"
+Q() { curl -sf "$(ch_url "$1")/?user=admin&password=${CLICKHOUSE_ADMIN_PASSWORD:-admin-dev-password}" --data-binary "$2"; }
+raw_total() {
+  podman exec parsl-cluster-kafka-1 java -cp '/opt/kafka/libs/*' kafka.tools.GetOffsetShell \
+    --bootstrap-server 127.0.0.1:$((KAFKA_BASE + 1)) --topic parsl.usage.raw 2>/dev/null |
+    awk -F: '{s += $3} END {print s + 0}'
+}
+ts() { date +%H:%M:%S.%3N; }
+child_of() { pgrep -P "$(cat "$RUN_DIR/$1.pid")" | head -1; }
+ready_ch() { for _ in $(seq 1 240); do curl -sf "$(ch_url "$1")/ping" >/dev/null && return; sleep 0.25; done; }
+
+before=$(raw_total)
+echo "$(ts) start: raw topic holds $before messages; sending $((RATE * DURATION)) at $RATE/s"
+node "$ROOT/bench/cluster/send.mjs" $((RATE * DURATION)) "$RATE" "$RELAY_SHARED_PORT" >"$RUN_DIR/send.json" &
+sender=$!
+
+sleep "$FAULT_EVERY"
+echo "$(ts) SIGKILL kafka broker 2"; podman kill -s KILL parsl-cluster-kafka-2 >/dev/null
+sleep 5; podman start parsl-cluster-kafka-2 >/dev/null; t0=$(date +%s%N)
+for _ in $(seq 1 240); do podman logs --since 30s parsl-cluster-kafka-2 2>&1 | grep -q 'Kafka Server started' && break; sleep 0.25; done
+echo "$(ts) broker 2 back after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+
+sleep "$FAULT_EVERY"
+echo "$(ts) SIGKILL clickhouse replica 2"; podman kill -s KILL parsl-cluster-clickhouse-2 >/dev/null
+sleep 5; podman start parsl-cluster-clickhouse-2 >/dev/null; t0=$(date +%s%N); ready_ch 2
+echo "$(ts) replica 2 answers after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+
+sleep "$FAULT_EVERY"
+pid=$(child_of aggregator-1); echo "$(ts) SIGKILL aggregator 1 (pid $pid)"; kill -KILL "$pid"
+
+sleep "$FAULT_EVERY"
+pid=$(child_of relay-1); echo "$(ts) SIGKILL relay 1 (pid $pid)"; kill -KILL "$pid"
+
+wait "$sender"
+echo "$(ts) sender done: $(cat "$RUN_DIR/send.json")"
+# Drained: both replicas agree with the topic for 3 polls in a row (at most 3 minutes).
+accepted=0
+for i in $(seq 1 90); do
+  sleep 2
+  accepted=$(( $(raw_total) - before ))
+  a=$(Q 1 "SELECT count() FROM parsl_usage.workflows"); b=$(Q 2 "SELECT count() FROM parsl_usage.workflows")
+  [[ "$a" == "$b" && -n "$a" ]] && [[ "$(Q 1 'SELECT count() FROM parsl_usage.events')" == "$(Q 2 'SELECT count() FROM parsl_usage.events')" ]] && stable=$((${stable:-0} + 1)) || stable=0
+  [[ ${stable:-0} -ge 3 ]] && break
+done
+echo "$(ts) drained; accepted during the run: $accepted"
+fail=0
+for r in 1 2; do
+  got=$(Q "$r" "SELECT uniqExact(workflow_id), (SELECT count() FROM parsl_usage.workflows), (SELECT sum(workflows) FROM parsl_usage.rollup_daily), uniqExact(kafka_partition, kafka_offset) FROM parsl_usage.events")
+  echo "replica $r: distinct ids in events, workflows, rollup_daily workflows, distinct offsets in events: $got"
+  read -r ids wf roll offs <<<"$got"
+  [[ "$ids" == "$wf" && "$wf" == "$roll" ]] || { echo "replica $r: counts differ"; fail=1; }
+  # Every message of the raw topic (this run's and earlier) is in events exactly once.
+  [[ "$offs" == "$((before + accepted))" ]] || { echo "replica $r: $offs offsets in events, $((before + accepted)) in the topic"; fail=1; }
+done
+tables=$(Q 1 "SELECT name FROM system.tables WHERE database = 'parsl_usage' AND engine LIKE 'Replicated%' ORDER BY name")
+for t in $tables; do
+  x=$(Q 1 "SELECT count(), sum(cityHash64(*)) FROM parsl_usage.$t"); y=$(Q 2 "SELECT count(), sum(cityHash64(*)) FROM parsl_usage.$t")
+  if [[ "$x" == "$y" ]]; then echo "  $t identical ($x)"; else echo "  $t DIFFERS: $x vs $y"; fail=1; fi
+done
+[[ $fail == 0 ]] && echo "RESULT: pass" || echo "RESULT: FAIL"
+exit $fail

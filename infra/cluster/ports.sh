@@ -1,0 +1,15 @@
+# Ports of the local cluster (infra/cluster/up.sh), apart from npm start's. Sourced.
+# shellcheck disable=SC2034
+ZK_PORT=12181
+KAFKA_BASE=19090            # brokers on 19091..19093
+KAFKA_CONTROLLER_BASE=19190 # controllers on 19191..19193
+CH_HTTP_BASE=18120          # replicas' HTTP on 18121, 18122
+CH_TCP_BASE=19000           # 19001, 19002
+CH_INTERSERVER_BASE=19010   # 19011, 19012
+RELAY_SHARED_PORT=50177     # the one address senders use
+RELAY_UDP_BASE=50180        # relays on 50181, 50182
+RELAY_HTTP_BASE=19460       # 19461, 19462
+AGG_HTTP_BASE=19470         # 19471, 19472
+DASH_HTTP_BASE=18080        # 18081, 18082
+CLUSTER_BROKERS=127.0.0.1:19091,127.0.0.1:19092,127.0.0.1:19093
+ch_url() { echo "http://127.0.0.1:$((CH_HTTP_BASE + $1))"; }
