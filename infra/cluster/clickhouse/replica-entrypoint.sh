@@ -8,7 +8,8 @@
 # Generated rather than <x from_env=".."/>: 18.16 fails on from_env in these elements.
 set -eu
 : "${CLICKHOUSE_ZOOKEEPER_HOST:?}" "${CLICKHOUSE_REPLICA:?}" "${CLICKHOUSE_INTERSERVER_HOST:?}"
-cat > /etc/clickhouse-server/config.d/zz-cluster.xml <<EOF
+# docker-compose.cluster.yml mounts single files into config.d, so that this one can be written.
+cat > "${CLICKHOUSE_CLUSTER_CONFIG:-/etc/clickhouse-server/config.d/zz-cluster.xml}" <<EOF
 <?xml version="1.0"?>
 <yandex>
     <zookeeper>
