@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { KINDS } from '../lib/generator.js';
-import { compareRollups, createRollupPeer, peerProgress } from '../peer/rollup-peer.js';
+import { compareRollups, createRollupPeer, peerProgress, peerSettled } from '../peer/rollup-peer.js';
 import { ROOT, containerPid, freeTcpPort, pidSample, processTree, sleep } from '../lib/proc.js';
 
 const BROKER = process.env.BENCH_KAFKA ?? '127.0.0.1:29092';
@@ -596,7 +596,9 @@ async function peerThroughput(topic: string, db: string, exactDb: string) {
     clickhouseCpuPercentOfOneCore: (100 * chm.cpuS) / s,
     clickhouseRssPeakMiB: chm.peakRssMiB,
     progress: await peerProgress(ch, db),
-    againstExact: await compareRollups(ch, exactDb, db),
+    againstExact: await peerSettled(ch, db, PAIRS, PAIRS, 120_000).then(() =>
+      compareRollups(ch, exactDb, db),
+    ),
   };
   console.log('rollup peer throughput', JSON.stringify(r));
   return r;
@@ -656,7 +658,10 @@ try {
       groundTruth: PAIRS,
       aggregator: await aggCounts(dbA),
       engine: await engineCounts(dbE),
-      peer: withPeer ? await compareRollups(ch, dbA, dbP) : null,
+      // the peer's own count: every launch and closure message of both reads
+      peer: withPeer
+        ? await peerSettled(ch, dbP, 2 * PAIRS, 2 * PAIRS, 120_000).then(() => compareRollups(ch, dbA, dbP))
+        : null,
     };
     console.log('replay', JSON.stringify(results.replay));
     await agg.stop();
@@ -694,7 +699,11 @@ try {
       messages: DUP_PAIRS * 4,
       aggregator: await aggCounts(dbDA),
       engine: await engineCounts(dbDE),
-      peer: withPeer ? await compareRollups(ch, dbDA, dbDP) : null,
+      peer: withPeer
+        ? await peerSettled(ch, dbDP, 2 * DUP_PAIRS, 2 * DUP_PAIRS, 120_000).then(() =>
+            compareRollups(ch, dbDA, dbDP),
+          )
+        : null,
     };
     console.log('duplicates', JSON.stringify(results.duplicates));
     await agg.stop();

@@ -196,6 +196,40 @@ export async function peerProgress(ch: Ch, db: string): Promise<{ workflows: num
   return { workflows: w ?? 0, completed: c ?? 0 };
 }
 
+/** Every rollup's sums in one string: equal on two reads means the views have caught up. */
+async function rollupChecksum(ch: Ch, db: string): Promise<string> {
+  const parts: string[] = [];
+  for (const { table, values } of ROLLUPS)
+    parts.push(
+      await ch(`SELECT ${values.map((v) => `sum(${v})`).join(', ')} FROM ${db}.${table} FORMAT TSV`),
+    );
+  return parts.join('|');
+}
+
+/**
+ * Waits until the peer has counted `launches` launch and `closures` closure messages in
+ * rollup_daily and every rollup's sums are unchanged over 2 s (the engine commits offsets
+ * before its views have all written, so "group caught up" is not enough). Bounded by timeoutMs.
+ */
+export async function peerSettled(
+  ch: Ch,
+  db: string,
+  launches: number,
+  closures: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const p = await peerProgress(ch, db);
+    const sum = await rollupChecksum(ch, db);
+    if (p.workflows >= launches && p.completed >= closures && sum === last) return;
+    if (Date.now() > deadline) throw new Error(`peer ${db}: not settled within ${timeoutMs} ms`);
+    last = sum;
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+}
+
 /**
  * Per rollup table: the rows (keys with any non-zero sum) in the exact database and in the
  * peer's, and how many of them differ (present in one only, or any sum different). Sums are
