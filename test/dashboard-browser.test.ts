@@ -46,9 +46,10 @@ describe('dashboard page in chromium', () => {
   let admin: ClickHouseClient;
   let d: RunningDashboard;
   let browser: Browser;
+  let db: string;
 
   beforeAll(async () => {
-    const db = await freshDatabase('dashb');
+    db = await freshDatabase('dashb');
     admin = clickhouse('admin');
     await insertHistory(admin, db, history);
     d = await startDashboard(admin, db);
@@ -150,5 +151,39 @@ describe('dashboard page in chromium', () => {
     for (const l of lines) expect(l.radius, JSON.stringify(l)).toBeGreaterThan(0);
     expect(lines.some((l) => l.points === 1)).toBe(true);
     await page.close();
+  });
+
+  it('with the warmer, the page with its default controls is answered from memory only', async () => {
+    // TTL 10 min: the next round (every half TTL) cannot start while the page loads
+    const warm = await startDashboard(admin, db, { warm: true, cacheTtlMs: 600_000 });
+    try {
+      // the warmer's first round, as /healthz reports it
+      let rounds = 0;
+      for (let i = 0; i < 600 && rounds < 1; i++) {
+        const h = (await (await fetch(`${warm.base}/healthz`)).json()) as { warmer: { rounds: number } };
+        rounds = h.warmer.rounds;
+        if (rounds < 1) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(rounds).toBeGreaterThanOrEqual(1);
+      const computed = warm.queries.length;
+      expect(computed).toBeGreaterThan(14);
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`${warm.base}/`); // no query string: the page's own defaults
+      await page.waitForFunction(ALL_READY, undefined, { timeout: 30_000 });
+      await page.close();
+      expect(warm.queries.length).toBe(computed); // the page sent nothing to ClickHouse
+      const m = await (await fetch(`${warm.base}/metrics`)).text();
+      const outcome = (o: string): number =>
+        Number(
+          new RegExp(`^dashboard_cache_requests_total\\{outcome="${o}"\\} (\\S+)$`, 'm').exec(m)?.[1] ?? 0,
+        );
+      expect({ hit: outcome('hit'), miss: outcome('miss'), shared: outcome('shared') }).toEqual({
+        hit: 14,
+        miss: 0,
+        shared: 0,
+      });
+    } finally {
+      await warm.app.stop();
+    }
   });
 });

@@ -64,7 +64,7 @@ export interface RunningDashboard {
 export async function startDashboard(
   client: ClickHouseClient,
   database: string,
-  opts: { cacheTtlMs?: number; query?: QueryFn } = {},
+  opts: { cacheTtlMs?: number; query?: QueryFn; warm?: boolean } = {},
 ): Promise<RunningDashboard> {
   const queries: string[] = [];
   const real = opts.query ?? clickhouseQuery(client);
@@ -77,6 +77,7 @@ export async function startDashboard(
       cacheTtlMs: opts.cacheTtlMs ?? 60_000,
       cacheMaxEntries: 1_000,
       unfinishedAfterDays: 7,
+      warm: opts.warm ?? false,
     },
     logger: pino({ level: process.env.DASH_TEST_LOG_LEVEL ?? 'silent' }),
     query: (sql) => {
