@@ -1,6 +1,7 @@
 /**
  * Dependency rules (issue 15), checked by `npm run lint:deps` inside `npm test`:
- * no import cycles; services never import each other (only schemas and services/common);
+ * no import cycles; services never import each other (only schemas and services/common), the
+ * operator commands (services/ops) may use the aggregator only;
  * nothing that ships imports test or bench code; schemas and common import no service.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -25,7 +26,15 @@ module.exports = {
       severity: 'error',
       comment: 'The same rule, for an import by package name (@parsl-usage/<service>/...).',
       from: { path: '^services/(relay|aggregator|dashboard)/' },
-      to: { path: '^@parsl-usage/(relay|aggregator|dashboard)(/|$)', pathNot: '^@parsl-usage/$1(/|$)' },
+      to: { path: '^@parsl-usage/(relay|aggregator|ops|dashboard)(/|$)', pathNot: '^@parsl-usage/$1(/|$)' },
+    },
+    {
+      name: 'ops-uses-only-the-aggregator',
+      severity: 'error',
+      comment:
+        'The operator commands (services/ops) re-run the stream processor and its migrations, so they may use the aggregator, never the relay or the dashboard.',
+      from: { path: '^services/ops/' },
+      to: { path: ['^services/(relay|dashboard)/', '^@parsl-usage/(relay|dashboard)(/|$)'] },
     },
     {
       name: 'platform-imports-no-service',

@@ -3,6 +3,7 @@
 #   node services/aggregator/dist/main.js       Kafka -> ClickHouse (the default CMD)
 #   node services/dashboard/dist/main.js        the public dashboard (HTTP, analyst user)
 #   node services/aggregator/dist/migrate-cli.js topics + ClickHouse migrations, then exits
+#   node services/ops/dist/<command>-cli.js    the operator commands (report, backup, restore, ...)
 # NODE_IMAGE is the official image in real deployments; this repository's local builds pass
 # localhost/parsl-usage/node:20 (infra/images/node.Containerfile) because no registry is reachable.
 ARG NODE_IMAGE=node:20-bookworm-slim
@@ -16,6 +17,7 @@ COPY schemas/package.json schemas/
 COPY services/common/package.json services/common/
 COPY services/relay/package.json services/relay/
 COPY services/aggregator/package.json services/aggregator/
+COPY services/ops/package.json services/ops/
 COPY services/dashboard/package.json services/dashboard/
 COPY test/package.json test/
 
@@ -23,20 +25,21 @@ COPY test/package.json test/
 FROM manifests AS build
 RUN npm ci --no-audit --no-fund --loglevel=error --include-workspace-root \
       --workspace=schemas --workspace=services/common --workspace=services/relay \
-      --workspace=services/aggregator --workspace=services/dashboard
+      --workspace=services/aggregator --workspace=services/ops --workspace=services/dashboard
 COPY tsconfig.base.json ./
 COPY schemas/ schemas/
 COPY services/common/ services/common/
 COPY services/relay/ services/relay/
 COPY services/aggregator/ services/aggregator/
+COPY services/ops/ services/ops/
 COPY services/dashboard/ services/dashboard/
-RUN npx tsc -b schemas services/common services/relay services/aggregator services/dashboard
+RUN npx tsc -b schemas services/common services/relay services/aggregator services/ops services/dashboard
 
 # Runtime dependencies only.
 FROM manifests AS deps
 RUN npm ci --no-audit --no-fund --loglevel=error --omit=dev \
       --workspace=schemas --workspace=services/common --workspace=services/relay \
-      --workspace=services/aggregator --workspace=services/dashboard
+      --workspace=services/aggregator --workspace=services/ops --workspace=services/dashboard
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
@@ -48,12 +51,14 @@ COPY schemas/package.json schemas/
 COPY services/common/package.json services/common/
 COPY services/relay/package.json services/relay/
 COPY services/aggregator/package.json services/aggregator/
+COPY services/ops/package.json services/ops/
 COPY services/dashboard/package.json services/dashboard/
 COPY services/dashboard/public services/dashboard/public
 COPY --from=build /app/schemas/dist schemas/dist
 COPY --from=build /app/services/common/dist services/common/dist
 COPY --from=build /app/services/relay/dist services/relay/dist
 COPY --from=build /app/services/aggregator/dist services/aggregator/dist
+COPY --from=build /app/services/ops/dist services/ops/dist
 COPY --from=build /app/services/dashboard/dist services/dashboard/dist
 # migrate-cli reads them from ../../../infra/clickhouse/migrations relative to services/aggregator/dist.
 COPY infra/clickhouse/migrations infra/clickhouse/migrations

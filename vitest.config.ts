@@ -10,7 +10,7 @@ export default defineConfig({
       { find: /^@parsl-usage\/schemas$/, replacement: here('./schemas/src/index.ts') },
       { find: /^@parsl-usage\/common$/, replacement: here('./services/common/src/index.ts') },
       {
-        find: /^@parsl-usage\/(relay|aggregator|dashboard)\/(.+)$/,
+        find: /^@parsl-usage\/(relay|aggregator|ops|dashboard)\/(.+)$/,
         replacement: here('./services') + '/$1/src/$2.ts',
       },
     ],
@@ -22,6 +22,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['schemas/src/**/*.test.ts', 'services/*/src/**/*.test.ts'],
+          // Property and model tests are CPU-bound: on a loaded 2-core machine some neared the
+          // 5 s default (a permutation test took 7 s at load average 15).
+          testTimeout: 30_000,
         },
       },
       {

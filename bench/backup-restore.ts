@@ -16,10 +16,10 @@
 import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { runBackup, verifyBackup } from '../services/aggregator/src/backup-run.js';
+import { runBackup, verifyBackup } from '../services/ops/src/backup-run.js';
 import { applyMigrations } from '../services/aggregator/src/migrate.js';
 import { DEFAULT_MIGRATIONS_DIR } from '../services/aggregator/src/provision.js';
-import { runRestore } from '../services/aggregator/src/restore-run.js';
+import { runRestore } from '../services/ops/src/restore-run.js';
 import { flags, num } from './lib/cli.js';
 import { generateChunkSql } from './rollups/generate.js';
 

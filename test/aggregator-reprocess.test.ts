@@ -72,7 +72,7 @@ describe('reprocess: rebuild every derived table from events', () => {
 
     let log = '';
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, ['services/aggregator/dist/reprocess-cli.js', '--yes'], {
+      const child = spawn(process.execPath, ['services/ops/dist/reprocess-cli.js', '--yes'], {
         cwd: REPO_ROOT,
         env: {
           PATH: process.env.PATH ?? '',

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { applyMigrations } from '@parsl-usage/aggregator/migrate';
-import { fetchReportInput } from '@parsl-usage/aggregator/report-cli';
-import { periodsFor, renderReport, type Period } from '@parsl-usage/aggregator/report';
+import { fetchReportInput } from '@parsl-usage/ops/report-cli';
+import { periodsFor, renderReport, type Period } from '@parsl-usage/ops/report';
 import { MIGRATIONS_DIR } from './setup/env.js';
 import {
   ChangeLog,

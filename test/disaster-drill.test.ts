@@ -22,10 +22,10 @@ import { pino } from 'pino';
 import { decodeDatagram } from '@parsl-usage/schemas';
 import { Metrics } from '@parsl-usage/common';
 import { createApp } from '@parsl-usage/aggregator/app';
-import { runBackup, verifyBackup } from '@parsl-usage/aggregator/backup-run';
+import { runBackup, verifyBackup } from '@parsl-usage/ops/backup-run';
 import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
 import { applyMigrations } from '@parsl-usage/aggregator/migrate';
-import { runRestore } from '@parsl-usage/aggregator/restore-run';
+import { runRestore } from '@parsl-usage/ops/restore-run';
 import { CH_USERS, MIGRATIONS_DIR, eventually, freshName, freshTopics, kafka } from './setup/env.js';
 import { legacyClosure, legacyLaunch, v1Closure, v1Launch } from './support/datagrams.js';
 

@@ -1,6 +1,6 @@
 /**
  * Every operator command of the README's "Other commands" table, run as the README shows it
- * (its npm script's `node services/aggregator/dist/<name>-cli.js` with the documented
+ * (its npm script's `node services/ops/dist/<name>-cli.js` with the documented
  * arguments, in a child process) on the defaults `npm start` sets up: database parsl_usage,
  * users admin and analyst with their local dev passwords, no other environment than where the
  * servers are. The ClickHouse is a private one from the harness image, so that parsl_usage is
@@ -108,7 +108,9 @@ describe('operator commands, as the README shows them', () => {
   it('the README lists each operator command, an npm script running its CLI from dist', () => {
     expect(commands.map((c) => c.script).sort()).toEqual([...OPERATOR].sort());
     for (const c of commands)
-      expect(scripts[c.script]).toBe(`node services/aggregator/dist/${c.script}-cli.js`);
+      expect(scripts[c.script]).toBe(
+        `node services/${c.script === 'migrate' ? 'aggregator' : 'ops'}/dist/${c.script}-cli.js`,
+      );
   });
 
   it('--help on every command: usage on stdout, exit 0', async () => {

@@ -15,7 +15,7 @@ import {
   derivedTables,
   reprocessFromEvents,
   type EventSource,
-} from '@parsl-usage/aggregator/reprocess';
+} from '@parsl-usage/ops/reprocess';
 import { clickhouse, eventually, freshDatabase, freshName, freshTopics, kafka } from './setup/env.js';
 import { startAggregator } from './support/aggregator.js';
 import { v1Closure, v1Launch } from './support/datagrams.js';

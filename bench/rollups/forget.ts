@@ -4,7 +4,7 @@
  * Prints each step's elapsed time and the result (workflows and change rows forgotten, leftovers).
  */
 import { createClient } from '@clickhouse/client';
-import { forgetProject } from '../../services/aggregator/src/forget-project-run.js';
+import { forgetProject } from '../../services/ops/src/forget-project-run.js';
 import { DEFAULT_MIGRATIONS_DIR } from '../../services/aggregator/src/provision.js';
 import { flags } from '../lib/cli.js';
 

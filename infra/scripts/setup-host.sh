@@ -134,7 +134,7 @@ ensure_node_deps() {
     echo "$want" >"$stamp"
   fi
   log "building TypeScript"
-  npx tsc -b schemas services/common services/relay services/aggregator services/dashboard
+  npx tsc -b schemas services/common services/relay services/aggregator services/ops services/dashboard
 }
 
 # shellcheck source=ensure-parsl-venv.sh

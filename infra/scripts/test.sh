@@ -10,7 +10,7 @@ cd "$ROOT"
 export DOCKER_HOST TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1
 echo "== lint"; npx eslint . --max-warnings=0
 echo "== dependency rules"; npm run --silent lint:deps
-echo "== typecheck"; npx tsc -b schemas services/common services/relay services/aggregator services/dashboard test
+echo "== typecheck"; npx tsc -b schemas services/common services/relay services/aggregator services/ops services/dashboard test
 echo "== tests"
 mkdir -p .run
 status=0

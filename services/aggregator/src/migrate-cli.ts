@@ -6,7 +6,7 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
-import { LOCAL_DEV_USERS, UsageError, clickhouseClient, runCli } from './cli-frame.js';
+import { LOCAL_DEV_USERS, UsageError, clickhouseClient, runCli } from '@parsl-usage/common';
 import { loadConfig, type AggregatorConfig } from './config.js';
 import { provision } from './provision.js';
 

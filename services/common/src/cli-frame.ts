@@ -7,7 +7,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
-import { clickhouseConnection, logLevel } from '@parsl-usage/common';
+import { clickhouseConnection, logLevel } from './env-fragments.js';
 
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;

@@ -18,3 +18,4 @@ export { kafkaLogCreator } from './kafka-log.js';
 export { quoteString } from './sql-literal.js';
 export { PipelineError, isRetriable, settleAll, withRetry } from './errors.js';
 export { ProcessMetrics, withProcessMetrics } from './process-metrics.js';
+export * from './cli-frame.js';

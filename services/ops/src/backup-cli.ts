@@ -1,8 +1,8 @@
 /**
  * Backs up what cannot be re-derived (events, workflow_changes, schema_migrations) into a
  * directory, incrementally by month partition; `--verify` checks a backup without a server:
- *   CLICKHOUSE_PASSWORD=... node services/aggregator/dist/backup-cli.js --dir /var/backups/parsl-usage
- *   node services/aggregator/dist/backup-cli.js --dir /var/backups/parsl-usage --verify
+ *   CLICKHOUSE_PASSWORD=... node services/ops/dist/backup-cli.js --dir /var/backups/parsl-usage
+ *   node services/ops/dist/backup-cli.js --dir /var/backups/parsl-usage --verify
  * ClickHouse from CLICKHOUSE_URL, CLICKHOUSE_USER (default admin), CLICKHOUSE_PASSWORD,
  * CLICKHOUSE_DATABASE. Safe while the aggregator runs. Exit 0 done, 1 failed (or the backup
  * is damaged), 2 bad arguments. See docs/OPERATIONS.md.

@@ -28,7 +28,7 @@ import {
 } from './backup-manifest.js';
 import { checkNative, sameColumns, type NativeColumn, type NativeSummary } from './backup-native.js';
 import { queryGzip, type ClickHouseHttp } from './backup-http.js';
-import { createClickHouseSink } from './clickhouse-sink.js';
+import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
 import type { Watermark } from './forget-project.js';
 
 async function rows<T>(client: ClickHouseClient, query: string): Promise<T[]> {

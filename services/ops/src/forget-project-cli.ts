@@ -1,7 +1,7 @@
 /**
  * Deletes everything of one project on request (rows of its workflows in events,
  * workflow_changes and workflow_versions; its contribution to every rollup):
- *   CLICKHOUSE_PASSWORD=... node services/aggregator/dist/forget-project-cli.js --project NAME
+ *   CLICKHOUSE_PASSWORD=... node services/ops/dist/forget-project-cli.js --project NAME
  * ClickHouse from CLICKHOUSE_URL, CLICKHOUSE_USER (default admin: needs DDL and mutations),
  * CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE (default parsl_usage); MIGRATIONS_DIR overrides
  * where the rollup views' SELECTs are read from. Exit 0 done, 1 failed, 2 bad arguments,
@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { FORGET_USAGE, forgetArgsSchema } from './forget-project.js';
 import { forgetProject } from './forget-project-run.js';
 import { runMaintenanceCommand } from './maintenance-cli.js';
-import { DEFAULT_MIGRATIONS_DIR } from './provision.js';
+import { DEFAULT_MIGRATIONS_DIR } from '@parsl-usage/aggregator/provision';
 
 async function main(): Promise<void> {
   await runMaintenanceCommand({

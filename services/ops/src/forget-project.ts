@@ -24,7 +24,7 @@
 import { SQL_IDENTIFIER, quoteString } from '@parsl-usage/common';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { splitStatements } from './migrate.js';
+import { splitStatements } from '@parsl-usage/aggregator/migrate';
 
 /** As schemas' cleanText: project names are trimmed and at most 256 characters. */
 export const MAX_PROJECT_NAME_CHARS = 256;

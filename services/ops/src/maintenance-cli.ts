@@ -8,7 +8,7 @@ import {
   runCli,
   type CliOptions,
   type ClickHouseEnv,
-} from './cli-frame.js';
+} from '@parsl-usage/common';
 
 const ENV_HELP = `Environment: CLICKHOUSE_URL (http://127.0.0.1:8123), CLICKHOUSE_USER (admin),
 CLICKHOUSE_PASSWORD (local dev default admin-dev-password), CLICKHOUSE_DATABASE (parsl_usage),

@@ -1,8 +1,8 @@
 /**
  * Writes the funders' report of a month or a year as Markdown, CSV, HTML (charts as inline SVG)
  * and PDF (the HTML printed by headless Chromium):
- *   node services/aggregator/dist/report-cli.js --month 2026-10 --out reports/
- *   node services/aggregator/dist/report-cli.js --year 2026 --out reports/
+ *   node services/ops/dist/report-cli.js --month 2026-10 --out reports/
+ *   node services/ops/dist/report-cli.js --year 2026 --out reports/
  * It only reads: ClickHouse as analyst (local dev default analyst / analyst-dev-password;
  * CLICKHOUSE_USER, CLICKHOUSE_PASSWORD override), CLICKHOUSE_URL, CLICKHOUSE_DATABASE.
  */
@@ -19,7 +19,7 @@ import {
   parseCliArgs,
   runCli,
   type CliOptions,
-} from './cli-frame.js';
+} from '@parsl-usage/common';
 import { fetchReportHistory, fetchReportInput } from './report-fetch.js';
 import type { ReportHistory } from './report-history.js';
 import { renderHtml } from './report-html.js';

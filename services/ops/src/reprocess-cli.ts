@@ -3,13 +3,13 @@
  * decoding or normalisation. Stop the aggregator first (it would insert into tables being
  * rebuilt); start it again afterwards: it resumes from the offsets the rebuilt tables hold.
  *
- *   node services/aggregator/dist/reprocess-cli.js --yes
+ *   node services/ops/dist/reprocess-cli.js --yes
  */
 import { pino } from 'pino';
 import { z } from 'zod';
 import { decodeDatagram } from '@parsl-usage/schemas';
-import { LOCAL_DEV_USERS, checkArgs, clickhouseClient, clickhouseEnv, runCli } from './cli-frame.js';
-import { createClickHouseSink } from './clickhouse-sink.js';
+import { LOCAL_DEV_USERS, checkArgs, clickhouseClient, clickhouseEnv, runCli } from '@parsl-usage/common';
+import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
 import { clickHouseEventSource, derivedTables, reprocessFromEvents } from './reprocess.js';
 
 const HELP = `usage: reprocess-cli --yes

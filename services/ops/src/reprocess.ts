@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { DecodeOutcome, MessageMeta } from '@parsl-usage/schemas';
-import type { WorkflowSink } from './clickhouse-sink.js';
-import { JoinWindow } from './join-window.js';
-import { processBatch, type RawMessage } from './processor.js';
+import type { WorkflowSink } from '@parsl-usage/aggregator/clickhouse-sink';
+import { JoinWindow } from '@parsl-usage/aggregator/join-window';
+import { processBatch, type RawMessage } from '@parsl-usage/aggregator/processor';
 
 /** Tables that are derived from `events` (everything but the audit trail and the migration log). */
 export function derivedTables(tables: { name: string; engine: string }[]): string[] {

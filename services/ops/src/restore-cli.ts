@@ -1,7 +1,7 @@
 /**
  * Restores a backup (backup-cli.ts) into an empty ClickHouse and moves the aggregator's
  * consumer group back to the restored data, so Kafka replays the tail exactly once:
- *   CLICKHOUSE_PASSWORD=... node services/aggregator/dist/restore-cli.js --dir /var/backups/parsl-usage
+ *   CLICKHOUSE_PASSWORD=... node services/ops/dist/restore-cli.js --dir /var/backups/parsl-usage
  * ClickHouse from CLICKHOUSE_URL, CLICKHOUSE_USER (default admin), CLICKHOUSE_PASSWORD,
  * CLICKHOUSE_DATABASE; Kafka from KAFKA_BROKERS, AGG_GROUP_ID, AGG_RAW_TOPIC (the aggregator's
  * variables and defaults). Stop every aggregator first. Exit 0 done, 1 failed or refused,
@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
 import { runCommand } from './backup-command.js';
-import { DEFAULT_MIGRATIONS_DIR } from './provision.js';
+import { DEFAULT_MIGRATIONS_DIR } from '@parsl-usage/aggregator/provision';
 import { runRestore } from './restore-run.js';
 
 export const RESTORE_USAGE = `usage: restore-cli --dir DIR [--force] [--from-events] [--no-offsets]

@@ -21,8 +21,8 @@ import {
 } from './backup-manifest.js';
 import { insertGzip, type ClickHouseHttp } from './backup-http.js';
 import { readManifest, verifyBackup } from './backup-run.js';
-import { createClickHouseSink } from './clickhouse-sink.js';
-import { applyMigrations, loadMigrations } from './migrate.js';
+import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
+import { applyMigrations, loadMigrations } from '@parsl-usage/aggregator/migrate';
 import { clickHouseEventSource, derivedTables, reprocessFromEvents } from './reprocess.js';
 
 async function rows<T>(client: ClickHouseClient, query: string): Promise<T[]> {

@@ -1,6 +1,6 @@
 /**
  * Drops the months of raw events (`events`) older than the retention:
- *   CLICKHOUSE_PASSWORD=... node services/aggregator/dist/retention-cli.js --days 90 [--dry-run]
+ *   CLICKHOUSE_PASSWORD=... node services/ops/dist/retention-cli.js --days 90 [--dry-run]
  * Run it daily (cron or a systemd timer). ClickHouse from CLICKHOUSE_URL, CLICKHOUSE_USER
  * (default admin: DROP PARTITION is DDL), CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE.
  * Exit 0 done, 1 failed, 2 bad arguments. See docs/PRIVACY.md.
