@@ -5,7 +5,12 @@
  *   apt-get install -y rsyslog rsyslog-kafka
  *   npx tsc -b schemas services/relay
  *   node --import tsx bench/relay-vs-rsyslog/run.ts [--seconds 60] [--screen-seconds 10] \
- *        [--rates 50000,35000,25000,15000,10000,5000] [--out results.json]
+ *        [--rates 50000,35000,25000,15000,10000,5000] [--out results.json] [--before <dir>]
+ *
+ * --before <dir>: a second relay build (e.g. a copy of services/relay/dist made before a
+ *   change, kept inside the repository so that its packages resolve) runs as a third forwarder,
+ *   `relay-before`, on its own topic and port, so that before and after are measured in the
+ *   same run against the same rsyslog.
  *
  * What it does:
  * - starts its own Kafka broker (podman, localhost/parsl-usage/kafka:3.9.1, loopback only) and
@@ -47,6 +52,7 @@ function arg(name: string, dflt: string): string {
 const SECONDS = Number(arg('seconds', '60'));
 const SCREEN_SECONDS = Number(arg('screen-seconds', '10'));
 const OUT = arg('out', 'results.json');
+const BEFORE = arg('before', '');
 const RATES = arg('rates', '50000,35000,25000,15000,10000,5000')
   .split(',')
   .map(Number)
@@ -131,7 +137,7 @@ function p99(before: Map<string, number>, after: Map<string, number>): string {
 }
 
 interface Target {
-  name: 'relay' | 'rsyslog';
+  name: 'relay' | 'relay-before' | 'rsyslog';
   port: number;
   topic: string;
   pid: () => number;
@@ -150,6 +156,9 @@ interface Trial {
   socketDrops: number;
   hostRcvbufErrors: number;
   cpuPctOfCore: number;
+  /** CPU seconds of the forwarder over the trial per datagram that reached Kafka, in us: less
+   * sensitive than the loss to how much of the shared machine the forwarder was given. */
+  cpuUsPerDatagram: number;
   rssMiB: number;
   publishP99: string;
   pass: boolean;
@@ -210,6 +219,7 @@ async function trial(admin: Admin, t: Target, rate: number, seconds: number): Pr
     hostRcvbufErrors: (await rcvbufErrors()) - rcv0,
     // over the whole trial: sending and draining
     cpuPctOfCore: Math.round((100 * (p1.cpuS - p0.cpuS)) / wallS),
+    cpuUsPerDatagram: last > 0 ? Math.round((1e6 * (p1.cpuS - p0.cpuS)) / last) : 0,
     rssMiB: Math.round(Math.max(rssPeak, p1.rssMiB)),
     publishP99: h0 && h1 ? p99(h0, h1) : 'n/a',
     // below the loss limit, and the sender really offered (almost) the asked rate
@@ -259,6 +269,7 @@ async function main(): Promise<void> {
     await admin.connect();
     const topics = {
       relay: `bench_relay_${suffix}`,
+      relayBefore: `bench_relay_before_${suffix}`,
       rejected: `bench_rejected_${suffix}`,
       rsyslog: `bench_rsyslog_${suffix}`,
     };
@@ -268,38 +279,46 @@ async function main(): Promise<void> {
         { topic: topics.relay, numPartitions: 3 },
         { topic: topics.rejected, numPartitions: 1 },
         { topic: topics.rsyslog, numPartitions: 3 },
+        { topic: topics.relayBefore, numPartitions: 3 },
       ],
     });
 
-    // The relay
-    const relayUdp = await freeUdp();
-    const relayHttp = await freeTcp();
-    const relay = spawn(process.execPath, ['services/relay/dist/main.js'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: {
-        PATH: process.env.PATH ?? '',
-        RELAY_UDP_PORT: String(relayUdp),
-        RELAY_HTTP_PORT: String(relayHttp),
-        KAFKA_BROKERS: brokers,
-        RELAY_RAW_TOPIC: topics.relay,
-        RELAY_REJECTED_TOPIC: topics.rejected,
-        RELAY_SPOOL_DIR: join(work, 'spool'),
-        RELAY_RATE_PER_SOURCE: '1000000000',
-        RELAY_BURST_PER_SOURCE: '1000000000',
-        LOG_LEVEL: 'warn',
-      },
-    });
-    children.push(relay);
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`http://127.0.0.1:${relayHttp}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 150) throw new Error('relay did not become healthy');
-      await sleep(200);
-    }
+    // The relay (and the build before a change, when asked)
+    const startRelay = async (main: string, topic: string, spool: string) => {
+      const udp = await freeUdp();
+      const http = await freeTcp();
+      const child = spawn(process.execPath, [main], {
+        cwd: ROOT,
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: {
+          PATH: process.env.PATH ?? '',
+          RELAY_UDP_PORT: String(udp),
+          RELAY_HTTP_PORT: String(http),
+          KAFKA_BROKERS: brokers,
+          RELAY_RAW_TOPIC: topic,
+          RELAY_REJECTED_TOPIC: topics.rejected,
+          RELAY_SPOOL_DIR: join(work, spool),
+          RELAY_RATE_PER_SOURCE: '1000000000',
+          RELAY_BURST_PER_SOURCE: '1000000000',
+          LOG_LEVEL: 'warn',
+        },
+      });
+      children.push(child);
+      for (let i = 0; ; i++) {
+        const ok = await fetch(`http://127.0.0.1:${http}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (ok) break;
+        if (i > 150) throw new Error(`relay ${main} did not become healthy`);
+        await sleep(200);
+      }
+      return { udp, http, child };
+    };
+    const relay = await startRelay('services/relay/dist/main.js', topics.relay, 'spool');
+    const before = BEFORE
+      ? await startRelay(join(BEFORE, 'main.js'), topics.relayBefore, 'spool-before')
+      : undefined;
 
     // rsyslog: same receive buffer as the relay gets (min(8 MiB, net.core.rmem_max)).
     const rmemMax = Number((await readFile('/proc/sys/net/core/rmem_max', 'utf8')).trim());
@@ -333,9 +352,23 @@ async function main(): Promise<void> {
     }
 
     const targets: Target[] = [
-      { name: 'relay', port: relayUdp, topic: topics.relay, pid: () => relay.pid!, httpPort: relayHttp },
+      {
+        name: 'relay',
+        port: relay.udp,
+        topic: topics.relay,
+        pid: () => relay.child.pid!,
+        httpPort: relay.http,
+      },
       { name: 'rsyslog', port: rsyslogUdp, topic: topics.rsyslog, pid: () => rsyslog.pid! },
     ];
+    if (before)
+      targets.splice(1, 0, {
+        name: 'relay-before',
+        port: before.udp,
+        topic: topics.relayBefore,
+        pid: () => before.child.pid!,
+        httpPort: before.http,
+      });
     // Warm-up, not counted: JIT, producer connections and partition metadata on both sides.
     for (const t of targets) await trial(admin, t, 2000, 3);
     const loadAvg = (await readFile('/proc/loadavg', 'utf8')).trim();
@@ -366,6 +399,7 @@ async function main(): Promise<void> {
       }
     }
     const ours = confirmed.get('relay');
+    const previous = confirmed.get('relay-before');
     const theirs = confirmed.get('rsyslog');
     const summary = {
       date: new Date().toISOString(),
@@ -375,6 +409,8 @@ async function main(): Promise<void> {
       rmemMax,
       loadAvgAtStart: loadAvg,
       relayMaxRate: ours?.rate ?? null,
+      relayBeforeMaxRate: previous?.rate ?? null,
+      before: BEFORE || null,
       rsyslogMaxRate: theirs?.rate ?? null,
       ratio: ours && theirs ? ours.rate / theirs.rate : null,
       trials,
@@ -383,16 +419,17 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         relayMaxRate: summary.relayMaxRate,
+        relayBeforeMaxRate: summary.relayBeforeMaxRate,
         rsyslogMaxRate: summary.rsyslogMaxRate,
         ratio: summary.ratio,
       }),
     );
     console.log(
-      '| forwarder | rate asked | achieved | seconds | sent | in Kafka | lost | socket drops | CPU % core | RSS MiB | publish p99 | pass |',
+      '| forwarder | rate asked | achieved | seconds | sent | in Kafka | lost | socket drops | CPU % core | CPU us/datagram | RSS MiB | publish p99 | pass |',
     );
     for (const r of trials) {
       console.log(
-        `| ${r.target} | ${r.rate} | ${r.achievedRate} | ${r.seconds} | ${r.sent} | ${r.inKafka} | ${r.lost} (${r.lossPct.toFixed(3)} %) | ${r.socketDrops} | ${r.cpuPctOfCore} | ${r.rssMiB} | ${r.publishP99} | ${r.pass ? 'yes' : 'no'} |`,
+        `| ${r.target} | ${r.rate} | ${r.achievedRate} | ${r.seconds} | ${r.sent} | ${r.inKafka} | ${r.lost} (${r.lossPct.toFixed(3)} %) | ${r.socketDrops} | ${r.cpuPctOfCore} | ${r.cpuUsPerDatagram} | ${r.rssMiB} | ${r.publishP99} | ${r.pass ? 'yes' : 'no'} |`,
       );
     }
     await admin.disconnect();
