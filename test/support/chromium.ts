@@ -1,14 +1,8 @@
 import type { LaunchOptions } from 'playwright-core';
+import { CHROMIUM_PATH, HEADLESS_CHROMIUM_FLAGS } from '@parsl-usage/common';
 
 /** Debian's headless Chromium as the dashboard's browser test and benchmark drive it (no network of its own). */
 export const CHROMIUM_LAUNCH: LaunchOptions = {
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--no-first-run',
-  ],
+  executablePath: CHROMIUM_PATH,
+  args: [...HEADLESS_CHROMIUM_FLAGS],
 };

@@ -19,3 +19,4 @@ export { quoteString } from './sql-literal.js';
 export { PipelineError, isRetriable, settleAll, withRetry } from './errors.js';
 export { ProcessMetrics, withProcessMetrics } from './process-metrics.js';
 export * from './cli-frame.js';
+export { CHROMIUM_PATH, HEADLESS_CHROMIUM_FLAGS } from './chromium.js';

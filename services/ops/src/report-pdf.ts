@@ -3,13 +3,14 @@
  * infra/scripts/setup-host.sh), with the flags the project's browser tests use: no sandbox
  * (root), no GPU, no network of its own. A throw-away profile lets reports run side by side.
  */
+import { CHROMIUM_PATH, HEADLESS_CHROMIUM_FLAGS } from '@parsl-usage/common';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
+export const DEFAULT_CHROMIUM = CHROMIUM_PATH;
 const TIMEOUT_MS = 120_000; // a 2-core machine shared with other work prints a report in ~5 s
 
 export async function printPdf(
@@ -20,12 +21,7 @@ export async function printPdf(
   const profile = await mkdtemp(join(tmpdir(), 'report-chromium-'));
   try {
     const args = [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
+      ...HEADLESS_CHROMIUM_FLAGS,
       '--no-pdf-header-footer',
       `--user-data-dir=${profile}`,
       `--print-to-pdf=${pdfPath}`,
