@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { TtlCache } from './cache.js';
 import { toCsv } from './csv.js';
 import { addDays, dayOf } from './dates.js';
-import type { Metrics } from '@parsl-usage/common';
+import { withProcessMetrics, type Metrics, type ProcessMetrics } from '@parsl-usage/common';
 import { computePanel, type PanelAnswer, type QueryFn } from './panels.js';
 import { PANELS, parsePanelParams, type Panel } from './params.js';
 import { route, routeLabel, type Route } from './routes.js';
@@ -34,6 +34,8 @@ export interface DashboardDeps {
   now?: () => number;
   /** the warmer's timers (tests inject one); the system clock by default */
   clock?: WarmerClock;
+  /** The process's own metrics (CPU, memory, GC, event loop), appended to /metrics. */
+  processMetrics?: ProcessMetrics;
 }
 
 export interface DashboardApp {
@@ -278,7 +280,14 @@ export function createApp(deps: DashboardDeps): DashboardApp {
       case 'metrics':
         metrics.set('dashboard_cache_entries', 'answers held in the cache', cache.size);
         await releaseHealthMetrics();
-        send(res, 200, 'text/plain; version=0.0.4', metrics.render());
+        send(
+          res,
+          200,
+          'text/plain; version=0.0.4',
+          deps.processMetrics
+            ? await withProcessMetrics(metrics.render(), deps.processMetrics)
+            : metrics.render(),
+        );
         return 200;
       case 'no-panel':
         sendJson(res, 404, { error: `no panel ${r.panel}; panels: ${PANELS.join(', ')}` });

@@ -1,6 +1,12 @@
 import { createClient } from '@clickhouse/client';
 import { pino } from 'pino';
-import { SUPERVISOR_RESTARTS_HELP, exitOnSignals, Metrics, supervisorRestarts } from '@parsl-usage/common';
+import {
+  SUPERVISOR_RESTARTS_HELP,
+  exitOnSignals,
+  Metrics,
+  supervisorRestarts,
+  ProcessMetrics,
+} from '@parsl-usage/common';
 import { createApp } from './app.js';
 import { clickhouseQuery } from './clickhouse-query.js';
 import { loadConfig } from './config.js';
@@ -29,6 +35,7 @@ const app = createApp({
   logger,
   query: clickhouseQuery(clickhouse),
   metrics,
+  processMetrics: new ProcessMetrics(),
 });
 
 exitOnSignals(logger, () => app.stop().then(() => clickhouse.close()));
