@@ -4,6 +4,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { AggregatorConfig } from './config.js';
+import { FatalError } from './errors.js';
 import { applyMigrations } from './migrate.js';
 import { ensureTopics, pipelineTopics } from './topics.js';
 
@@ -71,6 +72,13 @@ export async function provision(opts: {
   const deadlineMs = opts.waitMs ?? waitMs();
 
   const others = opts.otherReplicas ?? [];
+  // A caller that does not pass the replicas (AGG_MIGRATE_ON_START) would apply the single-server
+  // shape to one replica of a cluster: refuse rather than diverge.
+  if (others.length !== config.CLICKHOUSE_OTHER_REPLICAS.length) {
+    throw new FatalError(
+      `CLICKHOUSE_OTHER_REPLICAS lists ${config.CLICKHOUSE_OTHER_REPLICAS.length} replicas but ${others.length} clients were given: provision a cluster with migrate-cli`,
+    );
+  }
   const urls = [config.CLICKHOUSE_URL, ...config.CLICKHOUSE_OTHER_REPLICAS];
   for (const [i, client] of [clickhouse, ...others].entries()) {
     await waitUntilReady(
