@@ -52,6 +52,29 @@ module.exports = {
       from: { path: '^(schemas|services)/[^/]+/src/', pathNot: '\\.(test|fixture)\\.ts$' },
       to: { path: '^(test|bench)/|\\.(test|fixture)\\.ts$' },
     },
+    {
+      name: 'test-and-bench-share-only-the-kit',
+      severity: 'error',
+      comment:
+        'Tests and benchmarks share code through kit/ (@parsl-usage/kit), never by importing each other.',
+      from: { path: '^test/' },
+      to: { path: '^bench/' },
+    },
+    {
+      name: 'bench-imports-no-test',
+      severity: 'error',
+      comment:
+        'Tests and benchmarks share code through kit/ (@parsl-usage/kit), never by importing each other.',
+      from: { path: '^bench/' },
+      to: { path: '^test/' },
+    },
+    {
+      name: 'kit-imports-no-test-or-bench',
+      severity: 'error',
+      comment: 'The kit is what both share; it depends on neither.',
+      from: { path: '^kit/' },
+      to: { path: '^(test|bench)/' },
+    },
   ],
   options: {
     // Workspace packages resolve to their built dist/: keep those edges (the rules read them),

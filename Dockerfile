@@ -19,6 +19,7 @@ COPY services/relay/package.json services/relay/
 COPY services/aggregator/package.json services/aggregator/
 COPY services/ops/package.json services/ops/
 COPY services/dashboard/package.json services/dashboard/
+COPY kit/package.json kit/
 COPY test/package.json test/
 
 # Compile: dev dependencies (TypeScript) for the four packages the image runs.

@@ -1,6 +1,6 @@
 /**
  * Backup and restore at scale (issue 16, the long version of test/disaster-drill.test.ts):
- * generates N workflows server-side (bench/rollups/generate.ts: the change log, and so
+ * generates N workflows server-side (kit/src/rollup-history.ts: the change log, and so
  * workflow_versions and every rollup through their views) plus one `events` row per launch
  * and per closure with a datagram-sized `raw`, then times
  *   1. a full backup into an empty directory, 2. --verify, 3. a second backup with nothing
@@ -20,8 +20,8 @@ import { runBackup, verifyBackup } from '../services/ops/src/backup-run.js';
 import { applyMigrations } from '../services/aggregator/src/migrate.js';
 import { DEFAULT_MIGRATIONS_DIR } from '../services/aggregator/src/provision.js';
 import { runRestore } from '../services/ops/src/restore-run.js';
-import { flags, num } from './lib/cli.js';
-import { generateChunkSql } from './rollups/generate.js';
+import { flags, num } from '@parsl-usage/kit/cli';
+import { generateChunkSql } from '@parsl-usage/kit/rollup-history';
 
 const f = flags(process.argv.slice(2));
 const url = f.get('url') ?? 'http://127.0.0.1:18123';

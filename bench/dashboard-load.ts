@@ -11,8 +11,8 @@ import { pino } from 'pino';
 import { applyMigrations } from '../services/aggregator/src/migrate.js';
 import { createApp } from '../services/dashboard/src/app.js';
 import { clickhouseQuery } from '../services/dashboard/src/clickhouse-query.js';
-import { addDays, dayOf } from '../services/dashboard/src/dates.js';
-import { demoHistory } from '../services/dashboard/src/demo-history.js';
+import { addDays, dayOf } from '@parsl-usage/dashboard/dates';
+import { demoHistory } from '@parsl-usage/kit/demo-history';
 import { Metrics } from '@parsl-usage/common';
 import { pagePaths } from './dashboard/spawn.js';
 

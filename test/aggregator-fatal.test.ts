@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually, freshName, freshTopics, kafka } from './setup/env.js';
-import { v1Launch } from './support/datagrams.js';
+import { v1Launch } from '@parsl-usage/kit/datagrams';
 import { aggregatorEnv } from './support/pipeline.js';
-import { freeTcpPort, spawnService, type ServiceProcess } from './support/processes.js';
+import { freeTcpPort, spawnService, type ServiceProcess } from '@parsl-usage/kit/processes';
 
 /**
  * Issue 12: no zombie. A consumer that can never work (here: its database has no tables, so

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Producer } from 'kafkajs';
 import { startAggregator } from './support/aggregator.js';
-import { v1Closure, v1Launch } from './support/datagrams.js';
+import { v1Closure, v1Launch } from '@parsl-usage/kit/datagrams';
 import { POISON_PROJECT, refusingDecode } from './support/refusing-decode.js';
 import { readTopic, type TopicMessage } from './support/topics.js';
 import {

@@ -10,7 +10,7 @@ import {
   REPO_ROOT,
 } from './setup/env.js';
 import { startAggregator } from './support/aggregator.js';
-import { legacyClosure, legacyLaunch, v1Closure, v1Launch } from './support/datagrams.js';
+import { legacyClosure, legacyLaunch, v1Closure, v1Launch } from '@parsl-usage/kit/datagrams';
 
 const admin = clickhouse('admin');
 afterAll(() => admin.close());

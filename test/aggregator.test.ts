@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Producer } from 'kafkajs';
 import { clickhouse, eventually, freshDatabase, freshTopics, kafka } from './setup/env.js';
 import { startAggregator } from './support/aggregator.js';
-import { legacyClosure, legacyLaunch, v1Closure, v1Launch } from './support/datagrams.js';
+import { legacyClosure, legacyLaunch, v1Closure, v1Launch } from '@parsl-usage/kit/datagrams';
 
 const admin = clickhouse('admin');
 let producer: Producer;

@@ -7,7 +7,7 @@
  * the cookbook fixture, random runs against releases dated on every weekday kind (Parsl dates
  * its releases on Mondays; the views must not depend on it), closure-first runs that move to
  * their launch day, corrected closures, Parsl CI runs, non-date versions, plus bulk from
- * bench/rollups/generate.ts (5 years of weekly releases). workflow_changes is exported as
+ * kit/src/rollup-history.ts (5 years of weekly releases). workflow_changes is exported as
  * RowBinary; test/support/chdb-run.py applies the migrations in chDB (read from the directory at
  * run time), loads the rows so that the materialized views fire, applies the migrations a second
  * time, and prints every view, rollup and table. This test then reads the same on 18.16 and
@@ -26,7 +26,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { generateChunkSql } from '../bench/rollups/generate.js';
+import { generateChunkSql } from '@parsl-usage/kit/rollup-history';
 import { clickhouse, freshDatabase, MIGRATIONS_DIR, REPO_ROOT, SETUP_CACHE } from './setup/env.js';
 import {
   addDays,

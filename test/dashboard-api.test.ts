@@ -14,7 +14,7 @@ import { addDays, daysBetween, type IsoDay } from '@parsl-usage/dashboard/dates'
 import { bucketMiddle } from '@parsl-usage/dashboard/histogram';
 import { PANELS } from '@parsl-usage/dashboard/params';
 import { sqlFor } from '@parsl-usage/dashboard/queries';
-import type { RunFacts } from '@parsl-usage/dashboard/demo-history';
+import type { RunFacts } from '@parsl-usage/kit/demo-history';
 import { clickhouse, freshDatabase, MIGRATIONS_DIR } from './setup/env.js';
 import {
   ChangeLog,

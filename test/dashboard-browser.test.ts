@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chromium, type Browser } from 'playwright-core';
 import { clickhouse, freshDatabase } from './setup/env.js';
-import { CHROMIUM_LAUNCH } from './support/chromium.js';
+import { CHROMIUM_LAUNCH } from '@parsl-usage/kit/chromium';
 import {
   counted,
   countBy,

@@ -1,5 +1,5 @@
 /**
- * Shared by test/dashboard-*.test.ts: the fixture history (services/dashboard/src/demo-history.ts
+ * Shared by test/dashboard-*.test.ts: the fixture history (kit/src/demo-history.ts
  * with releases from `silentFrom` sending nothing, as Parsl issue #4038), the figures it implies
  * computed here in plain TypeScript, and a dashboard started in-process on loopback.
  */
@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { createApp, type DashboardApp } from '@parsl-usage/dashboard/app';
 import { clickhouseQuery } from '@parsl-usage/dashboard/clickhouse-query';
 import { addDays, dayOf, type IsoDay } from '@parsl-usage/dashboard/dates';
-import { demoHistory, type RunFacts } from '@parsl-usage/dashboard/demo-history';
+import { demoHistory, type RunFacts } from '@parsl-usage/kit/demo-history';
 import { Metrics } from '@parsl-usage/common';
 import type { QueryFn } from '@parsl-usage/dashboard/panels';
 import { ChangeLog, writeHistory } from './analytics-support.js';

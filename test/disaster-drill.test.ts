@@ -27,7 +27,7 @@ import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
 import { applyMigrations } from '@parsl-usage/aggregator/migrate';
 import { runRestore } from '@parsl-usage/ops/restore-run';
 import { CH_USERS, MIGRATIONS_DIR, eventually, freshName, freshTopics, kafka } from './setup/env.js';
-import { legacyClosure, legacyLaunch, v1Closure, v1Launch } from './support/datagrams.js';
+import { legacyClosure, legacyLaunch, v1Closure, v1Launch } from '@parsl-usage/kit/datagrams';
 
 const run = promisify(execFile);
 const IMAGE = process.env.CLICKHOUSE_IMAGE ?? 'localhost/parsl-usage/clickhouse:18.16';

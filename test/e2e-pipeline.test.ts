@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clickhouse, eventually, freshDatabase, freshTopics } from './setup/env.js';
 import { aggregatorEnv, relayEnv } from './support/pipeline.js';
-import { freeTcpPort, freeUdpPort, sendUdp, spawnService, type ServiceProcess } from './support/processes.js';
+import {
+  freeTcpPort,
+  freeUdpPort,
+  sendUdp,
+  spawnService,
+  type ServiceProcess,
+} from '@parsl-usage/kit/processes';
 
 const fixture = (name: string) => readFileSync(new URL(`../schemas/fixtures/${name}`, import.meta.url));
 

@@ -6,7 +6,13 @@ import { clickhouse, eventually, freshDatabase, freshName, freshTopics } from '.
 import { goodRuns, hostileCorpus, type Case } from './support/hostile-corpus.js';
 import { aggregatorEnv, relayEnv } from './support/pipeline.js';
 import { readTopic } from './support/topics.js';
-import { freeTcpPort, freeUdpPort, sendUdp, spawnService, type ServiceProcess } from './support/processes.js';
+import {
+  freeTcpPort,
+  freeUdpPort,
+  sendUdp,
+  spawnService,
+  type ServiceProcess,
+} from '@parsl-usage/kit/processes';
 
 /**
  * Issue 12, end to end on the real pipeline (relay and aggregator processes, Kafka,

@@ -18,7 +18,7 @@ import {
 } from '@parsl-usage/ops/reprocess';
 import { clickhouse, eventually, freshDatabase, freshName, freshTopics, kafka } from './setup/env.js';
 import { startAggregator } from './support/aggregator.js';
-import { v1Closure, v1Launch } from './support/datagrams.js';
+import { v1Closure, v1Launch } from '@parsl-usage/kit/datagrams';
 
 const admin = clickhouse('admin');
 let producer: Producer;

@@ -24,7 +24,7 @@ import {
   SETUP_CACHE,
 } from './setup/env.js';
 import { aggregatorEnv, relayEnv } from './support/pipeline.js';
-import { freeTcpPort, freeUdpPort, spawnService, type ServiceProcess } from './support/processes.js';
+import { freeTcpPort, freeUdpPort, spawnService, type ServiceProcess } from '@parsl-usage/kit/processes';
 
 const run = promisify(execFile);
 const VENV = join(SETUP_CACHE, 'parsl-venv');

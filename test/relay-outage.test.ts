@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type RelayApp } from '../services/relay/src/app.js';
 import { loadConfig } from '../services/relay/src/config.js';
 import { KafkaPublisher } from '../services/relay/src/publisher.js';
-import { v1Launch } from './support/datagrams.js';
-import { freeTcpPort } from './support/processes.js';
+import { v1Launch } from '@parsl-usage/kit/datagrams';
+import { freeTcpPort } from '@parsl-usage/kit/processes';
 import { eventually, freshName } from './setup/env.js';
 
 /*

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createApp, type RelayApp } from '../services/relay/src/app.js';
 import { loadConfig } from '../services/relay/src/config.js';
 import { KafkaPublisher } from '../services/relay/src/publisher.js';
-import { v1Launch } from './support/datagrams.js';
+import { v1Launch } from '@parsl-usage/kit/datagrams';
 import { eventually, freshName, freshTopics, kafka, kafkaBrokers } from './setup/env.js';
 
 const logger = pino({ level: 'silent' });

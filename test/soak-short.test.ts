@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatReport, runSoak } from '../bench/lib/soak.js';
+import { formatReport, runSoak } from '@parsl-usage/kit/soak';
 import { clickhouseUrl, kafkaBrokers } from './setup/env.js';
 
 /**

@@ -19,9 +19,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { KINDS } from '../lib/generator.js';
+import { KINDS } from '@parsl-usage/kit/generator';
 import { compareRollups, createRollupPeer, peerProgress, peerSettled } from '../peer/rollup-peer.js';
-import { ROOT, containerPid, freeTcpPort, pidSample, processTree, sleep } from '../lib/proc.js';
+import { ROOT, containerPid, freeTcpPort, pidSample, processTree, sleep } from '@parsl-usage/kit/proc';
 
 const BROKER = process.env.BENCH_KAFKA ?? '127.0.0.1:29092';
 const CH_URL = process.env.BENCH_CLICKHOUSE ?? 'http://127.0.0.1:28123';

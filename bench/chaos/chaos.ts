@@ -11,10 +11,10 @@
  * by design, no double count, rollups exact, and probe lag under 1 s within 60 s of recovery.
  */
 import { writeFileSync } from 'node:fs';
-import { envList, flags, num } from '../lib/cli.js';
-import { formatReport, runSoak, type SoakResult } from '../lib/soak.js';
-import { cleanUpOnInterrupt, killStartedServices } from '../lib/proc.js';
-import { startStack } from '../lib/stack.js';
+import { envList, flags, num } from '@parsl-usage/kit/cli';
+import { formatReport, runSoak, type SoakResult } from '@parsl-usage/kit/soak';
+import { cleanUpOnInterrupt, killStartedServices } from '@parsl-usage/kit/proc';
+import { startStack } from '@parsl-usage/kit/stack';
 import { SCENARIOS } from './scenarios.js';
 
 const f = flags(process.argv.slice(2));

@@ -1,10 +1,10 @@
 /**
  * Fault scenarios for the soak. Each runs on fresh topics and a fresh database, so each is
- * reported on its own. Container faults need the containers' names (bench/lib/stack.ts).
+ * reported on its own. Container faults need the containers' names (kit/src/stack.ts).
  */
-import { podman, sleep } from '../lib/proc.js';
-import type { Fault, FaultContext, FaultRecord, SoakOptions } from '../lib/soak.js';
-import { waitClickHouse, waitKafka } from '../lib/stack.js';
+import { podman, sleep } from '@parsl-usage/kit/proc';
+import type { Fault, FaultContext, FaultRecord, SoakOptions } from '@parsl-usage/kit/soak';
+import { waitClickHouse, waitKafka } from '@parsl-usage/kit/stack';
 
 export interface Scenario {
   name: string;

@@ -24,8 +24,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { flags, num } from '../lib/cli.js';
-import { pidSample } from '../lib/proc.js';
+import { flags, num } from '@parsl-usage/kit/cli';
+import { pidSample } from '@parsl-usage/kit/proc';
 import { assertLoopback, cacheOutcomes, pageRequests, startDashboard } from './spawn.js';
 
 const execFileP = promisify(execFile);

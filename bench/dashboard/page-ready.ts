@@ -24,8 +24,8 @@
  * dashboard read the benchmark database). Only loopback addresses are accepted.
  */
 import { chromium, type Browser } from 'playwright-core';
-import { CHROMIUM_LAUNCH } from '../../test/support/chromium.js';
-import { flags, num } from '../lib/cli.js';
+import { CHROMIUM_LAUNCH } from '@parsl-usage/kit/chromium';
+import { flags, num } from '@parsl-usage/kit/cli';
 import { percentile } from '../rollups/questions.js';
 import { assertLoopback, cacheOutcomes, startDashboard, warmedUp, type SpawnedDashboard } from './spawn.js';
 import { writeFile } from 'node:fs/promises';

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { freeTcpPort, ROOT, sleep } from '../lib/proc.js';
+import { freeTcpPort, ROOT, sleep } from '@parsl-usage/kit/proc';
 
 export interface DashboardOptions {
   clickhouseUrl: string;

@@ -13,10 +13,10 @@
  * Exit code 0 when every check passes.
  */
 import { writeFileSync } from 'node:fs';
-import { envList, flags, num } from '../lib/cli.js';
-import { formatReport, runSoak } from '../lib/soak.js';
-import { cleanUpOnInterrupt, killStartedServices } from '../lib/proc.js';
-import { startStack } from '../lib/stack.js';
+import { envList, flags, num } from '@parsl-usage/kit/cli';
+import { formatReport, runSoak } from '@parsl-usage/kit/soak';
+import { cleanUpOnInterrupt, killStartedServices } from '@parsl-usage/kit/proc';
+import { startStack } from '@parsl-usage/kit/stack';
 
 const f = flags(process.argv.slice(2));
 let stopStack = async (): Promise<void> => {};

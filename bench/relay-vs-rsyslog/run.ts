@@ -19,7 +19,7 @@
  *   one sender address) and rsyslogd in the foreground (-n) with its own config, pid file and
  *   work directory (bench/relay-vs-rsyslog/rsyslog.conf.template), on other UDP ports;
  * - load: bench/relay-vs-rsyslog/sender.ts in a separate process, launch+closure pairs shaped by
- *   test/support/datagrams.ts. Trials alternate: at each rate the relay gets a trial, then
+ *   kit/src/datagrams.ts. Trials alternate: at each rate the relay gets a trial, then
  *   rsyslog gets the identical one (never both at once: on 2 cores a concurrent run would
  *   measure who wins the scheduler);
  * - search: short screening trials from the highest rate down until each forwarder passes

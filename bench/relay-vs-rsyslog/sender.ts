@@ -1,13 +1,13 @@
 /**
  * Load generator for bench/relay-vs-rsyslog/run.ts, run as its own process:
  *   node --import tsx bench/relay-vs-rsyslog/sender.ts <port> <datagrams/s> <seconds>
- * Sends Parsl-shaped launch+closure pairs (test/support/datagrams.ts) to 127.0.0.1:<port>,
+ * Sends Parsl-shaped launch+closure pairs (kit/src/datagrams.ts) to 127.0.0.1:<port>,
  * paced in 1 ms slices, and prints one JSON line:
  * { sent, sendErrors, seconds, bytes }.
  */
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { v1Closure, v1Launch } from '../../test/support/datagrams.js';
+import { v1Closure, v1Launch } from '@parsl-usage/kit/datagrams';
 
 const PORT = Number(process.argv[2]);
 const RATE = Number(process.argv[3]);

@@ -1,6 +1,6 @@
 /**
  * Rollups vs workflows at scale: generates N workflows server-side into a fresh database
- * (bench/rollups/generate.ts), then times every dashboard question through the rollup views
+ * (kit/src/rollup-history.ts), then times every dashboard question through the rollup views
  * and directly over `workflows` (workflow_versions FINAL), interleaved in the same run, and
  * reports on-disk sizes from system.parts.
  *
@@ -14,8 +14,8 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { applyMigrations } from '../../services/aggregator/src/migrate.js';
 import { DEFAULT_MIGRATIONS_DIR } from '../../services/aggregator/src/provision.js';
-import { flags, num } from '../lib/cli.js';
-import { generateChunkSql } from './generate.js';
+import { flags, num } from '@parsl-usage/kit/cli';
+import { generateChunkSql } from '@parsl-usage/kit/rollup-history';
 import { percentile, questions } from './questions.js';
 
 const f = flags(process.argv.slice(2));
