@@ -2,7 +2,7 @@
 #   node services/relay/dist/main.js            UDP intake -> Kafka
 #   node services/aggregator/dist/main.js       Kafka -> ClickHouse (the default CMD)
 #   node services/dashboard/dist/main.js        the public dashboard (HTTP, analyst user)
-#   node services/aggregator/dist/migrate-cli.js topics + ClickHouse migrations, then exits
+#   node services/ops/dist/migrate-cli.js topics + ClickHouse migrations, then exits
 #   node services/ops/dist/<command>-cli.js    the operator commands (report, backup, restore, ...)
 # NODE_IMAGE is the official image in real deployments; this repository's local builds pass
 # localhost/parsl-usage/node:20 (infra/images/node.Containerfile) because no registry is reachable.

@@ -138,7 +138,7 @@ async function groupCaughtUp(group: string, topic: string, ends: Map<number, big
 
 function migrate(db: string, raw: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ['services/aggregator/dist/migrate-cli.js'], {
+    const c = spawn(process.execPath, ['services/ops/dist/migrate-cli.js'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...aggEnv(db, raw) },
       stdio: 'inherit',

@@ -68,7 +68,7 @@ migrate() {
   KAFKA_BROKERS="$CLUSTER_BROKERS" CLICKHOUSE_URL="$(ch_url 1)" CLICKHOUSE_OTHER_REPLICAS="$(ch_url 2)" \
     KAFKA_REPLICATION_FACTOR=3 KAFKA_MIN_INSYNC_REPLICAS=2 \
     CLICKHOUSE_USER=admin CLICKHOUSE_PASSWORD="${CLICKHOUSE_ADMIN_PASSWORD:-admin-dev-password}" \
-    node "$ROOT/services/aggregator/dist/migrate-cli.js" >>"$RUN_DIR/logs/migrate.log" 2>&1
+    node "$ROOT/services/ops/dist/migrate-cli.js" >>"$RUN_DIR/logs/migrate.log" 2>&1
 }
 # A fresh quorum may answer "does not host this topic-partition" while the new topics' leaders
 # settle; the command is idempotent, so a second run finishes the job.

@@ -55,7 +55,7 @@ wait_for Kafka bash -c "podman logs parsl-usage-kafka 2>&1 | grep -q 'Kafka Serv
 export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" CLICKHOUSE_URL="http://127.0.0.1:$CLICKHOUSE_PORT"
 log "creating topics and applying migrations"
 CLICKHOUSE_USER=admin CLICKHOUSE_PASSWORD="${CLICKHOUSE_ADMIN_PASSWORD:-admin-dev-password}" \
-  node services/aggregator/dist/migrate-cli.js >"$RUN_DIR/logs/migrate.log" 2>&1 || { cat "$RUN_DIR/logs/migrate.log"; exit 1; }
+  node services/ops/dist/migrate-cli.js >"$RUN_DIR/logs/migrate.log" 2>&1 || { cat "$RUN_DIR/logs/migrate.log"; exit 1; }
 
 start_service() {
   local name=$1 entry=$2

@@ -236,7 +236,7 @@ async function migrate(opts: {
   partitions: number;
 }): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, ['services/aggregator/dist/migrate-cli.js'], {
+    const child = spawn(process.execPath, ['services/ops/dist/migrate-cli.js'], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',

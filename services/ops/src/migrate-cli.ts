@@ -7,8 +7,8 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { LOCAL_DEV_USERS, UsageError, clickhouseClient, runCli } from '@parsl-usage/common';
-import { loadConfig, type AggregatorConfig } from './config.js';
-import { provision } from './provision.js';
+import { loadConfig, type AggregatorConfig } from '@parsl-usage/aggregator/config';
+import { provision } from '@parsl-usage/aggregator/provision';
 
 const HELP = `usage: migrate-cli
 
