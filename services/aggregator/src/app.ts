@@ -32,10 +32,7 @@ export interface AggregatorDeps {
   decode: (bytes: Buffer, meta: MessageMeta) => DecodeOutcome;
   metrics: Metrics;
   now?: () => number;
-  /**
-   * The consumer crashed and kafkajs will not restart it: the process must end (non-zero) so
-   * that its supervisor restarts it, rather than live on with no partition consumed.
-   */
+  /** The consumer crashed for good: end the process (non-zero) for its supervisor to restart it. */
   onFatal?: (err: unknown) => void;
   /** Polls the consumer lag from the brokers (lag-monitor.ts); started after the consumer. */
   lagMonitor?: { start(): Promise<void>; stop(): Promise<void> };
@@ -47,8 +44,7 @@ export interface AggregatorApp {
   start(): Promise<void>;
   stop(): Promise<void>;
   isHealthy(): boolean;
-  /** the port the health server listens on */
-  readonly httpPort: number;
+  readonly httpPort: number; // of /healthz and /metrics
 }
 
 /** Wires the consumer to the batch handler (batch-handler.ts), with health, metrics and the lifecycle. */
@@ -57,8 +53,7 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
   const now = deps.now ?? Date.now;
   const window = new JoinWindow({ maxEntries: config.maxOpenWorkflows, windowMs: config.windowMs });
   const retry = { sink, metrics, logger, now };
-  const { rawTopic, rejectedTopic } = config;
-  const publishRejected = createRejectedPublisher({ producer, rawTopic, rejectedTopic, metrics });
+  const publishRejected = createRejectedPublisher({ producer, ...config, metrics });
   const writer = new BatchWriter({ ...retry, publishRejected, insertGatherMs: config.insertGatherMs ?? 0 });
   const storedIds = new StoredIds({ ...retry, capacity: config.idFilterCapacity ?? 20_000_000 });
   const handler = new BatchHandler({ ...retry, consumer, decode: deps.decode, window, storedIds, writer });
