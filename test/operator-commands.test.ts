@@ -107,10 +107,7 @@ describe('operator commands, as the README shows them', () => {
 
   it('the README lists each operator command, an npm script running its CLI from dist', () => {
     expect(commands.map((c) => c.script).sort()).toEqual([...OPERATOR].sort());
-    for (const c of commands)
-      expect(scripts[c.script]).toBe(
-        `node services/${c.script === 'migrate' ? 'aggregator' : 'ops'}/dist/${c.script}-cli.js`,
-      );
+    for (const c of commands) expect(scripts[c.script]).toBe(`node services/ops/dist/${c.script}-cli.js`);
   });
 
   it('--help on every command: usage on stdout, exit 0', async () => {
