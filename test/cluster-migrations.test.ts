@@ -7,7 +7,8 @@
  * rollup of the other, and the backfills of a migration applied to a cluster that already holds
  * data are counted once, not once per replica; two equal inserts count twice, as on one node.
  */
-import { connect, createServer } from 'node:net';
+import { freeTcpPort } from '@parsl-usage/kit/processes';
+import { connect } from 'node:net';
 import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,16 +23,7 @@ const CLICKHOUSE_IMAGE = process.env.CLICKHOUSE_IMAGE ?? 'localhost/parsl-usage/
 const ZOOKEEPER_IMAGE = process.env.ZOOKEEPER_IMAGE ?? 'localhost/parsl-usage/zookeeper:3.8';
 const DB = 'parsl_usage';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
+const freePort = freeTcpPort;
 
 /** ZooKeeper's `ruok` four-letter word: true once it serves, undefined before. */
 function zookeeperOk(port: number): Promise<true | undefined> {

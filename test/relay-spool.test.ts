@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
+import { freeTcpPort } from '@parsl-usage/kit/processes';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
@@ -26,16 +26,7 @@ async function send(port: number, datagrams: readonly Buffer[]): Promise<void> {
 }
 
 /** A loopback TCP port with nothing listening on it: a Kafka that is down. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
+const closedPort = freeTcpPort;
 
 async function consume(topic: string, n: number): Promise<KafkaMessage[]> {
   const consumer = kafka('relay-spool-it').consumer({ groupId: freshName('relay-spool-it') });
