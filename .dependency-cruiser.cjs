@@ -57,16 +57,8 @@ module.exports = {
       severity: 'error',
       comment:
         'Tests and benchmarks share code through kit/ (@parsl-usage/kit), never by importing each other.',
-      from: { path: '^test/' },
-      to: { path: '^bench/' },
-    },
-    {
-      name: 'bench-imports-no-test',
-      severity: 'error',
-      comment:
-        'Tests and benchmarks share code through kit/ (@parsl-usage/kit), never by importing each other.',
-      from: { path: '^bench/' },
-      to: { path: '^test/' },
+      from: { path: '^(test|bench)/' },
+      to: { path: '^(test|bench)/', pathNot: '^$1/' },
     },
     {
       name: 'kit-imports-no-test-or-bench',

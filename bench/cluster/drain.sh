@@ -11,12 +11,6 @@ AGGREGATORS=${AGGREGATORS:-1}
 N=${N:-20000}
 RATE=${RATE:-2000}
 RUN_DIR="$ROOT/.run/cluster"
-Q() { curl -sf "$(ch_url "$1")/?user=admin&password=${CLICKHOUSE_ADMIN_PASSWORD:-admin-dev-password}" --data-binary "$2"; }
-raw_total() {
-  podman exec parsl-cluster-kafka-1 java -cp '/opt/kafka/libs/*' org.apache.kafka.tools.GetOffsetShell \
-    --bootstrap-server 127.0.0.1:$((KAFKA_BASE + 1)) --topic parsl.usage.raw 2>/dev/null |
-    awk -F: '{s += $3} END {print s + 0}'
-}
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 for i in 1 2; do
   pidfile="$RUN_DIR/aggregator-$i.pid"

@@ -18,12 +18,6 @@ RATE=${RATE:-200}
 DURATION=${DURATION:-100}
 FAULT_EVERY=${FAULT_EVERY:-20}
 RUN_DIR="$ROOT/.run/cluster"
-Q() { curl -sf "$(ch_url "$1")/?user=admin&password=${CLICKHOUSE_ADMIN_PASSWORD:-admin-dev-password}" --data-binary "$2"; }
-raw_total() {
-  podman exec parsl-cluster-kafka-1 java -cp '/opt/kafka/libs/*' org.apache.kafka.tools.GetOffsetShell \
-    --bootstrap-server 127.0.0.1:$((KAFKA_BASE + 1)) --topic parsl.usage.raw 2>/dev/null |
-    awk -F: '{s += $3} END {print s + 0}'
-}
 ts() { date +%H:%M:%S.%3N; }
 child_of() { pgrep -P "$(cat "$RUN_DIR/$1.pid")" | head -1; }
 ready_ch() { for _ in $(seq 1 240); do curl -sf "$(ch_url "$1")/ping" >/dev/null && return; sleep 0.25; done; }

@@ -13,3 +13,11 @@ AGG_HTTP_BASE=19470         # 19471, 19472
 DASH_HTTP_BASE=18080        # 18081, 18082
 CLUSTER_BROKERS=127.0.0.1:19091,127.0.0.1:19092,127.0.0.1:19093
 ch_url() { echo "http://127.0.0.1:$((CH_HTTP_BASE + $1))"; }
+# Q REPLICA SQL: a query as admin on replica REPLICA (1 or 2); the benchmarks' checks use it.
+Q() { curl -sf "$(ch_url "$1")/?user=admin&password=${CLICKHOUSE_ADMIN_PASSWORD:-admin-dev-password}" --data-binary "$2"; }
+# raw_total: messages in the raw topic (the sum of its partitions' end offsets).
+raw_total() {
+  podman exec parsl-cluster-kafka-1 java -cp '/opt/kafka/libs/*' org.apache.kafka.tools.GetOffsetShell \
+    --bootstrap-server 127.0.0.1:$((KAFKA_BASE + 1)) --topic parsl.usage.raw 2>/dev/null |
+    awk -F: '{s += $3} END {print s + 0}'
+}
