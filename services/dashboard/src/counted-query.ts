@@ -1,0 +1,42 @@
+import type { Metrics } from '@parsl-usage/common';
+import type { QueryFn } from './panels.js';
+
+/** consecutive failed ClickHouse queries after which /healthz reports unhealthy */
+export const UNHEALTHY_AFTER_FAILURES = 3;
+
+export interface CountedQuery {
+  /** the same reads, counted in the metrics */
+  query: QueryFn;
+  /** failed queries since the last one that succeeded */
+  readonly consecutiveFailures: number;
+}
+
+/** Counts every ClickHouse read (by result, and the seconds waited) and the failures in a row. */
+export function countedQuery(inner: QueryFn, metrics: Metrics): CountedQuery {
+  let consecutiveFailures = 0;
+  const query: QueryFn = async (sql) => {
+    const t0 = performance.now();
+    try {
+      const rows = await inner(sql);
+      consecutiveFailures = 0;
+      metrics.inc('dashboard_clickhouse_queries_total', 'queries sent to ClickHouse', 1, { result: 'ok' });
+      return rows;
+    } catch (err) {
+      consecutiveFailures++;
+      metrics.inc('dashboard_clickhouse_queries_total', 'queries sent to ClickHouse', 1, { result: 'error' });
+      throw err;
+    } finally {
+      metrics.inc(
+        'dashboard_clickhouse_query_seconds_total',
+        'seconds spent waiting for ClickHouse',
+        (performance.now() - t0) / 1000,
+      );
+    }
+  };
+  return {
+    query,
+    get consecutiveFailures() {
+      return consecutiveFailures;
+    },
+  };
+}
