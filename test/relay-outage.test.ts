@@ -213,7 +213,7 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
     expect(duplicates, 'duplicates').toEqual([]);
     expect(got.length).toBe(sent.length);
     expect(relay.metrics.spooled.get()).toBeGreaterThan(0);
-    expect(relay.metrics.dropped.render().join('\n')).not.toMatch(/reason=/);
+    expect((await relay.metrics.dropped.render()).join('\n')).not.toMatch(/reason=/);
 
     await relay.stop();
     expect((await readdir(spoolDir)).filter((f) => f.endsWith('.seg'))).toEqual([]);

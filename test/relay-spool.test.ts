@@ -91,7 +91,7 @@ describe('relay spool across a Kafka outage and a restart', () => {
       what: 'all datagrams spooled',
     });
     expect(down.metrics.published.get({ topic: topics.raw })).toBe(0);
-    expect(down.metrics.dropped.render().join('\n')).not.toMatch(/reason=/);
+    expect((await down.metrics.dropped.render()).join('\n')).not.toMatch(/reason=/);
     // Kafka down but spool writable: still healthy, and says why.
     const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
     expect(health.status).toBe(200);

@@ -17,6 +17,6 @@ export { OpsServer, type HealthBody, type OpsServerOptions } from './ops-server.
 export { kafkaLogCreator } from './kafka-log.js';
 export { quoteString } from './sql-literal.js';
 export { PipelineError, isRetriable, settleAll, withRetry } from './errors.js';
-export { ProcessMetrics, withProcessMetrics } from './process-metrics.js';
+export { ProcessMetrics, collectProcessMetrics, withProcessMetrics } from './process-metrics.js';
 export * from './cli-frame.js';
 export { CHROMIUM_PATH, HEADLESS_CHROMIUM_FLAGS } from './chromium.js';

@@ -18,6 +18,16 @@ export class ProcessMetrics {
   }
 }
 
+/**
+ * prom-client's default metrics (CPU, resident memory, heap, garbage collection, event-loop lag,
+ * open handles) in a service's own registry, so that its one /metrics carries both. Once per
+ * registry (prom-client refuses a second registration of a name); its collectors live as long
+ * as the process, which is why the services' tests leave it off.
+ */
+export function collectProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+}
+
 /** A service's own exposition followed by the process metrics. */
 export async function withProcessMetrics(own: string, process: ProcessMetrics): Promise<string> {
   return `${own.endsWith('\n') ? own : `${own}\n`}${await process.render()}`;

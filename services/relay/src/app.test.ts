@@ -217,7 +217,7 @@ describe('relay accounting identity', () => {
     expect(acc.received).toBe(120);
     for (const k of nonZero) expect(acc[k], k).toBeGreaterThan(0);
     // The scrape shows the same numbers the identity is made of.
-    const text = a.metrics.render();
+    const text = await a.metrics.render();
     expect(text).toContain(`relay_received_total 120`);
     expect(text).toContain(`relay_in_flight_messages 0`);
     expect(text).toContain(`relay_spool_messages ${acc.spoolMessages}`);
@@ -250,7 +250,7 @@ describe('relay accounting identity', () => {
     expect(checkIdentity(two.app.accounting())).toEqual({ kind: 'holds' });
   });
 
-  it('exposes the kernel UDP counters from /proc/net/snmp at scrape time', () => {
+  it('exposes the kernel UDP counters from /proc/net/snmp at scrape time', async () => {
     let rcvbuf = 5;
     const config = loadConfig({ RELAY_HTTP_PORT: '0', RELAY_SPOOL_DIR: dir });
     app = createApp({
@@ -265,10 +265,10 @@ describe('relay accounting identity', () => {
         isHealthy: () => true,
       }),
     });
-    expect(app.metrics.render()).toContain('relay_kernel_udp_rcvbuf_errors_total 5\n');
+    expect(await app.metrics.render()).toContain('relay_kernel_udp_rcvbuf_errors_total 5\n');
     rcvbuf = 9;
-    expect(app.metrics.render()).toContain('relay_kernel_udp_rcvbuf_errors_total 9\n');
-    expect(app.metrics.render()).toContain('relay_kernel_udp_in_errors_total 10\n');
+    expect(await app.metrics.render()).toContain('relay_kernel_udp_rcvbuf_errors_total 9\n');
+    expect(await app.metrics.render()).toContain('relay_kernel_udp_in_errors_total 10\n');
   });
 });
 
@@ -326,7 +326,7 @@ describe('relay fuzz: 100,000 random and mutated datagrams', () => {
     await a.stop();
 
     const acc = a.accounting();
-    console.info('relay fuzz', { seed: SEED, ...acc, dropped: a.metrics.dropped.render().slice(2) });
+    console.info('relay fuzz', { seed: SEED, ...acc, dropped: (await a.metrics.dropped.render()).slice(2) });
     expect(acc.received).toBe(N + 400);
     expect(acc.inFlight).toBe(0);
     expect(checkIdentity(acc)).toEqual({ kind: 'holds' });

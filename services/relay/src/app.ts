@@ -5,7 +5,7 @@ import type { Accounting } from './accounting.js';
 import { Batcher } from './batcher.js';
 import type { RelayConfig } from './config.js';
 import { createDelivery, type Delivery } from './delivery.js';
-import { OpsServer, withProcessMetrics, type ProcessMetrics } from '@parsl-usage/common';
+import { OpsServer } from '@parsl-usage/common';
 import { classify, type IntakeDeps } from './intake.js';
 import { parseSnmpUdp } from './kernel-udp.js';
 import { createMetrics, type RelayMetrics } from './metrics.js';
@@ -26,8 +26,8 @@ export interface AppDeps {
   intakeSource?: (onDatagram: DatagramHandler) => IntakeSource;
   /** /proc/net/snmp's text, read at scrape time; undefined where there is none. */
   readSnmp?: () => string | undefined;
-  /** The process's own metrics (CPU, memory, GC, event loop), appended to /metrics. */
-  processMetrics?: ProcessMetrics;
+  /** prom-client's process metrics (CPU, memory, GC, event loop) on /metrics too (main.ts). */
+  processMetrics?: boolean;
 }
 
 export type DatagramHandler = (bytes: Buffer, rinfo: Pick<RemoteInfo, 'address'>) => void;
@@ -72,7 +72,7 @@ const PENDING_MESSAGES_BOUND = 100_000;
 export function createApp(deps: AppDeps): RelayApp {
   const { config, logger, publisher } = deps;
   const now = deps.now ?? Date.now;
-  const metrics = createMetrics();
+  const metrics = createMetrics({ processMetrics: deps.processMetrics ?? false });
   let spool: Spool | undefined;
   let replayer: SpoolReplayer | undefined;
   let delivery: Delivery | undefined;
@@ -188,8 +188,7 @@ export function createApp(deps: AppDeps): RelayApp {
     host: config.http.host,
     port: config.http.port,
     health,
-    metrics: () =>
-      deps.processMetrics ? withProcessMetrics(metrics.render(), deps.processMetrics) : metrics.render(),
+    metrics: () => metrics.render(),
   });
 
   let stopping: Promise<void> | undefined;

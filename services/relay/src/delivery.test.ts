@@ -43,7 +43,9 @@ describe('delivery', () => {
     await t.deliver(batch(1, 2));
     expect(values(t.publisher.published)).toEqual(values([rec(1), rec(2)]));
     expect(t.metrics.published.get({ topic: 'raw' })).toBe(2);
-    expect(t.metrics.batchLatency.render().join('\n')).toContain('relay_batch_latency_seconds_count 1');
+    expect((await t.metrics.batchLatency.render()).join('\n')).toContain(
+      'relay_batch_latency_seconds_count 1',
+    );
     expect(t.spool.isEmpty()).toBe(true);
     await t.spool.close();
   });

@@ -1,10 +1,5 @@
 import cluster from 'node:cluster';
-import {
-  ProcessMetrics,
-  SUPERVISOR_RESTARTS_HELP,
-  exitOnSignals,
-  supervisorRestarts,
-} from '@parsl-usage/common';
+import { SUPERVISOR_RESTARTS_HELP, exitOnSignals, supervisorRestarts } from '@parsl-usage/common';
 import { sniff } from '@parsl-usage/schemas';
 import { pino } from 'pino';
 import { createApp } from './app.js';
@@ -20,7 +15,7 @@ if (config.workers > 1 && cluster.isPrimary) {
 } else {
   const wc = workerConfig(config);
   const publisher = new KafkaPublisher({ brokers: wc.kafka.brokers, clientId: wc.kafka.clientId, logger });
-  const app = createApp({ config: wc, logger, publisher, sniff, processMetrics: new ProcessMetrics() });
+  const app = createApp({ config: wc, logger, publisher, sniff, processMetrics: true });
   const restarts = supervisorRestarts();
   app.metrics.addGauge('relay_supervisor_restarts', SUPERVISOR_RESTARTS_HELP, () => restarts);
 

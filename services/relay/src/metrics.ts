@@ -1,77 +1,94 @@
+import { collectProcessMetrics } from '@parsl-usage/common';
+import {
+  Counter as PromCounter,
+  Gauge as PromGauge,
+  Histogram as PromHistogram,
+  Registry,
+} from 'prom-client';
+
 /**
- * A minimal Prometheus text-format registry. The relay needs a dozen series; a client
- * library would be a dependency for what fits on a page. Values are plain numbers read
- * synchronously, which is what lets `accounting()` check the counter identity at any moment.
+ * The relay's series, exposed through one prom-client registry. Counters and levels are plain
+ * numbers moved where the relay moves messages, in the same synchronous step as their pair, and
+ * read by prom-client only at scrape time (`collect`): that keeps the per-datagram cost at a
+ * field increment and lets `accounting()` check the counter identity at any moment. Histograms
+ * (one observation per batch, not per datagram) are prom-client's own.
  */
-type Labels = Record<string, string>;
 
-function labelKey(labels: Labels): string {
-  const parts = Object.entries(labels)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+/** The exposition of one family, as lines (HELP, TYPE, samples). */
+async function familyLines(registry: Registry, name: string): Promise<string[]> {
+  return (await registry.getSingleMetricAsString(name)).split('\n');
 }
 
-interface Series {
-  render(): string[];
-}
-
-export class Counter implements Series {
-  private readonly values = new Map<string, number>();
+/** A counter with at most one label (`L`); `inc()` on an unlabelled one adds to a number. */
+export class Counter<L extends string = never> {
+  private unlabelled = 0;
+  private readonly byValue = new Map<string, number>();
+  private readonly exposed: PromCounter<string>;
 
   constructor(
+    private readonly registry: Registry,
     readonly name: string,
-    private readonly help: string,
-  ) {}
-
-  inc(labels: Labels = {}, by = 1): void {
-    const k = labelKey(labels);
-    this.values.set(k, (this.values.get(k) ?? 0) + by);
+    help: string,
+    private readonly label?: L,
+  ) {
+    this.exposed = new PromCounter({
+      name,
+      help,
+      labelNames: label === undefined ? [] : [label],
+      registers: [registry],
+      collect: () => {
+        const c = this.exposed;
+        c.reset();
+        // A labelled family nothing has been counted in yet still shows `name 0`.
+        if (this.unlabelled !== 0 || this.byValue.size === 0) c.inc(this.unlabelled);
+        if (this.label !== undefined) for (const [v, n] of this.byValue) c.inc({ [this.label]: v }, n);
+      },
+    });
   }
 
-  get(labels: Labels = {}): number {
-    return this.values.get(labelKey(labels)) ?? 0;
+  inc(labels?: Record<L, string>, by = 1): void {
+    if (this.label === undefined || labels === undefined) {
+      this.unlabelled += by;
+      return;
+    }
+    const k = labels[this.label];
+    this.byValue.set(k, (this.byValue.get(k) ?? 0) + by);
   }
 
-  /** Summed over every label set. */
+  get(labels?: Record<L, string>): number {
+    if (this.label === undefined || labels === undefined) return this.unlabelled;
+    return this.byValue.get(labels[this.label]) ?? 0;
+  }
+
+  /** Summed over every label value. */
   total(): number {
-    let sum = 0;
-    for (const v of this.values.values()) sum += v;
+    let sum = this.unlabelled;
+    for (const v of this.byValue.values()) sum += v;
     return sum;
   }
 
-  render(): string[] {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    if (this.values.size === 0) lines.push(`${this.name} 0`);
-    for (const [k, v] of this.values) lines.push(`${this.name}${k} ${v}`);
-    return lines;
-  }
-}
-
-/** A value read at scrape time; `undefined` (e.g. no /proc on this OS) omits the series. */
-export class Gauge implements Series {
-  constructor(
-    readonly name: string,
-    private readonly help: string,
-    private readonly read: () => number | undefined,
-    private readonly type: 'gauge' | 'counter' = 'gauge',
-  ) {}
-
-  render(): string[] {
-    const v = this.read();
-    if (v === undefined) return [];
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, `${this.name} ${v}`];
+  render(): Promise<string[]> {
+    return familyLines(this.registry, this.name);
   }
 }
 
 /** A gauge the relay moves itself, in the same synchronous step as the counter it pairs with. */
-export class Level implements Series {
+export class Level {
   private value = 0;
+  private readonly exposed: PromGauge<string>;
 
   constructor(
+    private readonly registry: Registry,
     readonly name: string,
-    private readonly help: string,
-  ) {}
+    help: string,
+  ) {
+    this.exposed = new PromGauge({
+      name,
+      help,
+      registers: [registry],
+      collect: () => this.exposed.set(this.value),
+    });
+  }
 
   inc(by = 1): void {
     this.value += by;
@@ -85,59 +102,91 @@ export class Level implements Series {
     return this.value;
   }
 
-  render(): string[] {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, `${this.name} ${this.value}`];
+  render(): Promise<string[]> {
+    return familyLines(this.registry, this.name);
   }
 }
 
-export class Histogram implements Series {
-  private readonly counts: number[];
-  private sum = 0;
-  private count = 0;
+export class Histogram {
+  private readonly histogram: PromHistogram<string>;
 
   constructor(
+    private readonly registry: Registry,
     readonly name: string,
-    private readonly help: string,
-    private readonly bounds: readonly number[],
+    help: string,
+    buckets: readonly number[],
   ) {
-    this.counts = bounds.map(() => 0);
+    this.histogram = new PromHistogram({ name, help, buckets: [...buckets], registers: [registry] });
   }
 
   observe(v: number): void {
-    this.sum += v;
-    this.count += 1;
-    for (let i = 0; i < this.bounds.length; i++) {
-      if (v <= (this.bounds[i] ?? Infinity)) this.counts[i] = (this.counts[i] ?? 0) + 1;
-    }
+    this.histogram.observe(v);
   }
 
-  render(): string[] {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    this.bounds.forEach((b, i) => lines.push(`${this.name}_bucket{le="${b}"} ${this.counts[i] ?? 0}`));
-    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`);
-    lines.push(`${this.name}_sum ${this.sum}`, `${this.name}_count ${this.count}`);
-    return lines;
+  render(): Promise<string[]> {
+    return familyLines(this.registry, this.name);
+  }
+}
+
+/**
+ * A value read at scrape time; `undefined` (e.g. no /proc on this OS) leaves the family without
+ * a sample. `type: 'counter'` for a total kept elsewhere (the kernel's).
+ */
+function addReadGauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => number | undefined,
+  type: 'gauge' | 'counter',
+): void {
+  // Attached again on a second start: the newest reader wins.
+  registry.removeSingleMetric(name);
+  if (type === 'counter') {
+    const c: PromCounter<string> = new PromCounter({
+      name,
+      help,
+      registers: [registry],
+      collect: () => {
+        c.reset();
+        const v = read();
+        if (v === undefined) c.remove();
+        else c.inc(v);
+      },
+    });
+  } else {
+    const g: PromGauge<string> = new PromGauge({
+      name,
+      help,
+      registers: [registry],
+      collect: () => {
+        const v = read();
+        if (v === undefined) g.remove();
+        else g.set(v);
+      },
+    });
   }
 }
 
 export interface RelayMetrics {
+  /** Every series of this relay process, prom-client's process metrics included when asked. */
+  registry: Registry;
   received: Counter;
   accepted: Counter;
-  rejected: Counter;
+  rejected: Counter<'reason'>;
   rateLimited: Counter;
-  published: Counter;
+  published: Counter<'topic'>;
   spooled: Counter;
   /** Messages sent straight to the spool because the memory backlog was full. */
   spilled: Counter;
-  dropped: Counter;
-  publishErrors: Counter;
+  dropped: Counter<'reason'>;
+  publishErrors: Counter<'retriable'>;
   /** Messages found in spool segments an earlier run left, counted as each segment is read. */
   spoolRecovered: Counter;
   spoolTornBytes: Counter;
   /** Spooled messages found in Kafka already (an uncertain publish had landed), not re-sent. */
   spoolAlreadyPublished: Counter;
   /** Read-backs of a topic after an uncertain publish, by outcome. */
-  readbacks: Counter;
+  readbacks: Counter<'outcome'>;
   readbackLatency: Histogram;
   /** Messages handed to delivery and not yet published, spooled or dropped. */
   delivering: Level;
@@ -146,96 +195,89 @@ export interface RelayMetrics {
   batchLatency: Histogram;
   batchSize: Histogram;
   publishLatency: Histogram;
-  render(): string;
+  /** The Prometheus text exposition of the whole registry. */
+  render(): Promise<string>;
   /** Gauges read live state, so they are attached once the spool exists. */
   addGauge(name: string, help: string, read: () => number | undefined, type?: 'gauge' | 'counter'): void;
 }
 
-export function createMetrics(): RelayMetrics {
-  const series: Series[] = [];
-  const add = <T extends Series>(s: T): T => {
-    series.push(s);
-    return s;
-  };
-  return {
-    received: add(new Counter('relay_received_total', 'Datagrams read from the UDP socket')),
-    accepted: add(
-      new Counter('relay_accepted_total', 'Datagrams that passed sniff, bound for the raw topic'),
+export interface CreateMetricsOptions {
+  /** prom-client's default metrics (CPU, memory, GC, event loop) in the same registry. */
+  processMetrics?: boolean;
+}
+
+export function createMetrics(opts: CreateMetricsOptions = {}): RelayMetrics {
+  const registry = new Registry();
+  const counter = <L extends string = never>(name: string, help: string, label?: L) =>
+    new Counter<L>(registry, name, help, label);
+  const histogram = (name: string, help: string, buckets: readonly number[]) =>
+    new Histogram(registry, name, help, buckets);
+  const metrics: RelayMetrics = {
+    registry,
+    received: counter('relay_received_total', 'Datagrams read from the UDP socket'),
+    accepted: counter('relay_accepted_total', 'Datagrams that passed sniff, bound for the raw topic'),
+    rejected: counter('relay_rejected_total', 'Datagrams bound for the rejected topic, by reason', 'reason'),
+    rateLimited: counter('relay_rate_limited_total', 'Datagrams over the per-source limit, not published'),
+    published: counter('relay_published_total', 'Messages acknowledged by Kafka, by topic kind', 'topic'),
+    spooled: counter('relay_spooled_total', 'Messages written to the on-disk spool'),
+    spilled: counter(
+      'relay_spilled_total',
+      'Messages sent straight to the spool because the memory backlog was full',
     ),
-    rejected: add(new Counter('relay_rejected_total', 'Datagrams bound for the rejected topic, by reason')),
-    rateLimited: add(
-      new Counter('relay_rate_limited_total', 'Datagrams over the per-source limit, not published'),
+    dropped: counter('relay_dropped_total', 'Messages lost, by reason', 'reason'),
+    publishErrors: counter(
+      'relay_publish_errors_total',
+      'Failed Kafka publish attempts, by retriable',
+      'retriable',
     ),
-    published: add(new Counter('relay_published_total', 'Messages acknowledged by Kafka, by topic kind')),
-    spooled: add(new Counter('relay_spooled_total', 'Messages written to the on-disk spool')),
-    spilled: add(
-      new Counter(
-        'relay_spilled_total',
-        'Messages sent straight to the spool because the memory backlog was full',
-      ),
+    spoolRecovered: counter(
+      'relay_spool_recovered_total',
+      'Messages read back from spool segments an earlier run left',
     ),
-    dropped: add(new Counter('relay_dropped_total', 'Messages lost, by reason')),
-    publishErrors: add(
-      new Counter('relay_publish_errors_total', 'Failed Kafka publish attempts, by retriable'),
+    spoolTornBytes: counter(
+      'relay_spool_torn_bytes_total',
+      'Bytes after a torn or corrupt spool record, discarded',
     ),
-    spoolRecovered: add(
-      new Counter(
-        'relay_spool_recovered_total',
-        'Messages read back from spool segments an earlier run left',
-      ),
+    spoolAlreadyPublished: counter(
+      'relay_spool_already_published_total',
+      'Spooled messages found in Kafka already (a failed publish had landed); counted as published, not re-sent',
     ),
-    spoolTornBytes: add(
-      new Counter('relay_spool_torn_bytes_total', 'Bytes after a torn or corrupt spool record, discarded'),
+    readbacks: counter(
+      'relay_readbacks_total',
+      'Topic read-backs before replaying uncertain spooled messages, by outcome (ok, failed)',
+      'outcome',
     ),
-    spoolAlreadyPublished: add(
-      new Counter(
-        'relay_spool_already_published_total',
-        'Spooled messages found in Kafka already (a failed publish had landed); counted as published, not re-sent',
-      ),
+    readbackLatency: histogram(
+      'relay_readback_seconds',
+      'Duration of one successful topic read-back',
+      [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     ),
-    readbacks: add(
-      new Counter(
-        'relay_readbacks_total',
-        'Topic read-backs before replaying uncertain spooled messages, by outcome (ok, failed)',
-      ),
+    delivering: new Level(registry, 'relay_delivering_messages', 'Messages being published or spooled'),
+    spoolMessages: new Level(
+      registry,
+      'relay_spool_messages',
+      'Messages in the spool, not yet published (known segments)',
     ),
-    readbackLatency: add(
-      new Histogram(
-        'relay_readback_seconds',
-        'Duration of one successful topic read-back',
-        [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-      ),
+    batchSize: histogram(
+      'relay_batch_size_messages',
+      'Messages per batch handed to delivery',
+      [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
     ),
-    delivering: add(new Level('relay_delivering_messages', 'Messages being published or spooled')),
-    spoolMessages: add(
-      new Level('relay_spool_messages', 'Messages in the spool, not yet published (known segments)'),
+    publishLatency: histogram(
+      'relay_publish_latency_seconds',
+      'Duration of one successful Kafka publish (a batch or a spool replay chunk)',
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     ),
-    batchSize: add(
-      new Histogram(
-        'relay_batch_size_messages',
-        'Messages per batch handed to delivery',
-        [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
-      ),
+    batchLatency: histogram(
+      'relay_batch_latency_seconds',
+      'From the first datagram of a batch to its Kafka acknowledgement',
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     ),
-    publishLatency: add(
-      new Histogram(
-        'relay_publish_latency_seconds',
-        'Duration of one successful Kafka publish (a batch or a spool replay chunk)',
-        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      ),
-    ),
-    batchLatency: add(
-      new Histogram(
-        'relay_batch_latency_seconds',
-        'From the first datagram of a batch to its Kafka acknowledgement',
-        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      ),
-    ),
-    addGauge(name, help, read, type) {
-      series.push(new Gauge(name, help, read, type));
+    addGauge(name, help, read, type = 'gauge') {
+      addReadGauge(registry, name, help, read, type);
     },
-    render() {
-      return series.flatMap((s) => s.render()).join('\n') + '\n';
-    },
+    render: () => registry.metrics(),
   };
+  if (opts.processMetrics) collectProcessMetrics(registry);
+  return metrics;
 }
