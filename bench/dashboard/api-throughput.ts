@@ -4,6 +4,7 @@
  *
  *   npx tsx bench/dashboard/api-throughput.ts --clickhouse-url http://127.0.0.1:28135 \
  *     --db bench_dash_10m --mode warm|cold [--connections 32] [--duration 20] [--per-endpoint 0|N]
+ *     [--main <another build's main.js>] [--user dashboard]
  *
  * - The request mix is the page's 14 API requests with its default controls (pageRequests in
  *   spawn.ts), given to autocannon as a HAR file: each connection cycles through them.
@@ -15,6 +16,9 @@
  * - --per-endpoint N: also N seconds of autocannon on each of the 14 requests alone (warm: the
  *   answer is fetched once before each run, which refills it if the TTL ran out; every run's
  *   cache outcomes are reported, so a miss shows).
+ *
+ * - --main runs another build (e.g. a worktree of the commit before a change), for before/after
+ *   runs alternating on the same data; --user reads as another user than the analyst.
  *
  * Prints one JSON object: requests/s, latency percentiles, errors, the dashboard's cache
  * outcomes and the CPU the dashboard process used (% of one core).
@@ -38,6 +42,8 @@ if (mode !== 'warm' && mode !== 'cold') throw new Error('--mode is warm or cold'
 const connections = num(f, 'connections', 32);
 const duration = num(f, 'duration', 20);
 const perEndpoint = num(f, 'per-endpoint', 0);
+const main = f.get('main');
+const user = f.get('user');
 if (mode === 'warm' && Math.max(duration, perEndpoint) >= 55)
   throw new Error('warm runs must stay inside the 60 s cache TTL');
 assertLoopback(clickhouseUrl);
@@ -80,6 +86,8 @@ const d = await startDashboard({
   clickhouseUrl,
   database,
   ...(mode === 'cold' ? { cacheTtlMs: 0 } : {}),
+  ...(main ? { main } : {}),
+  ...(user ? { user, password: `${user}-dev-password` } : {}),
 });
 const dir = await mkdtemp(join(tmpdir(), 'dash-bench-'));
 try {
@@ -130,6 +138,7 @@ try {
     JSON.stringify(
       {
         mode,
+        main: main ?? 'services/dashboard/dist/main.js',
         cache_ttl_ms: mode === 'cold' ? 0 : 'default (60000)',
         connections,
         duration_s: duration,
