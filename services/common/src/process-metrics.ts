@@ -29,6 +29,10 @@ export function collectProcessMetrics(registry: Registry): void {
 }
 
 /** A service's own exposition followed by the process metrics. */
-export async function withProcessMetrics(own: string, process: ProcessMetrics): Promise<string> {
-  return `${own.endsWith('\n') ? own : `${own}\n`}${await process.render()}`;
+export async function withProcessMetrics(
+  own: string | Promise<string>,
+  process: ProcessMetrics,
+): Promise<string> {
+  const text = await own;
+  return `${text.endsWith('\n') ? text : `${text}\n`}${await process.render()}`;
 }

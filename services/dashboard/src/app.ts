@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { withProcessMetrics, type Metrics, type ProcessMetrics } from '@parsl-usage/common';
+import type { Metrics } from '@parsl-usage/common';
 import { countedQuery, UNHEALTHY_AFTER_FAILURES } from './counted-query.js';
 import { defaultViewWarmer, warmerHealth } from './default-view-warmer.js';
 import { close, listen } from './http-server.js';
@@ -31,8 +31,6 @@ export interface DashboardDeps {
   now?: () => number;
   /** the warmer's timers (tests inject one); the system clock by default */
   clock?: WarmerClock;
-  /** The process's own metrics (CPU, memory, GC, event loop), appended to /metrics. */
-  processMetrics?: ProcessMetrics;
 }
 
 export interface DashboardApp {
@@ -109,8 +107,7 @@ function wire(deps: DashboardDeps, isRunning: () => boolean) {
     async metricsText() {
       metrics.set('dashboard_cache_entries', 'answers held in the cache', answers.size);
       await releaseHealth();
-      const own = metrics.render();
-      return deps.processMetrics ? withProcessMetrics(own, deps.processMetrics) : own;
+      return metrics.render();
     },
   });
   return { assets, warmer, isHealthy, handler };

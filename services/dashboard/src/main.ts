@@ -1,12 +1,6 @@
 import { createClient } from '@clickhouse/client';
 import { pino } from 'pino';
-import {
-  SUPERVISOR_RESTARTS_HELP,
-  exitOnSignals,
-  Metrics,
-  supervisorRestarts,
-  ProcessMetrics,
-} from '@parsl-usage/common';
+import { SUPERVISOR_RESTARTS_HELP, exitOnSignals, Metrics, supervisorRestarts } from '@parsl-usage/common';
 import { createApp } from './app.js';
 import { clickhouseQuery } from './clickhouse-query.js';
 import { loadConfig } from './config.js';
@@ -20,7 +14,7 @@ const clickhouse = createClient({
   database: config.DASH_CLICKHOUSE_DATABASE,
   request_timeout: config.DASH_CLICKHOUSE_TIMEOUT_MS,
 });
-const metrics = new Metrics();
+const metrics = new Metrics({ processMetrics: true });
 metrics.set('dashboard_supervisor_restarts', SUPERVISOR_RESTARTS_HELP, supervisorRestarts());
 const app = createApp({
   config: {
@@ -35,7 +29,6 @@ const app = createApp({
   logger,
   query: clickhouseQuery(clickhouse),
   metrics,
-  processMetrics: new ProcessMetrics(),
 });
 
 exitOnSignals(logger, () => app.stop().then(() => clickhouse.close()));

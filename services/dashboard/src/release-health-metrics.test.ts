@@ -77,7 +77,7 @@ describe('releaseHealthMetrics', () => {
     await update();
     expect(metrics.get('dashboard_release_health_flagged')).toBe(1);
     expect(flagged('2026.11.03', 'collapsed')).toBe(0);
-    expect(metrics.render()).not.toContain('2026.11.03');
+    expect(await metrics.render()).not.toContain('2026.11.03');
   });
 
   it('a failed computation sets up to 0, keeps the last figures, and does not throw', async () => {

@@ -40,9 +40,8 @@ async function request(
   const out = new FakeResponse();
   h.handle({ method, url } as IncomingMessage, out.res);
   let counted: { label: string; status: string } | undefined;
-  await vi.waitFor(() => {
-    const line = h.metrics
-      .render()
+  await vi.waitFor(async () => {
+    const line = (await h.metrics.render())
       .split('\n')
       .find((l) => l.startsWith('dashboard_http_requests_total{'));
     const m = /route="([^"]*)",status="(\d+)"/.exec(line ?? '');
