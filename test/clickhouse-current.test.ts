@@ -26,6 +26,19 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { STATE_COLUMNS } from '@parsl-usage/aggregator/clickhouse-sink';
+import type { RollupTarget } from '@parsl-usage/aggregator/rollup-views';
+import { loadViewDefinitions } from '@parsl-usage/aggregator/view-definitions';
+import {
+  diffQuery,
+  insertDiffStatement,
+  insertMissingVersionsStatement,
+  missingVersionsQuery,
+  replicationBacklogQuery,
+  storedRowsQuery,
+  type DiffRow,
+  type OffsetRange,
+} from '@parsl-usage/aggregator/view-repair-sql';
 import { generateChunkSql } from '@parsl-usage/kit/rollup-history';
 import { clickhouse, freshDatabase, MIGRATIONS_DIR, REPO_ROOT, SETUP_CACHE } from './setup/env.js';
 import {
@@ -114,6 +127,9 @@ interface ChdbResult {
   tables: Record<string, Collected>;
   materialized_views: string[];
   query_errors: Array<{ object: string; query: string; error: string }>;
+  /** the view repair's reads (--extra) and writes (--statements) */
+  extra: Record<string, Collected>;
+  statement_errors: Array<{ statement: string; error: string }>;
   timings_s: Record<string, number>;
 }
 
@@ -186,6 +202,45 @@ function compareRows(a: string[], b: string[]): Comparison {
   return { rows1816: a.length, rowsChdb: b.length, tolerant, only1816, onlyChdb: [...byKey.values()].flat() };
 }
 
+/** A diff row of zeros with a made-up key: what the repair's insert looks like, changing no sum. */
+function zeroRow(t: RollupTarget): DiffRow {
+  const row: DiffRow = {};
+  for (const k of t.keys) {
+    const type = t.types.get(k) ?? 'String';
+    row[k] = type === 'String' ? 'repair-check' : type === 'Date' ? '2026-01-05' : 0;
+  }
+  for (const sum of t.sums) row[sum] = '0';
+  return row;
+}
+
+/**
+ * The view repair's SQL (services/aggregator/src/view-repair-sql.ts) over a slice of the history:
+ * its reads, compared like the views, and its writes, which must run (they change no sum).
+ */
+async function repairSql(
+  client: ClickHouseClient,
+  db: string,
+): Promise<{ extra: Record<string, string>; statements: string[] }> {
+  const defs = await loadViewDefinitions(db, MIGRATIONS_DIR);
+  const [first] = await jsonRows<{ p: number; lo: string }>(
+    client,
+    `SELECT kafka_partition AS p, toString(min(kafka_offset)) AS lo FROM ${db}.workflow_changes GROUP BY p ORDER BY p LIMIT 1`,
+  );
+  const range: OffsetRange = { partition: Number(first?.p ?? 0), from: BigInt(first?.lo ?? 0), to: 0n };
+  range.to = range.from + 300n;
+  const extra: Record<string, string> = {
+    'repair:stored_rows': storedRowsQuery(db, range),
+    'repair:missing_versions': missingVersionsQuery(db, range),
+    'repair:replication_backlog': replicationBacklogQuery(db),
+  };
+  for (const t of defs.targets) extra[`repair:diff:${t.target}`] = diffQuery(db, t, range);
+  const statements = [
+    insertMissingVersionsStatement(db, defs.versions.select, STATE_COLUMNS, range),
+    ...defs.targets.map((t) => insertDiffStatement(db, t, [zeroRow(t)])),
+  ];
+  return { extra, statements };
+}
+
 /** A SummingMergeTree summed by its sorting key: the query chdb-run.py builds, here from 18.16's columns. */
 function rollupQuery(db: string, table: string, cols: Array<{ name: string; key: boolean }>): string {
   const keys = cols.filter((c) => c.key).map((c) => c.name);
@@ -245,6 +300,9 @@ describe('current ClickHouse (chDB) gives the rows of 18.16 for every view and r
 
     // The same, on current ClickHouse.
     const out = join(scratch, 'result.json');
+    const repair = await repairSql(client, db);
+    await writeFile(join(scratch, 'extra.json'), JSON.stringify(repair.extra));
+    await writeFile(join(scratch, 'statements.json'), JSON.stringify(repair.statements));
     const { stdout } = await run(
       python,
       [
@@ -263,6 +321,10 @@ describe('current ClickHouse (chDB) gives the rows of 18.16 for every view and r
         join(scratch, 'chdb-data'),
         '--out',
         out,
+        '--extra',
+        join(scratch, 'extra.json'),
+        '--statements',
+        join(scratch, 'statements.json'),
       ],
       {
         timeout: 150_000,
@@ -431,5 +493,13 @@ describe('current ClickHouse (chDB) gives the rows of 18.16 for every view and r
       if (engine === 'MergeTree') return Promise.resolve(`SELECT * FROM ${db}.${name}`);
       return Promise.resolve(`SELECT count() FROM ${db}.${name}`);
     });
+  });
+
+  it("the view repair's SQL runs on current ClickHouse and reads what it reads on 18.16", async () => {
+    ready();
+    expect(chdb.statement_errors).toEqual([]);
+    expect(chdb.extra['repair:stored_rows']?.rows.length).toBeGreaterThan(0);
+    expect(Object.keys(chdb.extra).filter((n) => n.startsWith('repair:diff:')).length).toBe(8);
+    await compareAll(chdb.extra, (name) => Promise.resolve(chdb.extra[name]?.query ?? ''));
   });
 });

@@ -174,6 +174,8 @@ def main() -> int:
     p.add_argument("--structure", required=True, help="file holding the rows' structure: 'name Type, ...'")
     p.add_argument("--data-dir", required=True, help="chDB data directory (created; removed first)")
     p.add_argument("--out", required=True, help="where to write the JSON result")
+    p.add_argument("--extra", help="JSON {name: SELECT}: more queries whose rows are compared, read after the tables")
+    p.add_argument("--statements", help="JSON [statement]: run last, in order; their errors are reported")
     a = p.parse_args()
 
     db = a.database
@@ -238,7 +240,22 @@ def main() -> int:
         q = logical_query(ch, db, name, engine)
         if q is not None:
             collect(views if engine == "View" else rollups if engine == "SummingMergeTree" else tables, name, q)
+    extra: dict = {}
+    if a.extra:
+        with open(a.extra, encoding="utf8") as f:
+            for name, query in json.load(f).items():
+                collect(extra, name, query)
+    statement_errors: list[dict] = []
+    if a.statements:
+        with open(a.statements, encoding="utf8") as f:
+            for stmt in json.load(f):
+                try:
+                    ch.query(stmt)
+                except QueryError as e:
+                    statement_errors.append({"statement": stmt, "error": str(e)})
     result.update(
+        extra=extra,
+        statement_errors=statement_errors,
         views=views,
         rollups=rollups,
         tables=tables,

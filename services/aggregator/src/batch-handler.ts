@@ -49,6 +49,8 @@ function contextOf(payload: EachBatchPayload, consumer: BatchHandlerDeps['consum
  */
 export class BatchHandler {
   private watermarks: Map<number, Watermark> | null = null;
+  /** partitions whose stored but uncommitted change rows were checked since the watermarks were read */
+  private readonly checked = new Set<number>();
   private lastEvictAt = 0;
   /** ms; when the last batch was applied (health detail) */
   lastBatchAt = 0;
@@ -58,6 +60,7 @@ export class BatchHandler {
   /** Forget what was read for the last assignment (a group join or a crash). */
   reset(): void {
     this.watermarks = null;
+    this.checked.clear();
     this.deps.storedIds.reset();
     this.deps.writer.reset();
   }
@@ -65,6 +68,7 @@ export class BatchHandler {
   /** A batch failed: kafkajs restarts from the committed offsets, so read the watermarks again. */
   afterFailure(): void {
     this.watermarks = null;
+    this.checked.clear();
   }
 
   async handle(payload: EachBatchPayload): Promise<void> {
@@ -78,6 +82,7 @@ export class BatchHandler {
       // Partitions run concurrently: the first read to land is the one map they all update.
       this.watermarks ??= read;
     }
+    await this.checkUncommitted(ctx, batch.messages[0]?.offset, this.watermarks);
     const messages: RawMessage[] = batch.messages.map((m) => ({
       offset: m.offset,
       value: m.value,
@@ -90,6 +95,23 @@ export class BatchHandler {
     } finally {
       release();
     }
+  }
+
+  /**
+   * The first batch after an assignment starts at the committed offset; change rows stored
+   * from there on were written by an owner that did not live to commit them, perhaps while
+   * ClickHouse died mid-insert: their view targets are checked once (view-repair.ts).
+   */
+  private async checkUncommitted(
+    ctx: BatchContext,
+    first: string | undefined,
+    marks: Map<number, Watermark>,
+  ): Promise<void> {
+    if (first === undefined || this.checked.has(ctx.partition)) return;
+    this.checked.add(ctx.partition);
+    const stored = marks.get(ctx.partition)?.changes ?? -1n;
+    if (BigInt(first) > stored) return;
+    await this.deps.writer.checkStored(ctx, { partition: ctx.partition, from: BigInt(first), to: stored });
   }
 
   private process(

@@ -42,9 +42,27 @@ function fakeSink(
     watermarks: () => Promise.resolve(new Map([[0, { changes: held('changes'), events: held('events') }]])),
     forEachStoredId: () => Promise.resolve(0),
     ping: () => Promise.resolve(true),
+    storedChanges: (r) =>
+      Promise.resolve(
+        new Set(
+          inserted.changes
+            .flat()
+            .filter((o) => BigInt(o) >= r.from && BigInt(o) <= r.to)
+            .map((o) => `${o}:0`),
+        ),
+      ),
+    views: () => Promise.resolve({ port: cleanViews, targets: [] }),
   };
   return { sink, inserted, attempts };
 }
+
+/** Views with nothing to repair: what a fake that lands inserts whole holds. */
+const cleanViews = {
+  diff: () => Promise.resolve([]),
+  insertDiff: () => Promise.resolve(),
+  repairVersions: () => Promise.resolve(0),
+  replicationBacklog: () => Promise.resolve(false),
+};
 
 const ctx = (partition = 0): BatchContext & { commits: string[] } => {
   const commits: string[] = [];
@@ -62,7 +80,7 @@ const ctx = (partition = 0): BatchContext & { commits: string[] } => {
 
 function result(offsets: string[]): BatchResult {
   return {
-    rows: offsets.map((o) => ({ kafka_offset: o }) as WorkflowChangeRow),
+    rows: offsets.map((o) => ({ kafka_offset: o, seq: 0 }) as WorkflowChangeRow),
     events: offsets.map((o) => ({ kafka_offset: o }) as EventRow),
     rejected: [],
     skipped: 0,

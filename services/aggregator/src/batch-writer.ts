@@ -1,19 +1,34 @@
+import type { Logger } from 'pino';
 import { RefusedError, settleAll } from './errors.js';
 import { GroupInsert } from './group-insert.js';
 import { isolate, type IsolationOutcome } from './isolation.js';
 import type { BatchContext, Watermark, WorkflowSink } from './ports.js';
 import type { BatchResult, RawMessage } from './processor.js';
 import type { PublishRejected } from './rejected-publisher.js';
-import { insertOnce, untilDone, type SinkRetryDeps } from './sink-retry.js';
+import { Serial } from './serial.js';
+import {
+  insertChangesOnce,
+  insertOnce,
+  untilDone,
+  type ChangeLanding,
+  type SinkRetryDeps,
+} from './sink-retry.js';
+import { ViewRepairer } from './view-repair.js';
+import type { OffsetRange } from './view-repair-sql.js';
 
 /** Messages left in a partition after a fetch that mean a backlog is draining. */
 const BACKLOG_MESSAGES = 1_000n;
 
 export interface BatchWriterDeps extends SinkRetryDeps {
   sink: WorkflowSink;
+  logger: Pick<Logger, 'warn' | 'error'>;
   publishRejected: PublishRejected;
   /** See AGG_INSERT_GATHER_MS; 0 sends each insert as soon as it can. */
   insertGatherMs: number;
+  /** ms between the view repair's two readings (view-repair.ts; default 1,000) */
+  repairSettleMs?: number;
+  /** ms a view repair may stay unsettled before it is given up, loudly (default 120,000) */
+  repairGiveUpMs?: number;
 }
 
 /** What an isolation needs of the batch's processing (the join window and processBatch). */
@@ -41,15 +56,36 @@ export class BatchWriter {
   private readonly behind = new Set<number>();
   private readonly eventWrites: GroupInsert<BatchResult['events'][number]>;
   private readonly changeWrites: GroupInsert<BatchResult['rows'][number]>;
+  // Change inserts and view repairs take turns: a repair's readings must not see one of this
+  // process's inserts between its source part and its views' parts.
+  private readonly serial = new Serial();
+  private readonly repairer: ViewRepairer;
+  private readonly landing: SinkRetryDeps & ChangeLanding;
 
   constructor(private readonly deps: BatchWriterDeps) {
     const { sink, metrics } = deps;
     this.eventWrites = new GroupInsert((rows) => sink.insertEvents(rows));
+    this.repairer = new ViewRepairer({
+      views: () => sink.views(),
+      serial: this.serial,
+      metrics,
+      logger: deps.logger,
+      now: deps.now,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      settleMs: deps.repairSettleMs ?? 1_000, // ms
+      giveUpAfterMs: deps.repairGiveUpMs ?? 120_000, // ms
+    });
+    this.landing = {
+      ...deps,
+      insertMissing: (rows) => this.serial.run(() => sink.insertChanges(rows)),
+      repair: (ctx, r) => this.repairer.repair(ctx, r),
+    };
     this.changeWrites = new GroupInsert(
-      async (rows) => {
-        await sink.insertChanges(rows);
-        metrics.inc('aggregator_inserts_total', 'inserts into workflow_changes', 1);
-      },
+      (rows) =>
+        this.serial.run(async () => {
+          await sink.insertChanges(rows);
+          metrics.inc('aggregator_inserts_total', 'inserts into workflow_changes', 1);
+        }),
       { holdWhile: () => this.processing > 0 && this.behind.size === 0, maxHoldMs: deps.insertGatherMs },
     );
   }
@@ -70,6 +106,14 @@ export class BatchWriter {
       this.processing--;
       this.changeWrites.poke();
     };
+  }
+
+  /**
+   * Change rows stored but not committed when the partition was assigned: the last owner may
+   * have died with ClickHouse in the middle of their insert, so their views are checked.
+   */
+  async checkStored(ctx: BatchContext, r: OffsetRange): Promise<void> {
+    await untilDone(this.deps, ctx, 'view check', () => this.repairer.repair(ctx, r));
   }
 
   /** A group join: the partitions may have moved. */
@@ -98,7 +142,7 @@ export class BatchWriter {
       await settleAll([
         untilDone(deps, ctx, 'publish rejected', () => deps.publishRejected(result.rejected)),
         (async () => {
-          const submitted = insertOnce(deps, ctx, 'changes', result.rows, () => {
+          const submitted = insertChangesOnce(this.landing, ctx, result.rows, () => {
             const inserted = this.changeWrites.submit(result.rows);
             release();
             return inserted;
@@ -139,7 +183,8 @@ export class BatchWriter {
         readWatermark: () =>
           untilDone(deps, ctx, 'watermarks', async () => (await sink.watermarks()).get(partition) ?? noMark),
         process: (chunk, mark) => untilDone(deps, ctx, 'lookup', () => reprocess.process(chunk, mark)),
-        insertChanges: (rows) => insertOnce(deps, ctx, 'changes', rows, () => sink.insertChanges(rows)),
+        insertChanges: (rows) =>
+          insertChangesOnce(this.landing, ctx, rows, () => this.serial.run(() => sink.insertChanges(rows))),
         insertEvents: (rows) => insertOnce(deps, ctx, 'events', rows, () => sink.insertEvents(rows)),
         refused: async (m, table, err) => {
           const detail = `ClickHouse refused the ${table} insert (code ${err.clickhouseCode}): ${err.message}`;

@@ -2,12 +2,15 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteString } from '@parsl-usage/common';
 import { classifyClickHouseCode, clickHouseErrorCode, describeClickHouseCode } from './clickhouse-errors.js';
 import { FatalError, RefusedError, TransientError, isRetriable } from './errors.js';
+import { createClickHouseViewRepairPort, storedChangeKeys } from './clickhouse-view-repair.js';
 import type { Watermark, WorkflowSink } from './ports.js';
+import { loadViewDefinitions } from './view-definitions.js';
 import { EPOCH_DATE, EPOCH_DATETIME, type WorkflowState } from './workflow-state.js';
 
 export type { WorkflowSink } from './ports.js';
 
-const STATE_COLUMNS = [
+/** workflow_versions' columns: the state of a workflow as the join reads it back. */
+export const STATE_COLUMNS = [
   'workflow_id',
   'version',
   'status',
@@ -101,7 +104,8 @@ export function rowToState(r: Record<string, unknown>): WorkflowState {
   };
 }
 
-function classify(err: unknown, what: string): Error {
+/** A ClickHouse failure as the retry policy sees it: refused, transient or fatal. */
+export function classify(err: unknown, what: string): Error {
   const msg = err instanceof Error ? err.message : String(err);
   const code = clickHouseErrorCode(err);
   // The server's own answer decides (clickhouse-errors.ts); only failures without one
@@ -125,8 +129,33 @@ function classify(err: unknown, what: string): Error {
   return new FatalError(`ClickHouse ${what} failed: ${msg}`, err);
 }
 
-export function createClickHouseSink(client: ClickHouseClient, database: string): WorkflowSink {
+export interface SinkOptions {
+  /** where the migrations are read from for the views' SELECTs (default: the repository's) */
+  migrationsDir?: string;
+}
+
+export function createClickHouseSink(
+  client: ClickHouseClient,
+  database: string,
+  opts: SinkOptions = {},
+): WorkflowSink {
+  let views: ReturnType<WorkflowSink['views']> | null = null;
   return {
+    storedChanges: (r) => storedChangeKeys(client, database, r),
+    views() {
+      // Read once, when first needed: a repair is rare, and the files are those the migrations ran.
+      views ??= loadViewDefinitions(database, opts.migrationsDir).then((d) => ({
+        port: createClickHouseViewRepairPort(client, database, {
+          select: d.versions.select,
+          columns: STATE_COLUMNS,
+        }),
+        targets: d.targets,
+      }));
+      views.catch(() => {
+        views = null;
+      });
+      return views;
+    },
     async insertChanges(rows) {
       if (rows.length === 0) return;
       try {

@@ -68,7 +68,11 @@ const app = createApp({
     heartbeatInterval: Math.min(3_000, Math.floor(config.AGG_SESSION_TIMEOUT_MS / 3)),
   }),
   producer: kafka.producer({ allowAutoTopicCreation: false }),
-  sink: createClickHouseSink(clickhouse, config.CLICKHOUSE_DATABASE),
+  sink: createClickHouseSink(
+    clickhouse,
+    config.CLICKHOUSE_DATABASE,
+    process.env.MIGRATIONS_DIR ? { migrationsDir: process.env.MIGRATIONS_DIR } : {},
+  ),
   decode: decodeDatagram,
   metrics,
   lagMonitor,

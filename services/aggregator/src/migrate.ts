@@ -2,6 +2,7 @@ import { SQL_IDENTIFIER } from '@parsl-usage/common';
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { FatalError } from './errors.js';
 import { replicateEngine, statementRole, withoutPopulate } from './replicated-ddl.js';
@@ -12,6 +13,11 @@ export interface Migration {
   checksum: string;
   statements: string[];
 }
+
+/** The repository's migrations (the image carries them at the same place). */
+export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(
+  new URL('../../../infra/clickhouse/migrations', import.meta.url),
+);
 
 const DB_NAME = SQL_IDENTIFIER;
 const FILE_NAME = /^(\d{3})-([a-z0-9-]+)\.sql$/;

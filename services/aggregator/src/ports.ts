@@ -1,4 +1,7 @@
 import type { EventRow, WorkflowChangeRow } from '@parsl-usage/schemas';
+import type { RollupTarget } from './rollup-views.js';
+import type { ViewRepairPort } from './view-repair.js';
+import type { OffsetRange } from './view-repair-sql.js';
 import type { WorkflowState } from './workflow-state.js';
 
 /**
@@ -29,6 +32,10 @@ export interface WorkflowSink {
    */
   forEachStoredId(each: (id: string) => void, progress?: () => Promise<void>): Promise<number>;
   ping(): Promise<boolean>;
+  /** `offset:seq` of every change row stored for these offsets of one partition. */
+  storedChanges(r: OffsetRange): Promise<Set<string>>;
+  /** What the view repair reads and writes, and the rollups it checks (view-repair.ts). */
+  views(): Promise<{ port: ViewRepairPort; targets: readonly RollupTarget[] }>;
 }
 
 /** One partition's batch in hand: what the writers need of kafkajs' EachBatchPayload. */

@@ -1,16 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { AggregatorConfig } from './config.js';
 import { FatalError } from './errors.js';
-import { applyMigrations } from './migrate.js';
+import { DEFAULT_MIGRATIONS_DIR, applyMigrations } from './migrate.js';
 import { ensureTopics, pipelineTopics } from './topics.js';
 
-export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(
-  new URL('../../../infra/clickhouse/migrations', import.meta.url),
-);
+export { DEFAULT_MIGRATIONS_DIR } from './migrate.js';
 
 /** How long provisioning waits for Kafka and ClickHouse to accept connections (PROVISION_WAIT_MS overrides). */
 export const DEFAULT_WAIT_MS = 120_000;

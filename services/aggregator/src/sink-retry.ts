@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '@parsl-usage/common';
 import { TransientError, withRetry } from './errors.js';
+import type { WorkflowChangeRow } from '@parsl-usage/schemas';
 import type { BatchContext, WorkflowSink } from './ports.js';
+import type { OffsetRange } from './view-repair-sql.js';
 
 export interface SinkRetryDeps {
-  sink: Pick<WorkflowSink, 'watermarks'>;
+  sink: Pick<WorkflowSink, 'watermarks' | 'storedChanges'>;
   metrics: Metrics;
   logger: Pick<Logger, 'warn'>;
   now: () => number;
@@ -40,11 +42,14 @@ export function untilDone<T>(
   });
 }
 
-/** Inserts once: after a failed attempt, the sink is asked whether the rows landed before trying again. */
+/**
+ * Inserts audit rows once: after a failed attempt, the watermark says whether they landed
+ * (`events` has no views, and one insert is one part per month, replaced on merge if repeated).
+ */
 export async function insertOnce(
   deps: SinkRetryDeps,
   ctx: BatchContext,
-  what: 'changes' | 'events',
+  what: 'events',
   rows: { kafka_offset: string }[],
   insert: () => Promise<void>,
 ): Promise<void> {
@@ -62,5 +67,59 @@ export async function insertOnce(
   });
   deps.metrics.observe('aggregator_insert_seconds', 'ClickHouse insert latency', (deps.now() - t0) / 1000, {
     table: what,
+  });
+}
+
+export interface ChangeLanding {
+  /** Inserts rows that are known not to be stored (shares the change inserts' turn). */
+  insertMissing(rows: WorkflowChangeRow[]): Promise<void>;
+  /** Completes the view targets of stored change rows (view-repair.ts). */
+  repair(ctx: BatchContext, r: OffsetRange): Promise<unknown>;
+}
+
+/** The partition's offsets a set of change rows covers. */
+export function rangeOf(partition: number, rows: readonly { kafka_offset: string }[]): OffsetRange {
+  let from = -1n;
+  let to = -1n;
+  for (const r of rows) {
+    const o = BigInt(r.kafka_offset);
+    if (from < 0n || o < from) from = o;
+    if (o > to) to = o;
+  }
+  return { partition, from, to };
+}
+
+/**
+ * Inserts change rows once. After a failed attempt the rows themselves are looked for (not the
+ * watermark: an insert spanning two months is two parts, and a server killed between them keeps
+ * one): none stored, the insert is sent again; all or some stored, the missing ones are
+ * inserted, and the view targets are checked and completed, since a server killed between the
+ * source part and the views' parts keeps the first without the others.
+ */
+export async function insertChangesOnce(
+  deps: SinkRetryDeps & ChangeLanding,
+  ctx: BatchContext,
+  rows: WorkflowChangeRow[],
+  insert: () => Promise<void>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const range = rangeOf(ctx.partition, rows);
+  let attempted = false;
+  const t0 = deps.now();
+  await untilDone(deps, ctx, 'insert changes', async () => {
+    if (attempted) {
+      const stored = await deps.sink.storedChanges(range);
+      if (stored.size > 0) {
+        const missing = rows.filter((r) => !stored.has(`${r.kafka_offset}:${r.seq}`));
+        if (missing.length > 0) await deps.insertMissing(missing);
+        await deps.repair(ctx, range);
+        return;
+      }
+    }
+    attempted = true;
+    await insert();
+  });
+  deps.metrics.observe('aggregator_insert_seconds', 'ClickHouse insert latency', (deps.now() - t0) / 1000, {
+    table: 'changes',
   });
 }

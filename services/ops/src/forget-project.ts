@@ -24,7 +24,6 @@
 import { SQL_IDENTIFIER, quoteString } from '@parsl-usage/common';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { splitStatements } from '@parsl-usage/aggregator/migrate';
 
 /** As schemas' cleanText: project names are trimmed and at most 256 characters. */
 export const MAX_PROJECT_NAME_CHARS = 256;
@@ -40,43 +39,9 @@ export const projectNameSchema = z
 // Every other name is accepted: quoteString escapes NUL and the other ASCII controls, so a name
 // stored before the text rule removed them (schemas/src/text.ts) can still be forgotten.
 
-export interface RollupView {
-  /** e.g. rollup_daily_mv */
-  view: string;
-  /** the table it writes to, e.g. rollup_daily */
-  target: string;
-  /** the view's SELECT, reading `${db}.workflow_changes` */
-  select: string;
-}
-
-const MV =
-  /^CREATE MATERIALIZED VIEW IF NOT EXISTS \S+\.([A-Za-z0-9_]+) TO \S+\.([A-Za-z0-9_]+) AS\s+(SELECT[\s\S]*)$/;
-
-/**
- * The materialized views that sum workflow_changes into rollups, read from the migrations'
- * statements (so their SELECTs are never copied). workflow_versions_mv is not a rollup: its
- * rows are deleted, not compensated.
- */
-export function rollupViews(statements: readonly string[], database: string): RollupView[] {
-  const source = `FROM ${database}.workflow_changes`;
-  const out: RollupView[] = [];
-  for (const stmt of statements) {
-    const m = MV.exec(stmt.trim());
-    if (!m?.[1] || !m[2] || !m[3]) continue;
-    if (m[2] === 'workflow_versions') continue;
-    const select = m[3].trim();
-    const n = select.split(source).length - 1;
-    if (n !== 1)
-      throw new Error(`view ${m[1]} reads workflow_changes ${n} times; forgetting cannot rewrite it`);
-    out.push({ view: m[1], target: m[2], select });
-  }
-  return out;
-}
-
-/** The statements of migration files' text, with ${db} replaced (as migrate.ts does). */
-export function migrationStatements(texts: readonly string[], database: string): string[] {
-  return texts.flatMap((t) => splitStatements(t.replaceAll('${db}', database)));
-}
+// The views are read by the aggregator's view repair too; one parser for both.
+import type { RollupView } from '@parsl-usage/aggregator/rollup-views';
+export { migrationStatements, rollupViews, type RollupView } from '@parsl-usage/aggregator/rollup-views';
 
 export interface Watermark {
   partition: number;
