@@ -141,7 +141,7 @@ export function columnTypes(createStatement: string): Map<string, string> {
   const engine = createStatement.search(/\)\s*ENGINE\s*=/);
   if (open < 0 || engine < 0) throw new Error('not a CREATE TABLE with a column list');
   for (const line of createStatement.slice(open + 1, engine).split('\n')) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s+([A-Za-z0-9_()', ]+?)(\s+DEFAULT\b.*)?,?\s*$/.exec(line);
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s+([A-Za-z0-9_()', =-]+?)(\s+DEFAULT\b.*)?,?\s*$/.exec(line);
     if (m?.[1] && m[2]) out.set(m[1], m[2].trim());
   }
   return out;
