@@ -11,8 +11,8 @@ import { Serial } from '@parsl-usage/aggregator/serial';
 import { insertChangesOnce, rangeOf } from '@parsl-usage/aggregator/sink-retry';
 import { loadViewDefinitions } from '@parsl-usage/aggregator/view-definitions';
 import { ViewRepairer } from '@parsl-usage/aggregator/view-repair';
-import { diffQuery } from '@parsl-usage/aggregator/view-repair-sql';
 import { applyEvent, changeRows, type WorkflowState } from '@parsl-usage/aggregator/workflow-state';
+import { viewDisagreements } from '@parsl-usage/kit/view-check';
 import { clickhouse, freshDatabase, MIGRATIONS_DIR } from './setup/env.js';
 
 /**
@@ -137,25 +137,7 @@ describe('view repair against real ClickHouse', () => {
   const allViews = () => [...targets.map((t) => t.view), 'workflow_versions_mv'];
 
   /** Keys where a target differs from its view over every change row held (none when exact). */
-  async function disagreements(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    const whole = { partition: 0, from: 0n, to: BigInt(offset) };
-    for (const t of targets) {
-      const rows = await (
-        await admin.query({ query: diffQuery(db, t, whole), format: 'JSONEachRow' })
-      ).json();
-      if (rows.length > 0) out[t.target] = rows.length;
-    }
-    const [v] = await (
-      await admin.query({
-        query: `SELECT toString(count()) AS n FROM ${db}.workflow_changes WHERE sign = 1
-                AND (workflow_id, version) NOT IN (SELECT workflow_id, version FROM ${db}.workflow_versions)`,
-        format: 'JSONEachRow',
-      })
-    ).json<{ n: string }>();
-    if (v?.n !== '0') out.workflow_versions = Number(v?.n);
-    return out;
-  }
+  const disagreements = () => viewDisagreements(admin, db, MIGRATIONS_DIR);
 
   it('the ingest user may read the replication queue the repair waits on', async () => {
     const rs = await ingest.query({

@@ -10,6 +10,9 @@
 #   aggregator counts once);
 #   rollup_daily's workflows = workflows, on both replicas;
 #   the replicas identical: count and sum(cityHash64(*)) of every table equal.
+#   every rollup of both replicas equal to its view over workflow_changes (views-exact.ts), and
+#   how often the aggregators' view repair completed a target (services/aggregator/src/view-repair.ts).
+# CH_KILLS=n SIGKILLs replica 2 n times (FAULT_EVERY apart) instead of once: more inserts cut.
 #   RATE=200 DURATION=100 FAULT_EVERY=20 bash bench/cluster/faults.sh
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -17,6 +20,7 @@ source "$ROOT/infra/cluster/ports.sh"
 RATE=${RATE:-200}
 DURATION=${DURATION:-100}
 FAULT_EVERY=${FAULT_EVERY:-20}
+CH_KILLS=${CH_KILLS:-1}
 RUN_DIR="$ROOT/.run/cluster"
 ts() { date +%H:%M:%S.%3N; }
 child_of() { pgrep -P "$(cat "$RUN_DIR/$1.pid")" | head -1; }
@@ -33,10 +37,12 @@ sleep 5; podman start parsl-cluster-kafka-2 >/dev/null; t0=$(date +%s%N)
 for _ in $(seq 1 240); do podman logs --since 30s parsl-cluster-kafka-2 2>&1 | grep -q 'Kafka Server started' && break; sleep 0.25; done
 echo "$(ts) broker 2 back after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 
-sleep "$FAULT_EVERY"
-echo "$(ts) SIGKILL clickhouse replica 2"; podman kill -s KILL parsl-cluster-clickhouse-2 >/dev/null
-sleep 5; podman start parsl-cluster-clickhouse-2 >/dev/null; t0=$(date +%s%N); ready_ch 2
-echo "$(ts) replica 2 answers after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+for _ in $(seq 1 "$CH_KILLS"); do
+  sleep "$FAULT_EVERY"
+  echo "$(ts) SIGKILL clickhouse replica 2"; podman kill -s KILL parsl-cluster-clickhouse-2 >/dev/null
+  sleep 5; podman start parsl-cluster-clickhouse-2 >/dev/null; t0=$(date +%s%N); ready_ch 2
+  echo "$(ts) replica 2 answers after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+done
 
 sleep "$FAULT_EVERY"
 pid=$(child_of aggregator-1); echo "$(ts) SIGKILL aggregator 1 (pid $pid)"; kill -KILL "$pid"
@@ -70,5 +76,7 @@ for t in $tables; do
   x=$(Q 1 "SELECT count(), sum(cityHash64(*)) FROM parsl_usage.$t"); y=$(Q 2 "SELECT count(), sum(cityHash64(*)) FROM parsl_usage.$t")
   if [[ "$x" == "$y" ]]; then echo "  $t identical ($x)"; else echo "  $t DIFFERS: $x vs $y"; fail=1; fi
 done
+(cd "$ROOT" && npx tsx bench/cluster/views-exact.ts "$(ch_url 1)" "$(ch_url 2)") || fail=1
+echo "view repairs logged by the aggregators: $(cat "$RUN_DIR"/logs/aggregator-*.log | grep -c 'view targets lacked change rows') completed, $(cat "$RUN_DIR"/logs/aggregator-*.log | grep -c 'the repair did not settle') given up"
 [[ $fail == 0 ]] && echo "RESULT: pass" || echo "RESULT: FAIL"
 exit $fail
