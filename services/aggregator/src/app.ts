@@ -1,6 +1,6 @@
 import type { Consumer, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { OpsServer, withProcessMetrics, type Metrics, type ProcessMetrics } from '@parsl-usage/common';
+import { OpsServer, type Metrics } from '@parsl-usage/common';
 import type { DecodeOutcome, MessageMeta } from '@parsl-usage/schemas';
 import { BatchHandler } from './batch-handler.js';
 import { BatchWriter } from './batch-writer.js';
@@ -36,8 +36,6 @@ export interface AggregatorDeps {
   onFatal?: (err: unknown) => void;
   /** Polls the consumer lag from the brokers (lag-monitor.ts); started after the consumer. */
   lagMonitor?: { start(): Promise<void>; stop(): Promise<void> };
-  /** The process's own metrics (CPU, memory, GC, event loop), appended to /metrics. */
-  processMetrics?: ProcessMetrics;
 }
 
 export interface AggregatorApp {
@@ -79,8 +77,7 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
         '1 while the consumer runs and has not crashed',
         isHealthy() ? 1 : 0,
       );
-      const own = metrics.render();
-      return deps.processMetrics ? withProcessMetrics(own, deps.processMetrics) : own;
+      return metrics.render();
     },
   });
 

@@ -9,6 +9,12 @@ import { processBatch, type BatchResult, type RawMessage } from './processor.js'
 import { untilDone } from './sink-retry.js';
 import type { StoredIds } from './stored-ids.js';
 
+/**
+ * aggregator_batch_messages: a partition's batch holds at most AGG_FETCH_MAX_BYTES_PER_PARTITION
+ * (1 MiB by default) of datagrams of a few hundred bytes, so a few thousand messages.
+ */
+const BATCH_MESSAGES_BUCKETS = [1, 10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000];
+
 export interface BatchHandlerDeps {
   consumer: Pick<Consumer, 'commitOffsets'>;
   sink: WorkflowSink;
@@ -195,7 +201,7 @@ export class BatchHandler {
   private count(messages: number, result: BatchResult): void {
     const { metrics } = this.deps;
     metrics.inc('aggregator_messages_total', 'messages consumed', messages);
-    metrics.observe('aggregator_batch_messages', 'messages per batch', messages);
+    metrics.observe('aggregator_batch_messages', 'messages per batch', messages, {}, BATCH_MESSAGES_BUCKETS);
     metrics.inc('aggregator_events_total', 'decoded events applied', result.applied);
     metrics.inc('aggregator_duplicates_total', 'events that changed nothing', result.unchanged);
     metrics.inc('aggregator_replayed_skipped_total', 'messages already in ClickHouse', result.skipped);

@@ -6,7 +6,6 @@ import {
   exitOnSignals,
   kafkaLogCreator,
   Metrics,
-  ProcessMetrics,
   supervisorRestarts,
 } from '@parsl-usage/common';
 import { decodeDatagram } from '@parsl-usage/schemas';
@@ -34,7 +33,7 @@ const kafka = new Kafka({
   logCreator: kafkaLogCreator(logger),
 });
 if (config.AGG_MIGRATE_ON_START) await provision({ config, kafka, clickhouse, logger });
-const metrics = new Metrics();
+const metrics = new Metrics({ processMetrics: true });
 metrics.set('aggregator_supervisor_restarts', SUPERVISOR_RESTARTS_HELP, supervisorRestarts());
 const admin = kafka.admin();
 const lagMonitor = new LagMonitor({
@@ -76,7 +75,6 @@ const app = createApp({
   decode: decodeDatagram,
   metrics,
   lagMonitor,
-  processMetrics: new ProcessMetrics(),
   onFatal: (err) => {
     logger.fatal({ err }, 'consumer crashed for good; stopping so that the supervisor restarts the process');
     void shutdown().finally(() => process.exit(1));

@@ -1,5 +1,5 @@
 export { ConfigError, parseEnv } from './env-config.js';
-export { Metrics } from './metrics.js';
+export { Metrics, type MetricsOptions } from './metrics.js';
 export { exitOnSignals } from './shutdown.js';
 export { SUPERVISOR_RESTARTS_HELP, supervisorRestarts } from './supervisor.js';
 export {
@@ -17,6 +17,6 @@ export { OpsServer, type HealthBody, type OpsServerOptions } from './ops-server.
 export { kafkaLogCreator } from './kafka-log.js';
 export { quoteString } from './sql-literal.js';
 export { PipelineError, isRetriable, settleAll, withRetry } from './errors.js';
-export { ProcessMetrics, collectProcessMetrics, withProcessMetrics } from './process-metrics.js';
+export { collectProcessMetrics } from './process-metrics.js';
 export * from './cli-frame.js';
 export { CHROMIUM_PATH, HEADLESS_CHROMIUM_FLAGS } from './chromium.js';

@@ -1,10 +1,12 @@
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { ProcessMetrics, withProcessMetrics } from './process-metrics.js';
+import { collectProcessMetrics } from './process-metrics.js';
 
-describe('ProcessMetrics', () => {
-  it('exposes CPU, memory, GC and event-loop metrics after the service own ones', async () => {
-    const text = await withProcessMetrics('svc_total 1', new ProcessMetrics());
-    expect(text.startsWith('svc_total 1\n')).toBe(true);
+describe('collectProcessMetrics', () => {
+  it('adds CPU, memory, GC and event-loop metrics to the registry it is given', async () => {
+    const registry = new Registry();
+    collectProcessMetrics(registry);
+    const text = await registry.metrics();
     for (const name of [
       'process_cpu_seconds_total',
       'process_resident_memory_bytes',
