@@ -29,6 +29,7 @@ PROBES = {
     "select-versions": "SELECT count() FROM parsl_usage.workflow_versions FINAL",
     "select-view": "SELECT count() FROM parsl_usage.workflows",
     "select-rollup": "SELECT count() FROM parsl_usage.rollup_daily",
+    "select-replicas": "SELECT count() FROM system.replicas WHERE queue_size > 0",
     "create": "CREATE TABLE parsl_usage.evil (x UInt8) ENGINE = Memory",
     "alter": "ALTER TABLE parsl_usage.workflow_changes ADD COLUMN evil UInt8",
     "alter-delete": "ALTER TABLE parsl_usage.workflow_changes DELETE WHERE 1",
