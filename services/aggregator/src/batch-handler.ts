@@ -84,6 +84,7 @@ export class BatchHandler {
     await this.deps.storedIds.ensure(ctx);
     // The sink is the source of truth for what was applied; read it once per assignment.
     if (this.watermarks === null) {
+      await this.deps.writer.awaitReplication(ctx);
       const read = await untilDone(this.deps, ctx, 'watermarks', () => this.deps.sink.watermarks());
       // Partitions run concurrently: the first read to land is the one map they all update.
       this.watermarks ??= read;

@@ -116,6 +116,11 @@ export class BatchWriter {
     await untilDone(this.deps, ctx, 'view check', () => this.repairer.repair(ctx, r));
   }
 
+  /** Before the watermarks are read: every part another replica took is here (view-repair.ts). */
+  async awaitReplication(ctx: BatchContext): Promise<void> {
+    await untilDone(this.deps, ctx, 'replication queue', () => this.repairer.awaitReplication(ctx));
+  }
+
   /** A group join: the partitions may have moved. */
   reset(): void {
     this.behind.clear();

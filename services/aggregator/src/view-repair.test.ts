@@ -136,6 +136,22 @@ describe('ViewRepairer', () => {
   });
 });
 
+describe('ViewRepairer.awaitReplication (before the watermarks are read)', () => {
+  it.each([
+    ['no replicated table behind', [], true],
+    ['parts to fetch, then none', [true, true, false], true],
+    [
+      'never caught up: gives up, and the watermarks are read anyway',
+      Array<boolean>(1_000).fill(true),
+      false,
+    ],
+  ])('%s', async (_name, backlog, caughtUp) => {
+    const { p } = port({ readings: {}, backlog });
+    const { r } = repairer(p, { t: 0 }, 10_000);
+    expect(await r.awaitReplication(ctx)).toBe(caughtUp);
+  });
+});
+
 describe('insertChangesOnce after a failed attempt', () => {
   const rows = ['5:0', '5:1', '6:0', '7:0'].map((k) => {
     const [o, s] = k.split(':');

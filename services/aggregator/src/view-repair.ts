@@ -126,6 +126,31 @@ export class ViewRepairer {
     }
   }
 
+  /**
+   * Waits (up to giveUpAfterMs) until no replicated table has parts still to fetch, so that
+   * the watermarks read next include every insert another replica took: a partition that moved
+   * from an aggregator writing to the other replica would otherwise be applied again from a
+   * watermark that is too low. Resolves to false when it gave up (logged).
+   */
+  async awaitReplication(ctx: BatchContext): Promise<boolean> {
+    const { deps } = this;
+    const { port } = await deps.views();
+    const t0 = deps.now();
+    while (await port.replicationBacklog()) {
+      if (deps.now() - t0 >= deps.giveUpAfterMs) {
+        deps.logger.warn(
+          { partition: ctx.partition },
+          'replication still behind; reading the watermarks anyway',
+        );
+        return false;
+      }
+      await deps.sleep(250); // ms
+      if (!ctx.isActive()) throw new TransientError('consumer stopping; abandoning the batch');
+      await ctx.heartbeat();
+    }
+    return true;
+  }
+
   private record(r: OffsetRange, out: RepairOutcome): void {
     const { metrics, logger } = this.deps;
     metrics.inc(
