@@ -118,7 +118,17 @@ export class BatchHandler {
     this.checked.add(ctx.partition);
     const stored = marks.get(ctx.partition)?.changes ?? -1n;
     if (BigInt(first) > stored) return;
-    await this.deps.writer.checkStored(ctx, { partition: ctx.partition, from: BigInt(first), to: stored });
+    const out = await this.deps.writer.checkStored(ctx, {
+      partition: ctx.partition,
+      from: BigInt(first),
+      to: stored,
+    });
+    // The stored-id filter was built without the versions just completed: their closures would
+    // skip the look-up and be taken for closure-only runs. Rebuild it (rare: a cut insert).
+    if (out.kind === 'repaired' && out.versions > 0) {
+      this.deps.storedIds.reset();
+      await this.deps.storedIds.ensure(ctx);
+    }
   }
 
   private process(

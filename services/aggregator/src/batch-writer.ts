@@ -13,7 +13,7 @@ import {
   type ChangeLanding,
   type SinkRetryDeps,
 } from './sink-retry.js';
-import { ViewRepairer } from './view-repair.js';
+import { ViewRepairer, type RepairOutcome } from './view-repair.js';
 import type { OffsetRange } from './view-repair-sql.js';
 
 /** Messages left in a partition after a fetch that mean a backlog is draining. */
@@ -112,8 +112,8 @@ export class BatchWriter {
    * Change rows stored but not committed when the partition was assigned: the last owner may
    * have died with ClickHouse in the middle of their insert, so their views are checked.
    */
-  async checkStored(ctx: BatchContext, r: OffsetRange): Promise<void> {
-    await untilDone(this.deps, ctx, 'view check', () => this.repairer.repair(ctx, r));
+  checkStored(ctx: BatchContext, r: OffsetRange): Promise<RepairOutcome> {
+    return untilDone(this.deps, ctx, 'view check', () => this.repairer.repair(ctx, r));
   }
 
   /** Before the watermarks are read: every part another replica took is here (view-repair.ts). */

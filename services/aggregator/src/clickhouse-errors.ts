@@ -1,3 +1,5 @@
+import { FatalError, RefusedError, TransientError, isRetriable } from './errors.js';
+
 /**
  * What a ClickHouse failure means for the pipeline, decided by ClickHouse's numeric error code
  * (never by message text, which changes between releases):
@@ -70,4 +72,29 @@ export function classifyClickHouseCode(code: number | null): ClickHouseFailure |
 export function describeClickHouseCode(code: number): string {
   const name = REFUSED_CODES.get(code) ?? TRANSIENT_CODES.get(code);
   return name === undefined ? String(code) : `${code} ${name}`;
+}
+
+/** A ClickHouse failure as the retry policy sees it: refused, transient or fatal. */
+export function classify(err: unknown, what: string): Error {
+  const msg = err instanceof Error ? err.message : String(err);
+  const code = clickHouseErrorCode(err);
+  // The server's own answer decides (clickhouse-errors.ts); only failures without one
+  // (connections, sockets, timeouts on our side) fall back to node's error codes and text.
+  switch (classifyClickHouseCode(code)) {
+    case 'refused':
+      return new RefusedError(`ClickHouse ${what} refused the data: ${msg}`, code ?? 0, err);
+    case 'transient':
+      return new TransientError(
+        `ClickHouse ${what} failed (${describeClickHouseCode(code ?? 0)}): ${msg}`,
+        err,
+      );
+    case 'fatal':
+      return new FatalError(`ClickHouse ${what} failed: ${msg}`, err);
+    case null:
+      break;
+  }
+  if (isRetriable(err) || /timeout|socket hang up|ECONN|EPIPE|EHOSTUNREACH|ENETUNREACH/i.test(msg)) {
+    return new TransientError(`ClickHouse ${what} failed: ${msg}`, err);
+  }
+  return new FatalError(`ClickHouse ${what} failed: ${msg}`, err);
 }

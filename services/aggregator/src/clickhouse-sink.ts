@@ -1,7 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteString } from '@parsl-usage/common';
-import { classifyClickHouseCode, clickHouseErrorCode, describeClickHouseCode } from './clickhouse-errors.js';
-import { FatalError, RefusedError, TransientError, isRetriable } from './errors.js';
+import { classify } from './clickhouse-errors.js';
 import { createClickHouseViewRepairPort, storedChangeKeys } from './clickhouse-view-repair.js';
 import type { Watermark, WorkflowSink } from './ports.js';
 import { loadViewDefinitions } from './view-definitions.js';
@@ -102,31 +101,6 @@ export function rowToState(r: Record<string, unknown>): WorkflowState {
     kafka_partition: n('kafka_partition'),
     kafka_offset: str('kafka_offset'),
   };
-}
-
-/** A ClickHouse failure as the retry policy sees it: refused, transient or fatal. */
-export function classify(err: unknown, what: string): Error {
-  const msg = err instanceof Error ? err.message : String(err);
-  const code = clickHouseErrorCode(err);
-  // The server's own answer decides (clickhouse-errors.ts); only failures without one
-  // (connections, sockets, timeouts on our side) fall back to node's error codes and text.
-  switch (classifyClickHouseCode(code)) {
-    case 'refused':
-      return new RefusedError(`ClickHouse ${what} refused the data: ${msg}`, code ?? 0, err);
-    case 'transient':
-      return new TransientError(
-        `ClickHouse ${what} failed (${describeClickHouseCode(code ?? 0)}): ${msg}`,
-        err,
-      );
-    case 'fatal':
-      return new FatalError(`ClickHouse ${what} failed: ${msg}`, err);
-    case null:
-      break;
-  }
-  if (isRetriable(err) || /timeout|socket hang up|ECONN|EPIPE/i.test(msg)) {
-    return new TransientError(`ClickHouse ${what} failed: ${msg}`, err);
-  }
-  return new FatalError(`ClickHouse ${what} failed: ${msg}`, err);
 }
 
 export interface SinkOptions {

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { classify } from './clickhouse-sink.js';
+import { classify } from './clickhouse-errors.js';
 import type { RollupTarget } from './rollup-views.js';
 import type { ViewRepairPort } from './view-repair.js';
 import {

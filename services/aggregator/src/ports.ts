@@ -1,7 +1,6 @@
 import type { EventRow, WorkflowChangeRow } from '@parsl-usage/schemas';
 import type { RollupTarget } from './rollup-views.js';
-import type { ViewRepairPort } from './view-repair.js';
-import type { OffsetRange } from './view-repair-sql.js';
+import type { DiffRow, OffsetRange } from './view-repair-sql.js';
 import type { WorkflowState } from './workflow-state.js';
 
 /**
@@ -47,4 +46,14 @@ export interface BatchContext {
   isActive(): boolean;
   /** Marks everything up to `lastOffset` consumed and commits lastOffset + 1. */
   commit(lastOffset: string): Promise<void>;
+}
+
+/** What the view repair (view-repair.ts) reads and writes. */
+export interface ViewRepairPort {
+  diff(t: RollupTarget, r: OffsetRange): Promise<DiffRow[]>;
+  insertDiff(t: RollupTarget, rows: DiffRow[]): Promise<void>;
+  /** Copies the range's new versions workflow_versions lacks; resolves to how many. */
+  repairVersions(r: OffsetRange): Promise<number>;
+  /** true while a replicated table of the database has parts still to fetch */
+  replicationBacklog(): Promise<boolean>;
 }

@@ -19,19 +19,12 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '@parsl-usage/common';
 import { TransientError } from './errors.js';
-import type { BatchContext } from './ports.js';
+import type { BatchContext, ViewRepairPort } from './ports.js';
 import type { RollupTarget } from './rollup-views.js';
 import type { Serial } from './serial.js';
 import type { DiffRow, OffsetRange } from './view-repair-sql.js';
 
-export interface ViewRepairPort {
-  diff(t: RollupTarget, r: OffsetRange): Promise<DiffRow[]>;
-  insertDiff(t: RollupTarget, rows: DiffRow[]): Promise<void>;
-  /** Copies the range's new versions workflow_versions lacks; resolves to how many. */
-  repairVersions(r: OffsetRange): Promise<number>;
-  /** true while a replicated table of the database has parts still to fetch */
-  replicationBacklog(): Promise<boolean>;
-}
+export type { ViewRepairPort } from './ports.js';
 
 export type RepairOutcome =
   | { kind: 'clean' }

@@ -14,11 +14,21 @@ export class PipelineError extends Error {
 
 export function isRetriable(err: unknown): boolean {
   if (err instanceof PipelineError) return err.retriable;
-  // Network-level failures from node's http stack are worth retrying.
+  // Network-level failures from node's http stack are worth retrying. EHOSTUNREACH and
+  // ENETUNREACH come while a container's network is rebuilt on restart (chaos runs).
   const code = (err as { code?: unknown } | null)?.code;
   return (
     typeof code === 'string' &&
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(code)
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      'EAI_AGAIN',
+      'EHOSTUNREACH',
+      'ENETUNREACH',
+      'UND_ERR_SOCKET',
+    ].includes(code)
   );
 }
 
