@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClient } from '@clickhouse/client';
 import { freeTcpPort, podman, sleep } from '@parsl-usage/kit/proc';
-import { formatReport, runSoak, type Fault } from '@parsl-usage/kit/soak';
+import { formatReport, runSoak, soakProblems, type Fault } from '@parsl-usage/kit/soak';
 import { waitClickHouse } from '@parsl-usage/kit/stack';
 import { viewDisagreements } from '@parsl-usage/kit/view-check';
 import { CH_USERS, freshName, kafkaBrokers, MIGRATIONS_DIR } from './setup/env.js';
@@ -25,6 +25,8 @@ import { CH_USERS, freshName, kafkaBrokers, MIGRATIONS_DIR } from './setup/env.j
 const IMAGE = process.env.CLICKHOUSE_IMAGE ?? 'localhost/parsl-usage/clickhouse:18.16';
 const containers: string[] = [];
 afterAll(async () => {
+  // CHAOS_KEEP=1 keeps the server (its port and database are printed) to look into a failure.
+  if (process.env.CHAOS_KEEP) return;
   for (const c of containers) await podman('rm', '-f', c).catch(() => '');
 });
 
@@ -81,20 +83,11 @@ describe('chaos (short): ClickHouse SIGKILL mid-insert, three times', () => {
     } finally {
       await admin.close();
     }
-    console.log(`${formatReport(r)}\nview repairs: ${repairs} completed, ${givenUp} given up`);
+    console.log(
+      `${formatReport(r)}\nview repairs: ${repairs} completed, ${givenUp} given up; server ${url}, database ${r.database}, logs ${workDir}`,
+    );
     expect(r.faults).toHaveLength(3);
-    expect(r.drained).toBe(true);
-    expect(r.relay.received).toBe(r.ledger.total);
-    for (const c of [r.vsSent, r.vsReceived]) {
-      expect(c.expected).toBe(r.ledger.workflows);
-      expect({ missing: c.missing, wrongStatus: c.wrongStatus, unexpected: c.unexpected }).toEqual({
-        missing: 0,
-        wrongStatus: 0,
-        unexpected: 0,
-      });
-    }
-    expect(r.doubleCounts).toMatchObject({ over: 0, under: 0 });
-    expect(r.rollup).toEqual(r.vsSent.totalsExpected);
+    expect(soakProblems(r)).toEqual([]);
     expect(disagreements).toEqual({});
     expect(givenUp).toBe(0);
   }, 200_000);

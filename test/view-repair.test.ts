@@ -28,7 +28,12 @@ const DAY_MS = 86_400_000; // ms
 const T0 = Date.UTC(2026, 9, 30, 12); // ms: two days before a month boundary
 
 let offset = 0;
-function launch(id: string, at: number, project: string): UsageEvent {
+function launch(
+  id: string,
+  at: number,
+  project: string,
+  where = { partition: 0, offset: ++offset },
+): UsageEvent {
   const datagram =
     '1' +
     JSON.stringify({
@@ -43,8 +48,8 @@ function launch(id: string, at: number, project: string): UsageEvent {
     });
   const out = decodeDatagram(Buffer.from(datagram), {
     receivedAtMs: at,
-    kafkaPartition: 0,
-    kafkaOffset: String(++offset),
+    kafkaPartition: where.partition,
+    kafkaOffset: String(where.offset),
   });
   if (out.kind !== 'ok') throw new Error(`launch rejected: ${out.detail}`);
   return out.event;
@@ -76,7 +81,7 @@ function apply(held: Map<string, WorkflowState>, events: UsageEvent[]): Workflow
     const r = applyEvent(prev, e);
     if (!r.changed) continue;
     held.set(e.workflowId, r.next);
-    rows.push(...changeRows(prev, r.next, { kafkaPartition: 0, kafkaOffset: e.kafkaOffset }));
+    rows.push(...changeRows(prev, r.next, { kafkaPartition: e.kafkaPartition, kafkaOffset: e.kafkaOffset }));
   }
   return rows;
 }
@@ -194,6 +199,22 @@ describe('view repair against real ClickHouse', () => {
     expect(await repairer.repair(ctx, rangeOf(0, batch))).toEqual({ kind: 'clean' });
     expect(metrics.get('aggregator_view_checks_total', { outcome: 'repaired' })).toBe(1);
     expect(metrics.get('aggregator_view_checks_total', { outcome: 'clean' })).toBe(1);
+  });
+
+  it('a run at offset 0 (version 0) whose version the cut lost is found and completed', async () => {
+    const batch = apply(held, [launch('zero', T0, 'proj0', { partition: 2, offset: 0 })]);
+    expect(batch[0]?.version).toBe('0');
+    await detach(['workflow_versions_mv']);
+    try {
+      await sink.insertChanges(batch);
+    } finally {
+      await attach(['workflow_versions_mv']);
+    }
+    expect(await disagreements()).toEqual({ workflow_versions: 1 });
+    const out = await repairer.repair({ ...ctx, partition: 2 }, rangeOf(2, batch));
+    expect(out).toEqual({ kind: 'repaired', versions: 1, targets: [] });
+    expect(await disagreements()).toEqual({});
+    expect((await sink.lookup(['zero'])).get('zero')?.version).toBe('0');
   });
 
   it('an insert over two months cut after its first part: the rest is inserted, every view completed', async () => {

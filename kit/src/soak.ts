@@ -692,6 +692,34 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
 
 const n = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
 
+/**
+ * What keeps a soak from being exact, one sentence each (none when exact): undrained, a datagram
+ * the relay did not receive, a workflow missing, wrong or unexpected against what was sent and
+ * against Kafka, a double count, a rollup_daily total off the ledger.
+ */
+export function soakProblems(r: SoakResult): string[] {
+  const out: string[] = [];
+  if (!r.drained) out.push('not drained');
+  if (r.relay.received !== r.ledger.total)
+    out.push(`relay received ${r.relay.received} of ${r.ledger.total}`);
+  for (const [against, c] of [
+    ['sent', r.vsSent],
+    ['Kafka', r.vsReceived],
+  ] as const) {
+    if (c.expected !== r.ledger.workflows)
+      out.push(`vs ${against}: ${c.expected} expected of ${r.ledger.workflows}`);
+    if (c.missing + c.wrongStatus + c.unexpected > 0)
+      out.push(
+        `vs ${against}: ${c.missing} missing, ${c.wrongStatus} wrong status, ${c.unexpected} unexpected`,
+      );
+  }
+  if (r.doubleCounts.over + r.doubleCounts.under > 0)
+    out.push(`double counts ${r.doubleCounts.over}, under-counts ${r.doubleCounts.under}`);
+  if (JSON.stringify(r.rollup) !== JSON.stringify(r.vsSent.totalsExpected))
+    out.push(`rollup_daily ${JSON.stringify(r.rollup)} != ${JSON.stringify(r.vsSent.totalsExpected)}`);
+  return out;
+}
+
 export function formatReport(r: SoakResult): string {
   const L: string[] = [];
   const o = r.options;

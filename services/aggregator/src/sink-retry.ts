@@ -16,7 +16,28 @@ export interface SinkRetryDeps {
  * Retries a sink operation for as long as the failure is transient: a ClickHouse outage
  * pauses this partition (heartbeating, so the group keeps it here) instead of crash-looping.
  */
-export function untilDone<T>(
+export async function untilDone<T>(
+  deps: Pick<SinkRetryDeps, 'metrics' | 'logger'>,
+  ctx: BatchContext,
+  what: string,
+  op: () => Promise<T>,
+): Promise<T> {
+  // A request can hang until the client's timeout (30 s) when a ClickHouse container is being
+  // restarted (its SYNs dropped, not refused): keep the group membership alive meanwhile, or the
+  // session timeout (10 s) hands the partitions over in the middle of the batch.
+  const keepAlive = setInterval(() => {
+    ctx.heartbeat().catch(() => undefined);
+  }, KEEP_ALIVE_MS);
+  try {
+    return await retrying(deps, ctx, what, op);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+const KEEP_ALIVE_MS = 2_000; // ms: under kafkajs' 3 s heartbeat interval
+
+function retrying<T>(
   deps: Pick<SinkRetryDeps, 'metrics' | 'logger'>,
   ctx: BatchContext,
   what: string,

@@ -99,11 +99,13 @@ export function insertDiffStatement(db: string, t: RollupTarget, rows: readonly 
  * range are left out: ReplacingMergeTree drops them on merge, so their absence says nothing.
  */
 function unstoredNewest(db: string, r: OffsetRange): string {
+  // `held` marks a match: an unmatched ANY LEFT JOIN row reads 0 in every column, and a version
+  // can be 0 (it is the Kafka offset of the message that made it).
   return [
     `SELECT workflow_id, v FROM (SELECT workflow_id, max(version) AS v FROM ${rangeRows(db, r)} WHERE sign = 1 GROUP BY workflow_id) AS newest`,
-    `ANY LEFT JOIN (SELECT workflow_id, max(version) AS stored FROM ${db}.workflow_versions`,
-    `WHERE workflow_id IN (SELECT workflow_id FROM ${rangeRows(db, r)}) GROUP BY workflow_id) AS held USING workflow_id`,
-    `WHERE stored < v`,
+    `ANY LEFT JOIN (SELECT workflow_id, max(version) AS stored, 1 AS held FROM ${db}.workflow_versions`,
+    `WHERE workflow_id IN (SELECT workflow_id FROM ${rangeRows(db, r)}) GROUP BY workflow_id) AS held_versions USING workflow_id`,
+    `WHERE held = 0 OR stored < v`,
   ].join(' ');
 }
 
