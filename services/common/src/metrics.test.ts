@@ -1,27 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { havePromtool, PROCESS_METRICS, promtoolCheck } from '@parsl-usage/kit/promtool';
 import { Metrics } from './metrics.js';
-
-/** promtool (Debian's prometheus package, installed by infra/scripts/setup-host.sh), if present. */
-function havePromtool(): boolean {
-  try {
-    execFileSync('promtool', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Exit 0 (clean) or 3 (lint findings only); a text Prometheus cannot parse exits 1. */
-function promtoolCheck(text: string): { status: number; findings: string } {
-  try {
-    execFileSync('promtool', ['check', 'metrics'], { input: text, stdio: ['pipe', 'pipe', 'pipe'] });
-    return { status: 0, findings: '' };
-  } catch (e) {
-    const err = e as { status: number; stdout: Buffer; stderr: Buffer };
-    return { status: err.status, findings: `${err.stdout.toString()}${err.stderr.toString()}` };
-  }
-}
 
 describe('Metrics through prom-client', () => {
   it('counts and sets by name and labels, read back synchronously', () => {
@@ -90,14 +69,7 @@ describe('Metrics through prom-client', () => {
     const m = new Metrics({ processMetrics: true });
     m.inc('svc_events_total', 'events');
     const text = await m.render();
-    for (const name of [
-      'svc_events_total',
-      'process_cpu_seconds_total',
-      'process_resident_memory_bytes',
-      'nodejs_heap_size_used_bytes',
-      'nodejs_eventloop_lag_seconds',
-      'nodejs_gc_duration_seconds',
-    ])
+    for (const name of ['svc_events_total', ...PROCESS_METRICS])
       expect(text).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
   });
 

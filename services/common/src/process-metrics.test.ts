@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { PROCESS_METRICS } from '@parsl-usage/kit/promtool';
 import { collectProcessMetrics } from './process-metrics.js';
 
 describe('collectProcessMetrics', () => {
@@ -7,13 +8,6 @@ describe('collectProcessMetrics', () => {
     const registry = new Registry();
     collectProcessMetrics(registry);
     const text = await registry.metrics();
-    for (const name of [
-      'process_cpu_seconds_total',
-      'process_resident_memory_bytes',
-      'nodejs_heap_size_used_bytes',
-      'nodejs_eventloop_lag_seconds',
-      'nodejs_gc_duration_seconds',
-    ])
-      expect(text).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
+    for (const name of PROCESS_METRICS) expect(text).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
   });
 });

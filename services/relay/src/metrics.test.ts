@@ -1,27 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { havePromtool, promtoolCheck } from '@parsl-usage/kit/promtool';
 import { createMetrics } from './metrics.js';
-
-/** promtool (Debian's prometheus package, installed by infra/scripts/setup-host.sh), if present. */
-function promtool(): string | undefined {
-  try {
-    execFileSync('promtool', ['--version'], { stdio: 'ignore' });
-    return 'promtool';
-  } catch {
-    return undefined;
-  }
-}
-
-/** Exit 0 (clean) or 3 (lint findings only); a text Prometheus cannot parse exits 1. */
-function promtoolCheck(text: string): { status: number; findings: string } {
-  try {
-    execFileSync('promtool', ['check', 'metrics'], { input: text, stdio: ['pipe', 'pipe', 'pipe'] });
-    return { status: 0, findings: '' };
-  } catch (e) {
-    const err = e as { status: number; stdout: Buffer; stderr: Buffer };
-    return { status: err.status, findings: `${err.stdout.toString()}${err.stderr.toString()}` };
-  }
-}
 
 describe('relay metrics through prom-client', () => {
   it('renders the values the relay moved, one family per series, names and labels as before', async () => {
@@ -93,7 +72,7 @@ describe('relay metrics through prom-client', () => {
       expect(text).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
   });
 
-  it.skipIf(promtool() === undefined)('parses as Prometheus text (promtool check metrics)', async () => {
+  it.skipIf(!havePromtool())('parses as Prometheus text (promtool check metrics)', async () => {
     const m = createMetrics({ processMetrics: true });
     m.rejected.inc({ reason: 'bad "quoted"\nreason\\' });
     m.publishLatency.observe(0.003);
