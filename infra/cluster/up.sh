@@ -25,8 +25,19 @@ run_container() {
   podman run -d --name "$name" --network host "$@" >/dev/null
 }
 
+wait_for() {
+  local what=$1; shift
+  for _ in $(seq 1 240); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
+  log "$what did not become ready"; exit 1
+}
+# ZooKeeper answers `srvr` (the one four-letter command 3.8 allows by default) once it serves.
+zk_serving() { exec 3<>"/dev/tcp/127.0.0.1/$ZK_PORT" && printf srvr >&3 && grep -q '^Mode:' <&3; }
+
 run_container parsl-cluster-zookeeper -e ZOO_CLIENT_PORT="$ZK_PORT" -v parsl-cluster-zookeeper:/var/lib/zookeeper/data \
   localhost/parsl-usage/zookeeper:3.8
+# 18.16 attaches its Replicated* tables at start and exits if ZooKeeper is not there yet (a
+# restart over existing volumes): start the replicas only once it serves.
+wait_for "ZooKeeper" zk_serving
 
 voters=""
 for i in 1 2 3; do voters+="${voters:+,}$i@127.0.0.1:$((KAFKA_CONTROLLER_BASE + i))"; done
@@ -53,11 +64,6 @@ for i in 1 2; do
     localhost/parsl-usage/clickhouse:18.16 clickhouse-server --config-file=/etc/clickhouse-server/config.xml
 done
 
-wait_for() {
-  local what=$1; shift
-  for _ in $(seq 1 240); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
-  log "$what did not become ready"; exit 1
-}
 for i in 1 2; do wait_for "ClickHouse replica $i" curl -sf "http://127.0.0.1:$((CH_HTTP_BASE + i))/ping"; done
 for i in 1 2 3; do
   wait_for "Kafka broker $i" bash -c "podman logs parsl-cluster-kafka-$i 2>&1 | grep -q 'Kafka Server started'"
