@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Consumer } from 'kafkajs';
+import { openRecord } from '@parsl-usage/schemas';
 import {
   clickhouse,
   eventually,
@@ -152,7 +153,8 @@ describe('real Parsl 2025.03.17 client -> relay -> Kafka -> aggregator -> ClickH
       eachMessage: ({ message }) => {
         const key = message.key?.toString() ?? '';
         const set = seen.get(key) ?? new Set<string>();
-        set.add(message.value?.toString('base64') ?? '');
+        // The datagram as Parsl built it, behind the relay's envelope (schemas/src/envelope.ts).
+        set.add(message.value ? openRecord(message.value).datagram.toString('base64') : '');
         seen.set(key, set);
         return Promise.resolve();
       },

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
-import { sniff } from '@parsl-usage/schemas';
+import { openRecord, sniff, type EnvelopeFields } from '@parsl-usage/schemas';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type RelayApp } from '../services/relay/src/app.js';
@@ -79,7 +79,7 @@ describe('relay -> real Kafka', () => {
     await rm(spoolDir, { recursive: true, force: true });
   });
 
-  it('publishes both protocols with the exact bytes, the id as key, and the headers', async () => {
+  it('publishes both protocols with the exact bytes, the id as key, and the metadata in the envelope', async () => {
     const sent = [
       { bytes: v1Launch('v1-wf-1'), id: 'v1-wf-1', protocol: 'v1' },
       { bytes: v1Closure('v1-wf-1'), id: 'v1-wf-1', protocol: 'v1' },
@@ -90,28 +90,29 @@ describe('relay -> real Kafka', () => {
       udpPort,
       sent.map((s) => s.bytes),
     );
-    const got = await consume(topics.raw, sent.length);
+    const got = (await consume(topics.raw, sent.length)).map((m) => {
+      const opened = openRecord(m.value ?? Buffer.alloc(0));
+      expect(opened.kind).toBe('envelope');
+      return { m, datagram: opened.datagram, fields: opened.kind === 'envelope' ? opened.fields : undefined };
+    });
     expect(got).toHaveLength(sent.length);
     for (const s of sent) {
-      const m = got.find((g) => g.value?.equals(s.bytes));
-      expect(m, `message for ${s.id} ${s.protocol}`).toBeDefined();
-      expect(m!.key?.toString()).toBe(s.id);
-      expect(header(m!, 'protocol')).toBe(s.protocol);
-      expect(header(m!, 'relay_id')).toBe('relay-it-1');
-      expect(Object.keys(m!.headers ?? {}).sort()).toEqual([
-        'protocol',
-        'received_at_ms',
-        'relay_id',
-        'relay_seq',
-      ]);
-      expect(header(m!, 'relay_seq')).toMatch(/^[0-9a-f]{16}-[0-9a-z]+$/);
-      const at = Number(header(m!, 'received_at_ms'));
-      expect(at).toBeGreaterThanOrEqual(before);
-      expect(at).toBeLessThanOrEqual(Date.now());
+      const g = got.find((x) => x.datagram.equals(s.bytes));
+      expect(g, `message for ${s.id} ${s.protocol}`).toBeDefined();
+      expect(g!.m.key?.toString()).toBe(s.id);
+      // Format 2: no headers, the four values in the envelope (schemas/src/envelope.ts).
+      expect(g!.m.headers ?? {}).toEqual({});
+      const f = g!.fields as EnvelopeFields;
+      expect(f.protocol).toBe(s.protocol);
+      expect(f.relayId).toBe('relay-it-1');
+      expect(f.relaySeq).toMatch(/^[0-9a-f]{16}-[0-9a-z]+$/);
+      expect(f.receivedAtMs).toBeGreaterThanOrEqual(before);
+      expect(f.receivedAtMs).toBeLessThanOrEqual(Date.now());
+      expect(JSON.stringify(f)).not.toMatch(/127\.0\./);
     }
     // Launch and closure of one workflow share a key, hence a partition, in send order.
-    const v1 = got.filter((g) => g.key?.toString() === 'v1-wf-1');
-    expect(v1.map((g) => g.value)).toEqual([sent[0]!.bytes, sent[1]!.bytes]);
+    const v1 = got.filter((g) => g.m.key?.toString() === 'v1-wf-1');
+    expect(v1.map((g) => g.datagram)).toEqual([sent[0]!.bytes, sent[1]!.bytes]);
   });
 
   it('sends garbage to the rejected topic with its reason, truncated bytes and no key', async () => {

@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
-import { sniff } from '@parsl-usage/schemas';
+import { openRecord, sniff } from '@parsl-usage/schemas';
+
+/** The JSON body of a v1 datagram inside a raw-topic record (envelope or not). */
+const body = (v: Buffer | null) =>
+  JSON.parse(openRecord(v!).datagram.subarray(1).toString('utf8')) as { seq: number; correlator: string };
 import { ensureTopics, pipelineTopics } from '@parsl-usage/aggregator/topics';
 import { pino } from 'pino';
 import type { StartedTestContainer } from 'testcontainers';
@@ -172,9 +176,9 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
     const got = await consumeAll(broker, topics.raw, sent.length);
     const seqs = got.map((m) => {
       const key = m.key?.toString() ?? '';
-      const body = JSON.parse(m.value!.subarray(1).toString('utf8')) as { seq: number; correlator: string };
-      expect(body.correlator).toBe(key);
-      return { key, seq: body.seq, offset: m.offset };
+      const b = body(m.value);
+      expect(b.correlator).toBe(key);
+      return { key, seq: b.seq, offset: m.offset };
     });
     const counts = new Map<number, number>();
     for (const s of seqs) counts.set(s.seq, (counts.get(s.seq) ?? 0) + 1);
@@ -272,7 +276,7 @@ describe('relay across a 30 s Kafka outage under steady load', () => {
       { timeoutMs: 90_000, what: 'spool replayed and everything published' },
     );
     const got = await consumeAll(broker, frozenTopics.raw, sent.length);
-    const seqs = got.map((m) => (JSON.parse(m.value!.subarray(1).toString('utf8')) as { seq: number }).seq);
+    const seqs = got.map((m) => body(m.value).seq);
     console.info('relay-frozen', {
       sent: sent.length,
       spooled: relay.metrics.spooled.get(),

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
-import { sniff } from '@parsl-usage/schemas';
+import { openRecord, sniff } from '@parsl-usage/schemas';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp, type RelayApp } from '../services/relay/src/app.js';
@@ -108,8 +108,9 @@ describe('relay spool across a Kafka outage and a restart', () => {
     await send(port2, fresh);
 
     const got = await consume(topics.raw, N + fresh.length);
-    expect(got.map((m) => m.value)).toEqual([...spooled, ...fresh]);
-    expect(got.every((m) => m.headers?.relay_id?.toString() === 'relay-spool-it')).toBe(true);
+    const opened = got.map((m) => openRecord(m.value ?? Buffer.alloc(0)));
+    expect(opened.map((o) => o.datagram)).toEqual([...spooled, ...fresh]);
+    expect(opened.every((o) => o.kind === 'envelope' && o.fields.relayId === 'relay-spool-it')).toBe(true);
     await eventually(() => Promise.resolve(up.health().checks.spoolBytes === 0 ? true : undefined), {
       what: 'spool empty',
     });

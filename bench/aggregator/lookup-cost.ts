@@ -30,7 +30,7 @@ for (const k of [100, 1_000, 4_000]) {
 const rss0 = process.memoryUsage().rss;
 const t0 = performance.now();
 const filter = new IdFilter({ capacity: 20_000_000 });
-const n = await sink.forEachStoredId((id) => filter.add(id));
+const n = await sink.forEachStoredHash((h1, h2) => filter.addHashes(h1, h2));
 const ms = performance.now() - t0;
 const absent = Array.from({ length: 100_000 }, () => randomUUID());
 const fp = absent.filter((id) => filter.mightContain(id)).length / absent.length;

@@ -23,8 +23,9 @@ import {
   sleep,
   udpCounters,
 } from './proc.js';
+import { quoteString } from '@parsl-usage/common';
 import {
-  chQuery,
+  chRows,
   compare,
   doubleCounts,
   factsTable,
@@ -141,6 +142,44 @@ export class RelayHandle {
   }
 }
 
+/**
+ * An aggregator's counters (`*_total`) over the whole run, scraped from its /metrics. A restarted
+ * aggregator counts from zero again, so the last scrape of each lifetime is kept and added to
+ * the next; what a lifetime counted after its last scrape (one sampling interval, 1 s, at most)
+ * is lost when it dies unasked.
+ */
+class AggregatorCounters {
+  private readonly earlier = new Map<string, number>();
+  private current = new Map<string, number>();
+  private lifetime = 0;
+
+  constructor(private readonly service: Service) {}
+
+  async sample(): Promise<void> {
+    const starts = this.service.starts;
+    if (starts !== this.lifetime) {
+      for (const [k, v] of this.current) this.earlier.set(k, (this.earlier.get(k) ?? 0) + v);
+      this.current = new Map();
+      this.lifetime = starts;
+    }
+    if (!this.service.running) return;
+    let m: Map<string, number>;
+    try {
+      m = await scrape(Number(this.service.opts.env.AGG_HTTP_PORT));
+    } catch {
+      return; // starting or stopping: the next sample
+    }
+    // A restart during the scrape: the reading may be of either lifetime, so it is dropped.
+    if (this.service.starts !== starts) return;
+    this.current = new Map([...m].filter(([k]) => /^\w+_total(\{|$)/.test(k)));
+  }
+
+  totals(into: Map<string, number>): void {
+    for (const src of [this.earlier, this.current])
+      for (const [k, v] of src) into.set(k, (into.get(k) ?? 0) + v);
+  }
+}
+
 const isGauge = (k: string): boolean =>
   k.startsWith('relay_spool_bytes') ||
   k.startsWith('relay_pending_batches') ||
@@ -219,6 +258,11 @@ export interface SoakResult {
   /** p95 probe lag before the first fault (the whole run when there is none), ms */
   baselineLagP95Ms: number;
   resources: Record<string, RoleStats>;
+  /**
+   * The aggregators' counters (`name{labels}` -> value, every `*_total` series) summed over every
+   * aggregator and every lifetime (AggregatorCounters), read after the drain
+   */
+  aggregatorCounters: Record<string, number>;
   /** lost after receipt: relay drops + accepted-not-in-Kafka + Kafka-not-in-ClickHouse */
   lostAfterReceipt: { relayDropped: number; kafkaToClickHouse: number; note: string };
   pass: boolean;
@@ -381,6 +425,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       }),
     );
   }
+  const aggregatorCounters = aggregators.map((a) => new AggregatorCounters(a));
   relay.service.start();
   for (const a of aggregators) a.start();
   await relay.waitHealthy();
@@ -402,6 +447,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     while (sampling) {
       await relay.service.sample();
       for (const a of aggregators) await a.sample();
+      for (const c of aggregatorCounters) await c.sample();
       const s = await pidSample(process.pid);
       if (s) genMeter.record([[process.pid, s]]);
       for (const [role, name] of Object.entries(opts.containers ?? {})) {
@@ -433,13 +479,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       const pending = [...ledger.probes.keys()].filter((id) => !probeSeen.has(id)).slice(0, 400);
       if (pending.length > 0) {
         try {
-          const text = await chQuery(
+          const rows = await chRows<{ workflow_id: string }>(
             ch,
-            `SELECT workflow_id FROM ${facts} WHERE workflow_id IN (${pending.map((id) => `'${id}'`).join(',')}) FORMAT TabSeparated`,
+            `SELECT workflow_id FROM ${facts} WHERE workflow_id IN (${pending.map(quoteString).join(',')})`,
             5_000,
           );
           const at = Date.now();
-          for (const id of text.split('\n')) if (id) probeSeen.set(id, at);
+          for (const r of rows) probeSeen.set(r.workflow_id, at);
         } catch {
           // ClickHouse down (a fault): the probes wait
         }
@@ -524,6 +570,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const relayCounters = await relay.counters();
   sampling = false;
   await sampler;
+  // After the drain: everything the aggregators did for this run is counted.
+  for (const c of aggregatorCounters) await c.sample();
+  const aggregatorTotals = new Map<string, number>();
+  for (const c of aggregatorCounters) c.totals(aggregatorTotals);
   log(`${opts.label}: drained=${drained} in ${drainS.toFixed(1)} s; reading Kafka and ClickHouse`);
 
   const contents = await readTopics(opts.brokers, topics);
@@ -680,6 +730,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     faults,
     baselineLagP95Ms,
     resources,
+    aggregatorCounters: Object.fromEntries(aggregatorTotals),
     lostAfterReceipt: {
       relayDropped: droppedTotal,
       kafkaToClickHouse: kafkaToCh,

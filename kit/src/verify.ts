@@ -60,6 +60,15 @@ export async function chQuery(ch: ClickHouseAccess, sql: string, timeoutMs = 120
   }
 }
 
+/** Rows of a SELECT as JSONEachRow: strings read back exactly (TabSeparated writes `\` as `\\`). */
+export async function chRows<T>(ch: ClickHouseAccess, sql: string, timeoutMs?: number): Promise<T[]> {
+  const text = await chQuery(ch, `${sql} FORMAT JSONEachRow`, timeoutMs);
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as T);
+}
+
 export interface TopicContents {
   /** raw topic: id → bits seen (1 launch, 2 closure), for workflow, probe and flood ids */
   received: Map<string, number>;
@@ -168,18 +177,12 @@ export async function factsTable(ch: ClickHouseAccess): Promise<string> {
 
 /** workflow id → stored status (the facts table, with FINAL). */
 export async function workflowStatuses(ch: ClickHouseAccess): Promise<Map<string, string>> {
-  const text = await chQuery(
+  const rows = await chRows<{ workflow_id: string; status: string }>(
     ch,
-    `SELECT workflow_id, status FROM ${await factsTable(ch)} FINAL FORMAT TabSeparated`,
+    `SELECT workflow_id, status FROM ${await factsTable(ch)} FINAL`,
     600_000,
   );
-  const out = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const tab = line.indexOf('\t');
-    out.set(line.slice(0, tab), line.slice(tab + 1));
-  }
-  return out;
+  return new Map(rows.map((r) => [r.workflow_id, r.status]));
 }
 
 /** Expected state of every id, from ids → bits; flood ids are level-1 launches. */

@@ -8,3 +8,4 @@ export * from './parsl-version.js';
 export * from './decode.js';
 export * from './text.js';
 export * from './bounds.js';
+export * from './envelope.js';

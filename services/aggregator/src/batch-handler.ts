@@ -6,6 +6,7 @@ import type { BatchWriter } from './batch-writer.js';
 import type { JoinWindow } from './join-window.js';
 import type { BatchContext, Watermark, WorkflowSink } from './ports.js';
 import { processBatch, type BatchResult, type RawMessage } from './processor.js';
+import { rawMessage } from './raw-message.js';
 import { untilDone } from './sink-retry.js';
 import type { StoredIds } from './stored-ids.js';
 
@@ -25,12 +26,6 @@ export interface BatchHandlerDeps {
   metrics: Metrics;
   logger: Logger;
   now: () => number;
-}
-
-function receivedAt(m: EachBatchPayload['batch']['messages'][number]): number {
-  const h = m.headers?.received_at_ms;
-  const v = Number(Array.isArray(h) ? h[0]?.toString() : h?.toString());
-  return Number.isSafeInteger(v) && v > 0 ? v : Number(m.timestamp);
 }
 
 /** kafkajs' batch seen through the narrow BatchContext the writers use. */
@@ -90,11 +85,7 @@ export class BatchHandler {
       this.watermarks ??= read;
     }
     await this.checkUncommitted(ctx, batch.messages[0]?.offset, this.watermarks);
-    const messages: RawMessage[] = batch.messages.map((m) => ({
-      offset: m.offset,
-      value: m.value,
-      receivedAtMs: receivedAt(m),
-    }));
+    const messages: RawMessage[] = batch.messages.map(rawMessage);
     const backlog = BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n;
     const release = this.deps.writer.begin(batch.partition, backlog);
     try {

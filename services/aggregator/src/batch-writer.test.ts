@@ -40,7 +40,7 @@ function fakeSink(
       ),
     lookup: () => Promise.resolve(new Map()),
     watermarks: () => Promise.resolve(new Map([[0, { changes: held('changes'), events: held('events') }]])),
-    forEachStoredId: () => Promise.resolve(0),
+    forEachStoredHash: () => Promise.resolve(0),
     ping: () => Promise.resolve(true),
     storedChanges: (r) =>
       Promise.resolve(

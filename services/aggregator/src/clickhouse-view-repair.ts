@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { readRows } from '@parsl-usage/common';
 import { classify } from './clickhouse-errors.js';
 import type { RollupTarget } from './rollup-views.js';
 import type { ViewRepairPort } from './view-repair.js';
@@ -21,7 +22,7 @@ export function createClickHouseViewRepairPort(
 ): ViewRepairPort {
   const rows = async <T>(query: string, what: string): Promise<T[]> => {
     try {
-      return await (await client.query({ query, format: 'JSONEachRow' })).json<T>();
+      return await readRows<T>(client, query);
     } catch (err) {
       throw classify(err, what);
     }
@@ -64,9 +65,7 @@ export async function storedChangeKeys(
   r: OffsetRange,
 ): Promise<Set<string>> {
   try {
-    const rs = await (
-      await client.query({ query: storedRowsQuery(database, r), format: 'JSONEachRow' })
-    ).json<{ o: string; s: number }>();
+    const rs = await readRows<{ o: string; s: number }>(client, storedRowsQuery(database, r));
     return new Set(rs.map((x) => `${x.o}:${x.s}`));
   } catch (err) {
     throw classify(err, 'stored change rows');

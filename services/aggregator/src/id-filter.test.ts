@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { IdFilter } from './id-filter.js';
+import { murmur2, murmur3 } from './id-hash.js';
 
 const uuids = (n: number) => Array.from({ length: n }, () => randomUUID());
 
@@ -56,4 +57,23 @@ describe('IdFilter', () => {
       /cannot union/,
     );
   });
+
+  it('an id added by the hashes ClickHouse streams is the id added by name', () => {
+    const byName = new IdFilter({ capacity: 1_000 });
+    const byHashes = new IdFilter({ capacity: 1_000 });
+    const ids = [...uuids(200), 'bs-a\\b', "q'uote", '\\'.repeat(128)];
+    for (const id of ids) {
+      byName.add(id);
+      byHashes.addHashes(murmur3(id), murmur2(id));
+    }
+    expect(ids.every((id) => byHashes.mightContain(id))).toBe(true);
+    expect(byHashes.fill).toBe(byName.fill);
+  });
+
+  it.each(['tab\there', 'caf\u00e9', '\ud800', ''.padEnd(3, '\u0000')])(
+    'an id outside printable ASCII (%j) is always maybe present, so it is always looked up',
+    (id) => {
+      expect(new IdFilter({ capacity: 10 }).mightContain(id)).toBe(true);
+    },
+  );
 });

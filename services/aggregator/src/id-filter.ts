@@ -9,6 +9,8 @@
  * already set), so a false answer is only ever "maybe present", which costs a look-up and
  * nothing else. Past its capacity it grows less selective, never wrong.
  */
+import { hashableId, murmur2, murmur3 } from './id-hash.js';
+
 export interface IdFilterOptions {
   /** ids the filter is sized for at a 1 % false-positive rate */
   capacity: number;
@@ -29,7 +31,13 @@ export class IdFilter {
   }
 
   add(id: string): void {
-    const [h1, h2] = hashes(id);
+    // An id the hashes do not cover is always "maybe present" (mightContain): nothing to set.
+    if (hashableId(id)) this.addHashes(murmur3(id), murmur2(id));
+  }
+
+  /** Adds an id by its two hashes, as ClickHouse computes them (ID_HASHES_SQL). */
+  addHashes(h1: number, h2raw: number): void {
+    const h2 = (h2raw | 1) >>> 0; // odd, so that the probes differ
     for (let i = 0; i < HASHES; i++) {
       const bit = (h1 + i * h2) % this.bits;
       const w = bit >>> 5;
@@ -44,7 +52,9 @@ export class IdFilter {
 
   /** false: the id was never added. true: it may have been. */
   mightContain(id: string): boolean {
-    const [h1, h2] = hashes(id);
+    if (!hashableId(id)) return true;
+    const h1 = murmur3(id);
+    const h2 = (murmur2(id) | 1) >>> 0;
     for (let i = 0; i < HASHES; i++) {
       const bit = (h1 + i * h2) % this.bits;
       if (((this.words[bit >>> 5] as number) & (1 << (bit & 31))) === 0) return false;
@@ -74,18 +84,6 @@ export class IdFilter {
   get falsePositiveRate(): number {
     return this.fill ** HASHES;
   }
-}
-
-/** Two independent 32-bit FNV-1a hashes (different offset bases); h2 is odd so probes differ. */
-function hashes(s: string): [number, number] {
-  let a = 0x811c9dc5;
-  let b = 0x01000193 ^ 0x5bd1e995;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
-  }
-  return [a >>> 0, (b | 1) >>> 0];
 }
 
 function popcount(x: number): number {

@@ -26,10 +26,11 @@ export interface WorkflowSink {
   /** Highest Kafka offsets per partition that the sink already holds (-1 when none). */
   watermarks(): Promise<Map<number, Watermark>>;
   /**
-   * Calls `each` with every workflow id stored (some more than once); resolves to the count.
-   * `progress` is awaited between chunks of the stream (the caller heartbeats there).
+   * Calls `each` with the two filter hashes of every workflow id stored (some more than once;
+   * id-hash.ts); resolves to the count. `progress` is awaited between chunks of the stream
+   * (the caller heartbeats there).
    */
-  forEachStoredId(each: (id: string) => void, progress?: () => Promise<void>): Promise<number>;
+  forEachStoredHash(each: (h1: number, h2: number) => void, progress?: () => Promise<void>): Promise<number>;
   ping(): Promise<boolean>;
   /** `offset:seq` of every change row stored for these offsets of one partition. */
   storedChanges(r: OffsetRange): Promise<Set<string>>;

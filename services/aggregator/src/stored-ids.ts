@@ -23,7 +23,7 @@ export class StoredIds {
 
   constructor(
     private readonly deps: {
-      sink: Pick<WorkflowSink, 'forEachStoredId'>;
+      sink: Pick<WorkflowSink, 'forEachStoredHash'>;
       metrics: Metrics;
       logger: Pick<Logger, 'info' | 'warn'>;
       now: () => number;
@@ -52,8 +52,8 @@ export class StoredIds {
     const fresh = new IdFilter({ capacity });
     // Tens of millions of ids take tens of seconds: keep the group membership alive meanwhile
     // (kafkajs sends at most one heartbeat per heartbeatInterval, so calling often is cheap).
-    const stored = await sink.forEachStoredId(
-      (id) => fresh.add(id),
+    const stored = await sink.forEachStoredHash(
+      (h1, h2) => fresh.addHashes(h1, h2),
       () => ctx.heartbeat(),
     );
     if (this.filter !== null) fresh.union(this.filter);

@@ -16,6 +16,7 @@ export {
 export { OpsServer, type HealthBody, type OpsServerOptions } from './ops-server.js';
 export { kafkaLogCreator } from './kafka-log.js';
 export { quoteString } from './sql-literal.js';
+export { readNumber, readRows } from './clickhouse-rows.js';
 export { PipelineError, isRetriable, settleAll, withRetry } from './errors.js';
 export { collectProcessMetrics } from './process-metrics.js';
 export * from './cli-frame.js';

@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { quoteString, readNumber, readRows } from '@parsl-usage/common';
 import {
   migrationStatements,
   planForget,
@@ -23,11 +24,6 @@ export interface ForgetResult {
   leftovers: Record<string, number>;
 }
 
-async function text(client: ClickHouseClient, query: string): Promise<string> {
-  const rs = await client.query({ query, format: 'TabSeparated' });
-  return (await rs.text()).trim();
-}
-
 /** Waits until no mutation of the table is pending; 18.16 reports no failure reason, so a bound is all there is. */
 export async function waitForMutations(
   client: ClickHouseClient,
@@ -37,11 +33,9 @@ export async function waitForMutations(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 2_000)) {
-    const pending = Number(
-      await text(
-        client,
-        `SELECT count() FROM system.mutations WHERE database = '${database}' AND table = '${table}' AND is_done = 0`,
-      ),
+    const pending = await readNumber(
+      client,
+      `SELECT count() FROM system.mutations WHERE database = ${quoteString(database)} AND table = ${quoteString(table)} AND is_done = 0`,
     );
     if (pending === 0) return;
     if (Date.now() > deadline)
@@ -65,37 +59,33 @@ export async function forgetProject(opts: {
   const views = rollupViews(migrationStatements(texts, db), db);
 
   const wt = workTables(project);
-  const existing = await text(
+  const existing = await readNumber(
     client,
-    `SELECT count() FROM system.tables WHERE database = '${db}' AND name IN ('${wt.ids}', '${wt.rows}')`,
+    `SELECT count() FROM system.tables WHERE database = ${quoteString(db)} AND name IN (${quoteString(wt.ids)}, ${quoteString(wt.rows)})`,
   );
-  if (Number(existing) > 0)
+  if (existing > 0)
     throw new Error(
       `work tables ${db}.${wt.ids} / ${wt.rows} exist: an earlier forget of this project was interrupted; see docs/PRIVACY.md before running again`,
     );
 
   // Order does not matter: the copy names its columns (18.16's system.columns has no `position`).
   const columns = (
-    await text(
+    await readRows<{ name: string }>(
       client,
-      `SELECT name FROM system.columns WHERE database = '${db}' AND table = 'workflow_changes'`,
+      `SELECT name FROM system.columns WHERE database = ${quoteString(db)} AND table = 'workflow_changes'`,
     )
-  ).split('\n');
-  const marksText = await text(
-    client,
-    `SELECT kafka_partition, toString(max(kafka_offset)) FROM ${db}.workflow_changes GROUP BY kafka_partition ORDER BY kafka_partition`,
-  );
-  const watermark: Watermark[] = marksText
-    ? marksText.split('\n').map((l) => {
-        const [p, o] = l.split('\t');
-        return { partition: Number(p), offset: String(o) };
-      })
-    : [];
+  ).map((r) => r.name);
+  const watermark: Watermark[] = (
+    await readRows<{ p: number | string; o: string }>(
+      client,
+      `SELECT kafka_partition AS p, toString(max(kafka_offset)) AS o FROM ${db}.workflow_changes GROUP BY kafka_partition ORDER BY kafka_partition`,
+    )
+  ).map((r) => ({ partition: Number(r.p), offset: r.o }));
   const plan = planForget({ database: db, project, views, changeColumns: columns, watermark });
 
   for (const sql of plan.snapshot) await client.command({ query: sql });
-  const workflows = Number(await text(client, `SELECT count() FROM ${db}.${wt.ids}`));
-  const changeRows = Number(await text(client, `SELECT count() FROM ${db}.${wt.rows}`));
+  const workflows = await readNumber(client, `SELECT count() FROM ${db}.${wt.ids}`);
+  const changeRows = await readNumber(client, `SELECT count() FROM ${db}.${wt.rows}`);
   log(`snapshot: ${workflows} workflows, ${changeRows} change rows`);
 
   for (const c of plan.compensate) {
@@ -108,8 +98,9 @@ export async function forgetProject(opts: {
     await waitForMutations(client, db, d.table, timeoutMs);
     log(`deleted from ${d.table}`);
   }
-  const monthsText = await text(client, plan.affectedMonthsQuery);
-  const months = monthsText ? monthsText.split('\n').map(Number) : [];
+  const months = (await readRows<Record<string, unknown>>(client, plan.affectedMonthsQuery)).map((r) =>
+    Number(Object.values(r)[0]),
+  );
   for (const m of months) await client.command({ query: plan.optimizeProjectRollup(m) });
   log(`optimized rollup_daily_project partitions ${months.join(', ') || '(none)'}`);
   await client.command({ query: plan.optimizeProjectTotals });
@@ -117,7 +108,7 @@ export async function forgetProject(opts: {
   for (const sql of plan.dropWorkTables) await client.command({ query: sql });
 
   const leftovers: Record<string, number> = {};
-  for (const l of plan.leftovers) leftovers[l.table] = Number(await text(client, l.sql));
+  for (const l of plan.leftovers) leftovers[l.table] = await readNumber(client, l.sql);
   return {
     workflows,
     changeRows,

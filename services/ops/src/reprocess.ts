@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { readRows } from '@parsl-usage/common';
 import type { DecodeOutcome, MessageMeta } from '@parsl-usage/schemas';
 import type { WorkflowSink } from '@parsl-usage/aggregator/clickhouse-sink';
 import { JoinWindow } from '@parsl-usage/aggregator/join-window';
@@ -24,24 +25,20 @@ export interface EventSource {
 export function clickHouseEventSource(client: ClickHouseClient, database: string): EventSource {
   return {
     async partitions() {
-      const rows = await (
-        await client.query({
-          query: `SELECT DISTINCT kafka_partition AS p FROM ${database}.events ORDER BY p`,
-          format: 'JSONEachRow',
-        })
-      ).json<{ p: number }>();
+      const rows = await readRows<{ p: number }>(
+        client,
+        `SELECT DISTINCT kafka_partition AS p FROM ${database}.events ORDER BY p`,
+      );
       return rows.map((r) => Number(r.p));
     },
     async page(partition, afterOffset, limit) {
-      const rows = await (
-        await client.query({
-          // FINAL: a message recorded twice (a crash between the events insert and the commit) counts once.
-          query: `SELECT toString(kafka_offset) AS o, toUnixTimestamp(received_at) AS t, raw FROM ${database}.events FINAL
-                  WHERE kafka_partition = ${Math.trunc(partition)} AND kafka_offset > ${afterOffset.toString()}
-                  ORDER BY kafka_offset LIMIT ${Math.trunc(limit)}`,
-          format: 'JSONEachRow',
-        })
-      ).json<{ o: string; t: number; raw: string }>();
+      const rows = await readRows<{ o: string; t: number; raw: string }>(
+        client,
+        // FINAL: a message recorded twice (a crash between the events insert and the commit) counts once.
+        `SELECT toString(kafka_offset) AS o, toUnixTimestamp(received_at) AS t, raw FROM ${database}.events FINAL
+         WHERE kafka_partition = ${Math.trunc(partition)} AND kafka_offset > ${afterOffset.toString()}
+         ORDER BY kafka_offset LIMIT ${Math.trunc(limit)}`,
+      );
       return rows.map((r) => ({
         offset: r.o,
         value: Buffer.from(r.raw, 'utf8'),

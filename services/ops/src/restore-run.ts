@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
+import { readRows } from '@parsl-usage/common';
 import { decodeDatagram } from '@parsl-usage/schemas';
 import {
   manifestMarks,
@@ -25,9 +26,7 @@ import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
 import { applyMigrations, loadMigrations } from '@parsl-usage/aggregator/migrate';
 import { clickHouseEventSource, derivedTables, reprocessFromEvents } from './reprocess.js';
 
-async function rows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
-  return (await client.query({ query, format: 'JSONEachRow' })).json<T>();
-}
+const rows = readRows;
 
 export interface KafkaTarget {
   kafka: Kafka;

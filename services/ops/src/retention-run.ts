@@ -1,5 +1,6 @@
 /** Applies raw-event retention (retention.ts) to a database: drops expired `events` months. */
 import type { ClickHouseClient } from '@clickhouse/client';
+import { quoteString, readRows } from '@parsl-usage/common';
 import { dropPartitionSql, partitionsToDrop } from './retention.js';
 
 export async function applyRetention(opts: {
@@ -10,12 +11,11 @@ export async function applyRetention(opts: {
   nowMs?: number;
 }): Promise<{ dropped: string[]; kept: string[]; unknown: string[]; rowsDropped: number }> {
   const { client, database } = opts;
-  const rs = await client.query({
-    query: `SELECT partition, sum(rows) AS rows FROM system.parts
-            WHERE database = '${database}' AND table = 'events' AND active GROUP BY partition`,
-    format: 'JSONEachRow',
-  });
-  const parts = await rs.json<{ partition: string; rows: string | number }>();
+  const parts = await readRows<{ partition: string; rows: string | number }>(
+    client,
+    `SELECT partition, sum(rows) AS rows FROM system.parts
+     WHERE database = ${quoteString(database)} AND table = 'events' AND active GROUP BY partition`,
+  );
   const plan = partitionsToDrop(
     parts.map((p) => p.partition),
     opts.days,

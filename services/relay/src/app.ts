@@ -6,6 +6,7 @@ import { Batcher } from './batcher.js';
 import type { RelayConfig } from './config.js';
 import { createDelivery, type Delivery } from './delivery.js';
 import { OpsServer } from '@parsl-usage/common';
+import { envelopeWriter } from '@parsl-usage/schemas';
 import { classify, type IntakeDeps } from './intake.js';
 import { parseSnmpUdp } from './kernel-udp.js';
 import { createMetrics, type RelayMetrics } from './metrics.js';
@@ -103,6 +104,7 @@ export function createApp(deps: AppDeps): RelayApp {
     maxDatagramBytes: config.udp.maxDatagramBytes,
     ctx: {
       relayId: config.instanceId,
+      envelope: envelopeWriter(config.instanceId),
       nextSeq: createSeqSource(),
       rawTopic: config.topics.raw,
       rejectedTopic: config.topics.rejected,

@@ -1,4 +1,4 @@
-import { sniff } from '@parsl-usage/schemas';
+import { envelopeWriter, openRecord, relaySeqOf, sniff } from '@parsl-usage/schemas';
 import { describe, expect, it } from 'vitest';
 import { classify, type IntakeDeps } from './intake.js';
 import { RateLimiter } from './rate-limit.js';
@@ -10,6 +10,7 @@ const deps = (over: Partial<IntakeDeps> = {}): IntakeDeps => ({
   maxDatagramBytes: 64,
   ctx: {
     relayId: 'relay-1',
+    envelope: envelopeWriter('relay-1'),
     nextSeq: createSeqSource('00ff'),
     rawTopic: 'raw',
     rejectedTopic: 'rej',
@@ -24,18 +25,21 @@ describe('classify', () => {
   it.each([
     ['v1', '1{"correlator":"abc","parsl_v":"2024.1.1"}', 'abc'],
     ['legacy', '{"uuid":"u-1","test":false}', 'u-1'],
-  ])('accepts %s with key = id, exact bytes and headers', (protocol, text, id) => {
-    const bytes = Buffer.from(text);
-    const out = classify(deps(), bytes, src, NOW);
-    expect(out.kind).toBe('accepted');
-    if (out.kind !== 'accepted') return;
-    expect(out.record).toEqual({
-      topic: 'raw',
-      key: Buffer.from(id),
-      value: bytes,
-      headers: { received_at_ms: String(NOW), relay_id: 'relay-1', protocol, relay_seq: '00ff-0' },
-    });
-  });
+  ])(
+    'accepts %s with key = id, exact bytes and metadata in the envelope, no headers',
+    (protocol, text, id) => {
+      const bytes = Buffer.from(text);
+      const out = classify(deps(), bytes, src, NOW);
+      expect(out.kind).toBe('accepted');
+      if (out.kind !== 'accepted') return;
+      expect(out.record).toMatchObject({ topic: 'raw', key: Buffer.from(id), headers: {} });
+      expect(openRecord(out.record.value)).toEqual({
+        kind: 'envelope',
+        datagram: bytes,
+        fields: { receivedAtMs: NOW, relayId: 'relay-1', protocol, relaySeq: '00ff-0' },
+      });
+    },
+  );
 
   it.each([
     ['garbage', Buffer.from('hello world'), 'bad_prefix'],
@@ -79,7 +83,7 @@ describe('classify', () => {
     const d = deps({ ctx: { ...deps().ctx, nextSeq: createSeqSource('ab') } });
     const seqs = ['1{"correlator":"a"}', 'junk', '{"uuid":"u"}', '1{"correlator":"a"}'].map((t) => {
       const out = classify(d, Buffer.from(t), src, NOW);
-      return out.kind === 'rate_limited' ? undefined : out.record.headers.relay_seq;
+      return out.kind === 'rate_limited' ? undefined : relaySeqOf(out.record.value, out.record.headers);
     });
     expect(seqs).toEqual(['ab-0', 'ab-1', 'ab-2', 'ab-3']);
   });

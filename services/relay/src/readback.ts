@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { PublishError } from './errors.js';
-import { RELAY_SEQ_HEADER } from './records.js';
+import { relaySeqOf } from '@parsl-usage/schemas';
 
 /**
  * Record timestamps are the producer's clock (kafkajs stamps a batch when it encodes it), so
@@ -136,7 +136,7 @@ export class TopicReadback {
           for (const m of batch.messages) {
             if (BigInt(m.offset) >= range.end) break;
             read++;
-            const seq = m.headers?.[RELAY_SEQ_HEADER]?.toString();
+            const seq = relaySeqOf(m.value, m.headers);
             if (seq !== undefined && wanted.has(seq)) found.add(seq);
           }
           if (BigInt(batch.lastOffset()) + 1n >= range.end) {

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import type { RejectReason, SniffOutcome } from '@parsl-usage/schemas';
+import type { EnvelopeWriter, RejectReason, SniffOutcome } from '@parsl-usage/schemas';
 
 /** The signature of `sniff` from @parsl-usage/schemas, injected so tests can substitute it. */
 export type Sniff = (bytes: Buffer) => SniffOutcome;
 
 /** One Kafka message, as the relay publishes it and as the spool stores it. */
+// Accepted records carry their metadata in the value's envelope, and no headers: one shared
+// empty object, never written to.
+const NO_HEADERS: Record<string, string> = Object.freeze({});
+
 export interface RelayRecord {
   topic: string;
   key: Buffer | null;
@@ -29,6 +33,8 @@ export function createSeqSource(nonce = randomBytes(8).toString('hex')): () => s
 
 export interface RecordContext {
   relayId: string;
+  /** encodes an accepted record's value (schemas/src/envelope.ts), with relayId built in */
+  envelope: EnvelopeWriter;
   nextSeq: () => string;
   rawTopic: string;
   rejectedTopic: string;
@@ -46,14 +52,10 @@ export function acceptedRecord(
   return {
     topic: ctx.rawTopic,
     key: Buffer.from(sniffed.id, 'utf8'),
-    // Exactly as received: the aggregator owns decoding, and a decoder fix can be replayed.
-    value: bytes,
-    headers: {
-      received_at_ms: String(receivedAtMs),
-      relay_id: ctx.relayId,
-      protocol: sniffed.protocol,
-      [RELAY_SEQ_HEADER]: ctx.nextSeq(),
-    },
+    // The datagram exactly as received, behind the envelope: the aggregator owns decoding,
+    // and a decoder fix can be replayed.
+    value: ctx.envelope.wrap(bytes, sniffed.protocol, receivedAtMs, ctx.nextSeq()),
+    headers: NO_HEADERS,
   };
 }
 

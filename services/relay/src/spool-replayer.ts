@@ -3,7 +3,7 @@ import { SpoolError } from './errors.js';
 import type { RelayMetrics } from './metrics.js';
 import { countPublished } from './published.js';
 import type { Publisher } from './publisher.js';
-import { RELAY_SEQ_HEADER } from './records.js';
+import { relaySeqOf } from '@parsl-usage/schemas';
 import type { Spool, SpooledRecord } from './spool.js';
 
 /*
@@ -177,7 +177,7 @@ export class SpoolReplayer {
       if (r?.doubtSinceMs === undefined) continue;
       // Spooled by a relay version that did not number its records: nothing to match on, so
       // such a record is sent again (at least once, as before).
-      const seq = r.headers[RELAY_SEQ_HEADER];
+      const seq = relaySeqOf(r.value, r.headers);
       if (seq === undefined) continue;
       let t = byTopic.get(r.topic);
       if (t === undefined) byTopic.set(r.topic, (t = { sinceMs: Infinity, wanted: new Set() }));
@@ -213,7 +213,7 @@ export class SpoolReplayer {
     for (let i = from; i < records.length; i++) {
       const r = records[i];
       if (r?.doubtSinceMs === undefined) continue;
-      const seq = r.headers[RELAY_SEQ_HEADER];
+      const seq = relaySeqOf(r.value, r.headers);
       if (seq !== undefined && found.get(r.topic)?.has(seq) === true) {
         present[i] = 1;
         hits++;

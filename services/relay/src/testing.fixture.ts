@@ -2,7 +2,8 @@ import { pino } from 'pino';
 import { PublishError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import type { Publisher } from './publisher.js';
-import { RELAY_SEQ_HEADER, type RelayRecord } from './records.js';
+import { relaySeqOf } from '@parsl-usage/schemas';
+import type { RelayRecord } from './records.js';
 import type { Spool } from './spool.js';
 import { SpoolReplayer, type ReplayerDeps } from './spool-replayer.js';
 
@@ -65,7 +66,7 @@ export class FakePublisher implements Publisher {
     this.lookups.push({ topic, sinceMs, wanted: wanted.size });
     const found = new Set<string>();
     for (const r of this.published) {
-      const seq = r.headers[RELAY_SEQ_HEADER];
+      const seq = relaySeqOf(r.value, r.headers);
       if (r.topic === topic && seq !== undefined && wanted.has(seq)) found.add(seq);
     }
     return found;
