@@ -21,3 +21,5 @@ raw_total() {
     --bootstrap-server 127.0.0.1:$((KAFKA_BASE + 1)) --topic parsl.usage.raw 2>/dev/null |
     awk -F: '{s += $3} END {print s + 0}'
 }
+PROMETHEUS_CLUSTER_PORT=19490   # the cluster's Prometheus (infra/cluster/prometheus-config.sh)
+ALERTMANAGER_CLUSTER_PORT=19493 # and Alertmanager

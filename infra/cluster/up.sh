@@ -120,6 +120,29 @@ for i in 1 2; do
   wait_for "dashboard-$i health" curl -sf "http://127.0.0.1:$((DASH_HTTP_BASE + i))/healthz"
 done
 
+# Monitoring: one Prometheus scraping every instance, one Alertmanager (ALERT_WEBHOOK_URL, as npm start).
+mkdir -p "$RUN_DIR/monitoring/prometheus-data" "$RUN_DIR/monitoring/alertmanager-data"
+bash "$ROOT/infra/cluster/prometheus-config.sh" "$ROOT" >"$RUN_DIR/monitoring/prometheus.yml"
+if [[ -n "${ALERT_WEBHOOK_URL:-}" ]]; then
+  sed "s|__ALERT_WEBHOOK_URL__|$ALERT_WEBHOOK_URL|" "$ROOT/infra/alertmanager/alertmanager.yml"
+else
+  sed '/webhook_configs:/,/^ *send_resolved:/d' "$ROOT/infra/alertmanager/alertmanager.yml"
+fi >"$RUN_DIR/monitoring/alertmanager.yml"
+if ! { [[ -f "$RUN_DIR/alertmanager.pid" ]] && kill -0 "$(cat "$RUN_DIR/alertmanager.pid")" 2>/dev/null; }; then
+  nohup bash "$ROOT/infra/scripts/supervise.sh" alertmanager prometheus-alertmanager \
+    --config.file="$RUN_DIR/monitoring/alertmanager.yml" --storage.path="$RUN_DIR/monitoring/alertmanager-data" \
+    --web.listen-address="127.0.0.1:$ALERTMANAGER_CLUSTER_PORT" --cluster.listen-address= \
+    >>"$RUN_DIR/logs/alertmanager.log" 2>&1 &
+  echo $! >"$RUN_DIR/alertmanager.pid"
+fi
+if ! { [[ -f "$RUN_DIR/prometheus.pid" ]] && kill -0 "$(cat "$RUN_DIR/prometheus.pid")" 2>/dev/null; }; then
+  nohup bash "$ROOT/infra/scripts/supervise.sh" prometheus prometheus \
+    --config.file="$RUN_DIR/monitoring/prometheus.yml" --storage.tsdb.path="$RUN_DIR/monitoring/prometheus-data" \
+    --web.listen-address="127.0.0.1:$PROMETHEUS_CLUSTER_PORT" >>"$RUN_DIR/logs/prometheus.log" 2>&1 &
+  echo $! >"$RUN_DIR/prometheus.pid"
+fi
+wait_for "Prometheus" curl -sf "http://127.0.0.1:$PROMETHEUS_CLUSTER_PORT/-/ready"
+
 cat <<MSG
 
 Parsl usage cluster is up.
@@ -127,6 +150,7 @@ Parsl usage cluster is up.
   Kafka               $CLUSTER_BROKERS
   ClickHouse          $(ch_url 1)  $(ch_url 2)   (ZooKeeper 127.0.0.1:$ZK_PORT)
   Dashboards          http://127.0.0.1:$((DASH_HTTP_BASE + 1))/  http://127.0.0.1:$((DASH_HTTP_BASE + 2))/
+  Prometheus          http://127.0.0.1:$PROMETHEUS_CLUSTER_PORT/alerts   Alertmanager http://127.0.0.1:$ALERTMANAGER_CLUSTER_PORT/
   Logs                $RUN_DIR/logs/
   Stop                npm run cluster:down   (data kept in podman volumes parsl-cluster-*; CLUSTER_RESET=1 removes them)
 MSG

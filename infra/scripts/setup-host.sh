@@ -10,7 +10,7 @@ export DOCKER_HOST="${DOCKER_HOST:-unix://$PODMAN_SOCK}"
 
 log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-APT_PACKAGES=(podman runc debootstrap docker-compose clickhouse-client slirp4netns uidmap iproute2 curl chromium poppler-utils python3-venv python3-pip prometheus)
+APT_PACKAGES=(podman runc debootstrap docker-compose clickhouse-client slirp4netns uidmap iproute2 curl chromium poppler-utils python3-venv python3-pip prometheus prometheus-alertmanager)
 
 ensure_apt() {
   local missing=()

@@ -76,6 +76,46 @@ wait_for "relay health" curl -sf "http://127.0.0.1:${RELAY_HTTP_PORT:-9464}/heal
 wait_for "aggregator health" curl -sf "http://127.0.0.1:${AGG_HTTP_PORT:-9465}/healthz"
 wait_for "dashboard health" curl -sf "http://127.0.0.1:${DASH_HTTP_PORT:-8080}/healthz"
 
+# Monitoring beside the pipeline (README, "Monitoring"): Prometheus scrapes the three services with
+# infra/prometheus's rules, and Alertmanager sends what fires to the operator's webhook
+# (ALERT_WEBHOOK_URL), or to the receivers of their own file (ALERTMANAGER_CONFIG, e.g. e-mail:
+# infra/alertmanager/alertmanager-smtp.example.yml). MONITORING=0 leaves both out.
+PROMETHEUS_PORT="${PROMETHEUS_PORT:-9090}"
+ALERTMANAGER_PORT="${ALERTMANAGER_PORT:-9093}"
+MON_DIR="$RUN_DIR/monitoring"
+start_monitor() {
+  local name=$1; shift
+  local pidfile="$RUN_DIR/$name.pid"
+  if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return; fi
+  log "starting $name (supervised)"
+  nohup bash "$ROOT/infra/scripts/supervise.sh" "$name" "$@" >>"$RUN_DIR/logs/$name.log" 2>&1 &
+  echo $! >"$pidfile"
+}
+if [[ "${MONITORING:-1}" != 0 ]]; then
+  mkdir -p "$MON_DIR/prometheus-data" "$MON_DIR/alertmanager-data"
+  if [[ -n "${ALERTMANAGER_CONFIG:-}" ]]; then
+    cp "$ALERTMANAGER_CONFIG" "$MON_DIR/alertmanager.yml"
+  elif [[ -n "${ALERT_WEBHOOK_URL:-}" ]]; then
+    sed "s|__ALERT_WEBHOOK_URL__|$ALERT_WEBHOOK_URL|" "$ROOT/infra/alertmanager/alertmanager.yml" >"$MON_DIR/alertmanager.yml"
+  else
+    # No receiver configured: alerts are still listed by Alertmanager's page, but sent nowhere.
+    log "ALERT_WEBHOOK_URL is not set: alerts show on http://127.0.0.1:$ALERTMANAGER_PORT/ but reach no one"
+    sed '/webhook_configs:/,/^ *send_resolved:/d' "$ROOT/infra/alertmanager/alertmanager.yml" >"$MON_DIR/alertmanager.yml"
+  fi
+  amtool check-config "$MON_DIR/alertmanager.yml" >/dev/null || { amtool check-config "$MON_DIR/alertmanager.yml"; exit 1; }
+  # The shipped configuration with this run's ports and the rules by absolute path.
+  sed -e "s|127.0.0.1:9464|127.0.0.1:${RELAY_HTTP_PORT:-9464}|" -e "s|127.0.0.1:9465|127.0.0.1:${AGG_HTTP_PORT:-9465}|" \
+    -e "s|127.0.0.1:8080|127.0.0.1:${DASH_HTTP_PORT:-8080}|" -e "s|127.0.0.1:9093|127.0.0.1:$ALERTMANAGER_PORT|" \
+    -e "s|^  - \(.*\.yml\)$|  - $ROOT/infra/prometheus/\1|" \
+    "$ROOT/infra/prometheus/prometheus.yml" >"$MON_DIR/prometheus.yml"
+  start_monitor alertmanager prometheus-alertmanager --config.file="$MON_DIR/alertmanager.yml" \
+    --storage.path="$MON_DIR/alertmanager-data" --web.listen-address="127.0.0.1:$ALERTMANAGER_PORT" --cluster.listen-address=
+  start_monitor prometheus prometheus --config.file="$MON_DIR/prometheus.yml" \
+    --storage.tsdb.path="$MON_DIR/prometheus-data" --web.listen-address="127.0.0.1:$PROMETHEUS_PORT"
+  wait_for "Alertmanager" curl -sf "http://127.0.0.1:$ALERTMANAGER_PORT/-/ready"
+  wait_for "Prometheus" curl -sf "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"
+fi
+
 cat <<MSG
 
 Parsl usage pipeline is up.
@@ -85,6 +125,9 @@ Parsl usage pipeline is up.
   Dashboard           http://127.0.0.1:${DASH_HTTP_PORT:-8080}/
   Kafka               127.0.0.1:$KAFKA_PORT (topics parsl.usage.raw, parsl.usage.rejected)
   Health              http://127.0.0.1:${RELAY_HTTP_PORT:-9464}/healthz  http://127.0.0.1:${AGG_HTTP_PORT:-9465}/healthz  (/metrics beside them)
+  Prometheus          http://127.0.0.1:$PROMETHEUS_PORT/alerts  (rules: infra/prometheus/alerts.yml)
+  Alertmanager        http://127.0.0.1:$ALERTMANAGER_PORT/  (receiver: ${ALERT_WEBHOOK_URL:-${ALERTMANAGER_CONFIG:-none; set ALERT_WEBHOOK_URL}})
+  Grafana dashboard   import infra/grafana/pipeline-dashboard.json, data source http://127.0.0.1:$PROMETHEUS_PORT
   Logs                $RUN_DIR/logs/
   Stop                npm stop
 MSG

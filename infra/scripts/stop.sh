@@ -3,7 +3,8 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RUN_DIR="$ROOT/.run"
-for name in relay aggregator dashboard; do
+# Monitoring first, so that stopping the services raises no alert.
+for name in prometheus alertmanager relay aggregator dashboard; do
   pidfile="$RUN_DIR/$name.pid"
   [[ -f "$pidfile" ]] || continue
   pid="$(cat "$pidfile")"

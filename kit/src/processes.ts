@@ -15,7 +15,10 @@ export interface ServiceProcess {
 }
 
 /** Runs a built service (`services/<name>/dist/main.js`) as its own process, as production does. */
-export function spawnService(name: 'relay' | 'aggregator', env: Record<string, string>): ServiceProcess {
+export function spawnService(
+  name: 'relay' | 'aggregator' | 'dashboard',
+  env: Record<string, string>,
+): ServiceProcess {
   const child = spawn(process.execPath, [`services/${name}/dist/main.js`], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },

@@ -34,7 +34,8 @@ const app = createApp({
     windowMs: 7 * 86_400_000, // ms
     maxOpenWorkflows: 100_000,
     httpHost: '127.0.0.1',
-    httpPort: 0,
+    // HTTP_PORT: where Prometheus scrapes it (test/alerts-e2e.test.ts); 0 picks any free port.
+    httpPort: Number(process.env.HTTP_PORT ?? 0),
   },
   logger,
   consumer: kafka.consumer({

@@ -7,6 +7,7 @@ import { close, listen } from './http-server.js';
 import { PanelAnswers } from './panel-answers.js';
 import { panelApi } from './panel-api.js';
 import type { QueryFn } from './panels.js';
+import { closureMetrics } from './closure-metrics.js';
 import { releaseHealthMetrics } from './release-health-metrics.js';
 import { requestHandler } from './request-handler.js';
 import { StaticAssets } from './static-assets.js';
@@ -90,6 +91,13 @@ function wire(deps: DashboardDeps, isRunning: () => boolean) {
     logger,
   });
   const releaseHealth = releaseHealthMetrics({ answer, metrics, logger, now });
+  const closures = closureMetrics({
+    answer,
+    metrics,
+    logger,
+    now,
+    unfinishedAfterDays: config.unfinishedAfterDays,
+  });
   const assets = new StaticAssets();
   const isHealthy = (): boolean => isRunning() && clickhouse.consecutiveFailures < UNHEALTHY_AFTER_FAILURES;
   const handler = requestHandler({
@@ -106,7 +114,7 @@ function wire(deps: DashboardDeps, isRunning: () => boolean) {
     }),
     async metricsText() {
       metrics.set('dashboard_cache_entries', 'answers held in the cache', answers.size);
-      await releaseHealth();
+      await Promise.all([releaseHealth(), closures()]);
       return metrics.render();
     },
   });
