@@ -48,8 +48,7 @@ async function startReplica(name: string, zkPort: number): Promise<Replica> {
     .withEntrypoint(['/usr/local/bin/replica-entrypoint.sh'])
     .withCommand(['clickhouse-server', '--config-file=/etc/clickhouse-server/config.xml'])
     .withEnvironment({
-      CLICKHOUSE_ZOOKEEPER_HOST: '127.0.0.1',
-      CLICKHOUSE_ZOOKEEPER_PORT: String(zkPort),
+      CLICKHOUSE_ZOOKEEPER_HOSTS: `127.0.0.1:${zkPort}`,
       CLICKHOUSE_SHARD: '01',
       CLICKHOUSE_REPLICA: name,
       CLICKHOUSE_INTERSERVER_HOST: '127.0.0.1',

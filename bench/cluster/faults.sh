@@ -13,18 +13,58 @@
 #   every rollup of both replicas equal to its view over workflow_changes (views-exact.ts), and
 #   how often the aggregators' view repair completed a target (services/aggregator/src/view-repair.ts).
 # CH_KILLS=n SIGKILLs replica 2 n times (FAULT_EVERY apart) instead of once: more inserts cut.
-#   RATE=200 DURATION=100 FAULT_EVERY=20 bash bench/cluster/faults.sh
+# Then the coordination faults (COORD_FAULTS=0 leaves them out), FAULT_EVERY apart:
+#   SIGKILL the ZooKeeper leader, started again 5 s later: ingestion goes on (the quorum of two
+#   elects a leader; each replica's session moves to a member it lists); measured: the election,
+#   and the longest pause in the growth of workflow_changes on each replica;
+#   SIGKILL two members (the quorum is lost) for ZK_OUTAGE s (default 30): inserts stop, the
+#   aggregators report `degraded`; measured after both are started again: the quorum back, both
+#   replicas writable (system.replicas.is_readonly), both aggregators no longer degraded.
+# The sender runs through them: DURATION defaults to 100 s, 240 s with the coordination faults
+# (the broker and replica restarts take up to a minute on two loaded cores).
+#   RATE=200 FAULT_EVERY=20 bash bench/cluster/faults.sh
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$ROOT/infra/cluster/ports.sh"
 RATE=${RATE:-200}
-DURATION=${DURATION:-100}
+COORD_FAULTS=${COORD_FAULTS:-1}
+DURATION=${DURATION:-$([[ $COORD_FAULTS == 1 ]] && echo 240 || echo 100)}
 FAULT_EVERY=${FAULT_EVERY:-20}
 CH_KILLS=${CH_KILLS:-1}
+ZK_OUTAGE=${ZK_OUTAGE:-30}
 RUN_DIR="$ROOT/.run/cluster"
 ts() { date +%H:%M:%S.%3N; }
 child_of() { pgrep -P "$(cat "$RUN_DIR/$1.pid")" | head -1; }
 ready_ch() { for _ in $(seq 1 240); do curl -sf "$(ch_url "$1")/ping" >/dev/null && return; sleep 0.25; done; }
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+# zk_mode I: leader, follower, or nothing while member I is down or outside a quorum.
+zk_mode() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$((ZK_CLIENT_BASE + $1))" && printf srvr >&3 && sed -n 's/^Mode: //p' <&3) 2>/dev/null
+}
+zk_leader() { for i in 1 2 3; do [[ "$(zk_mode "$i")" == leader ]] && echo "$i" && return; done; }
+zk_quorum() { for i in "$@"; do [[ -n "$(zk_mode "$i")" ]] || return 1; done; }
+# until_ok WHAT CMD...: polls CMD every 0.25 s (at most 5 minutes); logs how long it took.
+until_ok() {
+  local what=$1 t0; shift; t0=$(date +%s%N)
+  for _ in $(seq 1 1200); do "$@" >/dev/null 2>&1 && { echo "$(ts) $what after $(ms_since "$t0") ms"; return 0; }; sleep 0.25; done
+  echo "$(ts) $what: not within 5 minutes"; return 1
+}
+writable() { [[ "$(Q "$1" "SELECT max(is_readonly) FROM system.replicas WHERE database = 'parsl_usage'")" == 0 ]]; }
+degraded() { curl -s "http://127.0.0.1:$((AGG_HTTP_BASE + $1))/healthz" | jq -c '.degraded'; }
+not_degraded() { [[ "$(degraded "$1")" == null ]]; }
+changes() { Q "$1" "SELECT count() FROM parsl_usage.workflow_changes"; }
+# longest_pause R SECONDS: the longest time (ms) workflow_changes on replica R did not grow.
+longest_pause() {
+  local r=$1 end=$(( $(date +%s) + $2 )) last="" since longest=0 now n
+  since=$(date +%s%N)
+  while (( $(date +%s) < end )); do
+    n=$(changes "$r"); now=$(date +%s%N)
+    if [[ -n "$n" && "$n" != "$last" ]]; then last=$n; since=$now; fi
+    (( (now - since) / 1000000 > longest )) && longest=$(( (now - since) / 1000000 ))
+    sleep 0.25
+  done
+  echo "$longest"
+}
 
 before=$(raw_total)
 # The aggregators' logs grow across runs: count only this run's view repairs.
@@ -52,6 +92,39 @@ pid=$(child_of aggregator-1); echo "$(ts) SIGKILL aggregator 1 (pid $pid)"; kill
 
 sleep "$FAULT_EVERY"
 pid=$(child_of relay-1); echo "$(ts) SIGKILL relay 1 (pid $pid)"; kill -KILL "$pid"
+
+if [[ $COORD_FAULTS == 1 ]]; then
+  sleep "$FAULT_EVERY"
+  leader=$(zk_leader); leader=${leader:-1}
+  others=(); for i in 1 2 3; do [[ $i == "$leader" ]] || others+=("$i"); done
+  echo "$(ts) SIGKILL ZooKeeper member $leader (the leader)"
+  podman kill -s KILL "parsl-cluster-zookeeper-$leader" >/dev/null
+  # Own pids, never a bare `wait`: the sender is a background job too.
+  longest_pause 1 "$FAULT_EVERY" >"$RUN_DIR/pause-1" & p1=$!
+  longest_pause 2 "$FAULT_EVERY" >"$RUN_DIR/pause-2" & p2=$!
+  until_ok "a new leader among members ${others[*]}" zk_quorum "${others[@]}"
+  sleep 5; podman start "parsl-cluster-zookeeper-$leader" >/dev/null
+  until_ok "member $leader back in the quorum" zk_quorum "$leader"
+  wait "$p1" "$p2"
+  echo "$(ts) longest pause of workflow_changes' growth in the $FAULT_EVERY s from the kill: replica 1 $(cat "$RUN_DIR/pause-1") ms, replica 2 $(cat "$RUN_DIR/pause-2") ms"
+
+  sleep "$FAULT_EVERY"
+  down=(1 2); echo "$(ts) SIGKILL ZooKeeper members ${down[*]}: the quorum is lost for $ZK_OUTAGE s"
+  for i in "${down[@]}"; do podman kill -s KILL "parsl-cluster-zookeeper-$i" >/dev/null; done
+  sleep 10
+  a=$(changes 1); b=$(changes 2)
+  sleep $((ZK_OUTAGE - 10))
+  echo "$(ts) during the outage: workflow_changes grew by $(( $(changes 1) - a )) on replica 1, $(( $(changes 2) - b )) on replica 2 in $((ZK_OUTAGE - 10)) s; aggregators degraded: $(degraded 1) $(degraded 2)"
+  for i in "${down[@]}"; do podman start "parsl-cluster-zookeeper-$i" >/dev/null; done
+  echo "$(ts) ZooKeeper members ${down[*]} started"
+  pids=()
+  until_ok "quorum of three back" zk_quorum 1 2 3 & pids+=($!)
+  for i in 1 2; do
+    until_ok "replica $i writable" writable "$i" & pids+=($!)
+    until_ok "aggregator $i not degraded" not_degraded "$i" & pids+=($!)
+  done
+  wait "${pids[@]}"
+fi
 
 wait "$sender"
 echo "$(ts) sender done: $(cat "$RUN_DIR/send.json")"

@@ -34,7 +34,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
@@ -415,7 +415,8 @@ async function main(): Promise<void> {
       ratio: ours && theirs ? ours.rate / theirs.rate : null,
       trials,
     };
-    await writeFile(join(HERE, OUT), JSON.stringify(summary, null, 2) + '\n');
+    // An absolute --out is taken as it is; a relative one is under this folder.
+    await writeFile(resolve(HERE, OUT), JSON.stringify(summary, null, 2) + '\n');
     console.log(
       JSON.stringify({
         relayMaxRate: summary.relayMaxRate,

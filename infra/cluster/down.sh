@@ -15,11 +15,13 @@ for pidfile in "$RUN_DIR"/*.pid; do
   rm -f "$pidfile"
 done
 nft delete table inet parsl_cluster 2>/dev/null
-names=(parsl-cluster-zookeeper parsl-cluster-kafka-{1,2,3} parsl-cluster-clickhouse-{1,2})
-podman stop -t 10 "${names[@]}" >/dev/null 2>&1
-podman rm -f "${names[@]}" >/dev/null 2>&1
+names=(parsl-cluster-zookeeper parsl-cluster-zookeeper-{1,2,3} parsl-cluster-kafka-{1,2,3} parsl-cluster-clickhouse-{1,2})
+# --ignore: the former single ZooKeeper (parsl-cluster-zookeeper) is gone on most hosts, and one
+# missing name would otherwise make podman stop none of them.
+podman stop --ignore -t 10 "${names[@]}" >/dev/null 2>&1
+podman rm --ignore -f "${names[@]}" >/dev/null 2>&1
 if [[ "${CLUSTER_RESET:-0}" == 1 ]]; then
-  podman volume rm -f parsl-cluster-zookeeper parsl-cluster-kafka-{1,2,3} parsl-cluster-clickhouse-{1,2} >/dev/null
+  podman volume rm -f parsl-cluster-zookeeper{,-2,-3} parsl-cluster-kafka-{1,2,3} parsl-cluster-clickhouse-{1,2} >/dev/null
   rm -rf "$RUN_DIR"
 fi
 echo "cluster stopped"

@@ -1,6 +1,9 @@
 # Ports of the local cluster (infra/cluster/up.sh), apart from npm start's. Sourced.
 # shellcheck disable=SC2034
-ZK_PORT=12181
+ZK_CLIENT_BASE=12180       # the ZooKeeper ensemble's members serve clients on 12181..12183
+ZK_PEER_BASE=12280         # followers reach the leader on 12281..12283
+ZK_ELECTION_BASE=12380     # leader election on 12381..12383
+ZK_HOSTS=127.0.0.1:12181,127.0.0.1:12182,127.0.0.1:12183 # every member, as both replicas list them
 KAFKA_BASE=19090            # brokers on 19091..19093
 KAFKA_CONTROLLER_BASE=19190 # controllers on 19191..19193
 CH_HTTP_BASE=18120          # replicas' HTTP on 18121, 18122

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run cluster:up: the pipeline as a small cluster on this one machine (SCALING.md):
 #   3 Kafka brokers     KRaft quorum of three (combined broker+controller), topics RF 3, min.insync.replicas 2
-#   1 ZooKeeper         replication metadata for ClickHouse 18.16
+#   3 ZooKeeper         an ensemble (quorum of two) holding ClickHouse 18.16's replication metadata
 #   2 ClickHouse        replicas of one shard, every table Replicated* (migrations in the cluster shape)
 #   2 relays            behind one UDP address: an nftables rule spreads datagrams over both
 #   2 aggregators       one consumer group; aggregator i writes to replica i
@@ -30,14 +30,28 @@ wait_for() {
   for _ in $(seq 1 240); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
   log "$what did not become ready"; exit 1
 }
-# ZooKeeper answers `srvr` (the one four-letter command 3.8 allows by default) once it serves.
-zk_serving() { exec 3<>"/dev/tcp/127.0.0.1/$ZK_PORT" && printf srvr >&3 && grep -q '^Mode:' <&3; }
+# A member answers `srvr` (allowed by zoo.cfg's whitelist) with `Mode: leader|follower` once it is
+# part of a quorum, and "not currently serving requests" before.
+zk_serving() { (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf srvr >&3 && grep -q '^Mode:' <&3); }
 
-run_container parsl-cluster-zookeeper -e ZOO_CLIENT_PORT="$ZK_PORT" -v parsl-cluster-zookeeper:/var/lib/zookeeper/data \
-  localhost/parsl-usage/zookeeper:3.8
+# Three members from Debian's package (the image of test/cluster-migrations.test.ts), each with its
+# own client, peer and election port on the host network. Member 1 keeps the volume of the single
+# ZooKeeper this cluster had before, so that existing replicas find their metadata (the member
+# with the newest data leads, and the other two copy it).
+podman rm -f parsl-cluster-zookeeper >/dev/null 2>&1 || true # the former single member
+zk_servers=""
+for i in 1 2 3; do zk_servers+="${zk_servers:+ }server.$i=127.0.0.1:$((ZK_PEER_BASE + i)):$((ZK_ELECTION_BASE + i))"; done
+zk_volume() { if [[ $1 == 1 ]]; then echo parsl-cluster-zookeeper; else echo "parsl-cluster-zookeeper-$1"; fi; }
+for i in 1 2 3; do
+  run_container "parsl-cluster-zookeeper-$i" -v "$(zk_volume "$i"):/var/lib/zookeeper/data" \
+    -v "$ROOT/infra/cluster/zookeeper/member-entrypoint.sh:/usr/local/bin/member-entrypoint.sh:ro" \
+    --entrypoint /usr/local/bin/member-entrypoint.sh \
+    -e ZOO_MY_ID="$i" -e ZOO_SERVERS="$zk_servers" -e ZOO_CLIENT_PORT="$((ZK_CLIENT_BASE + i))" \
+    localhost/parsl-usage/zookeeper:3.8
+done
 # 18.16 attaches its Replicated* tables at start and exits if ZooKeeper is not there yet (a
-# restart over existing volumes): start the replicas only once it serves.
-wait_for "ZooKeeper" zk_serving
+# restart over existing volumes): start the replicas only once every member is in the quorum.
+for i in 1 2 3; do wait_for "ZooKeeper member $i in a quorum" zk_serving "$((ZK_CLIENT_BASE + i))"; done
 
 voters=""
 for i in 1 2 3; do voters+="${voters:+,}$i@127.0.0.1:$((KAFKA_CONTROLLER_BASE + i))"; done
@@ -57,7 +71,7 @@ for i in 1 2; do
     -v "$ROOT/infra/cluster/clickhouse/replica-entrypoint.sh:/usr/local/bin/replica-entrypoint.sh:ro" \
     -v "$ROOT/infra/cluster/clickhouse/users.d/zz-cluster.xml:/etc/clickhouse-server/users.d/zz-cluster.xml:ro" \
     --entrypoint /usr/local/bin/replica-entrypoint.sh \
-    -e CLICKHOUSE_ZOOKEEPER_HOST=127.0.0.1 -e CLICKHOUSE_ZOOKEEPER_PORT="$ZK_PORT" \
+    -e CLICKHOUSE_ZOOKEEPER_HOSTS="$ZK_HOSTS" \
     -e CLICKHOUSE_SHARD=01 -e CLICKHOUSE_REPLICA="replica-$i" -e CLICKHOUSE_INTERSERVER_HOST=127.0.0.1 \
     -e CLICKHOUSE_INTERSERVER_PORT="$((CH_INTERSERVER_BASE + i))" -e CLICKHOUSE_HTTP_PORT="$((CH_HTTP_BASE + i))" \
     -e CLICKHOUSE_TCP_PORT="$((CH_TCP_BASE + i))" \
@@ -148,7 +162,7 @@ cat <<MSG
 Parsl usage cluster is up.
   Send datagrams to   udp://127.0.0.1:$RELAY_SHARED_PORT   (relays on :$((RELAY_UDP_BASE + 1)) and :$((RELAY_UDP_BASE + 2)))
   Kafka               $CLUSTER_BROKERS
-  ClickHouse          $(ch_url 1)  $(ch_url 2)   (ZooKeeper 127.0.0.1:$ZK_PORT)
+  ClickHouse          $(ch_url 1)  $(ch_url 2)   (ZooKeeper $ZK_HOSTS)
   Dashboards          http://127.0.0.1:$((DASH_HTTP_BASE + 1))/  http://127.0.0.1:$((DASH_HTTP_BASE + 2))/
   Prometheus          http://127.0.0.1:$PROMETHEUS_CLUSTER_PORT/alerts   Alertmanager http://127.0.0.1:$ALERTMANAGER_CLUSTER_PORT/
   Logs                $RUN_DIR/logs/

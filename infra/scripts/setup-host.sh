@@ -10,11 +10,15 @@ export DOCKER_HOST="${DOCKER_HOST:-unix://$PODMAN_SOCK}"
 
 log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-APT_PACKAGES=(podman runc debootstrap docker-compose clickhouse-client slirp4netns uidmap iproute2 curl chromium poppler-utils python3-venv python3-pip prometheus prometheus-alertmanager)
+# What the pipeline and the operator commands run (`npm start`; chromium and poppler for `npm run report`).
+APT_PACKAGES=(podman runc debootstrap docker-compose clickhouse-client slirp4netns uidmap iproute2 curl chromium poppler-utils prometheus prometheus-alertmanager)
+# Only `npm test` needs these: nginx checks infra/deploy/nginx.conf (test/deploy-configs.test.ts),
+# python3-venv and pip build the Parsl and chDB venvs.
+TEST_APT_PACKAGES=(nginx-light openssl python3-venv python3-pip)
 
 ensure_apt() {
   local missing=()
-  for p in "${APT_PACKAGES[@]}"; do
+  for p in "${APT_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if ((${#missing[@]})); then
@@ -164,8 +168,16 @@ setup_containers() {
   ensure_node_image
 }
 
-setup_all() {
+# `npm start`: what the pipeline and the operator commands run, nothing only the tests use.
+setup_runtime() {
   ensure_apt
+  setup_containers
+  ensure_node_deps
+}
+
+# `npm test`: the runtime, plus the test-only tools (the real Parsl client, chDB, nginx).
+setup_all() {
+  ensure_apt "${TEST_APT_PACKAGES[@]}"
   setup_containers
   ensure_node_deps
   ensure_parsl_venv

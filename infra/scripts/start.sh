@@ -6,7 +6,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$ROOT/infra/scripts/setup-host.sh"
-setup_all
+# The runtime only: the test-only venvs and tools install under `npm test` (setup_all).
+setup_runtime
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 CLICKHOUSE_PORT="${CLICKHOUSE_PORT:-8123}"
@@ -67,13 +68,19 @@ start_service() {
 }
 RELAY_UDP_HOST="$RELAY_UDP_HOST" RELAY_UDP_PORT="$RELAY_UDP_PORT" RELAY_SPOOL_DIR="$RUN_DIR/spool" \
   start_service relay services/relay/dist/main.js
-CLICKHOUSE_USER=ingest CLICKHOUSE_PASSWORD="${CLICKHOUSE_INGEST_PASSWORD:-ingest-dev-password}" \
-  start_service aggregator services/aggregator/dist/main.js
+# AGGREGATORS=0 leaves the aggregator stopped: a restore (docs/OPERATIONS.md, "Restore on the
+# local stack") needs ClickHouse up and the consumer group idle. `npm start` again starts it.
+if [[ "${AGGREGATORS:-1}" != 0 ]]; then
+  CLICKHOUSE_USER=ingest CLICKHOUSE_PASSWORD="${CLICKHOUSE_INGEST_PASSWORD:-ingest-dev-password}" \
+    start_service aggregator services/aggregator/dist/main.js
+fi
 DASH_CLICKHOUSE_USER=dashboard DASH_CLICKHOUSE_PASSWORD="${CLICKHOUSE_DASHBOARD_PASSWORD:-dashboard-dev-password}" \
   DASH_HTTP_PORT="${DASH_HTTP_PORT:-8080}" start_service dashboard services/dashboard/dist/main.js
 
 wait_for "relay health" curl -sf "http://127.0.0.1:${RELAY_HTTP_PORT:-9464}/healthz"
-wait_for "aggregator health" curl -sf "http://127.0.0.1:${AGG_HTTP_PORT:-9465}/healthz"
+if [[ "${AGGREGATORS:-1}" != 0 ]]; then
+  wait_for "aggregator health" curl -sf "http://127.0.0.1:${AGG_HTTP_PORT:-9465}/healthz"
+fi
 wait_for "dashboard health" curl -sf "http://127.0.0.1:${DASH_HTTP_PORT:-8080}/healthz"
 
 # Monitoring beside the pipeline (README, "Monitoring"): Prometheus scrapes the three services with

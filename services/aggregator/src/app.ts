@@ -4,6 +4,7 @@ import { OpsServer, type Metrics } from '@parsl-usage/common';
 import type { DecodeOutcome, MessageMeta } from '@parsl-usage/schemas';
 import { BatchHandler } from './batch-handler.js';
 import { BatchWriter } from './batch-writer.js';
+import { CoordinationHealth } from './coordination-health.js';
 import { JoinWindow } from './join-window.js';
 import type { WorkflowSink } from './ports.js';
 import { createRejectedPublisher } from './rejected-publisher.js';
@@ -50,7 +51,8 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
   const { logger, consumer, producer, sink, metrics, config } = deps;
   const now = deps.now ?? Date.now;
   const window = new JoinWindow({ maxEntries: config.maxOpenWorkflows, windowMs: config.windowMs });
-  const retry = { sink, metrics, logger, now };
+  const coordination = new CoordinationHealth({ metrics, now });
+  const retry = { sink, metrics, logger, now, coordination };
   const publishRejected = createRejectedPublisher({ producer, ...config, metrics });
   const writer = new BatchWriter({ ...retry, publishRejected, insertGatherMs: config.insertGatherMs ?? 0 });
   const storedIds = new StoredIds({ ...retry, capacity: config.idFilterCapacity ?? 20_000_000 });
@@ -69,8 +71,11 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
       crashed,
       openWorkflows: window.size,
       lastBatchAt: handler.lastBatchAt,
+      // Still 200: the process works and a restart would not bring ZooKeeper back; inserts wait.
+      degraded: coordination.current(),
     }),
     metrics: () => {
+      coordination.export();
       metrics.set('aggregator_open_workflows', 'workflows held in the join window', window.size);
       metrics.set(
         'aggregator_consumer_up',
@@ -83,12 +88,16 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
 
   function watchGroup(): void {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      // Another instance may have changed the partitions we held: forget everything cached.
+      // Another instance may have changed the partitions we held, even those we hold again: between
+      // two joins this instance sees, it may have left the group (a session timeout) and another
+      // member consumed them. Nothing tells which, so everything cached is forgotten.
       window.clear();
       handler.reset();
       logger.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
     });
     consumer.on(consumer.events.CRASH, (e) => {
+      // The consumer restarts and rejoins (or the process ends): every partition is read again
+      // from its committed offset, and may be assigned elsewhere.
       window.clear();
       handler.reset();
       crashed = !e.payload.restart;
@@ -115,8 +124,10 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
           try {
             await handler.handle(payload);
           } catch (err) {
-            // Unflushed state of this batch is gone with the throw; kafkajs restarts from the committed offsets.
-            window.clear();
+            // Unflushed state of this batch is gone with the throw; kafkajs reads this partition
+            // again from its committed offset. Only its own entries can disagree with ClickHouse
+            // (JoinWindow.clearPartition says why the others cannot).
+            window.clearPartition(payload.batch.partition);
             handler.afterFailure();
             logger.error(
               { err, partition: payload.batch.partition },

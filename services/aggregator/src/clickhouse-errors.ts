@@ -43,6 +43,9 @@ const TRANSIENT_CODES: ReadonlyMap<number, string> = new Map([
   [236, 'ABORTED'],
   [241, 'MEMORY_LIMIT_EXCEEDED'],
   [242, 'TABLE_IS_READ_ONLY'],
+  // The connection to ZooKeeper broke while an insert committed its part: the part is rolled
+  // back (or, if the commit reached ZooKeeper, kept); insertChangesOnce looks before it retries.
+  [244, 'UNEXPECTED_ZOOKEEPER_ERROR'],
   [252, 'TOO_MANY_PARTS'],
   [319, 'UNKNOWN_STATUS_OF_INSERT'],
   [394, 'QUERY_WAS_CANCELLED'],
@@ -50,6 +53,36 @@ const TRANSIENT_CODES: ReadonlyMap<number, string> = new Map([
   [439, 'CANNOT_SCHEDULE_TASK'],
   [999, 'KEEPER_EXCEPTION'],
 ]);
+
+/**
+ * The codes with which a Replicated* table refuses writes because its server has no working
+ * coordination session (ZooKeeper or Keeper lost, or its quorum): the data is not at fault and
+ * the server is up, so the insert waits (all are transient above) and health says why
+ * (coordination-health.ts). Thrown on 18.16 by StorageReplicatedMergeTree and
+ * ReplicatedMergeTreeBlockOutputStream: 242 "Table is in readonly mode" (no session at start, or
+ * since it expired), 225 "ZooKeeper session has been expired" / "No ZooKeeper session", 999 a
+ * ZooKeeper operation that failed (connection loss, operation timeout), 244 "Unrecoverable
+ * network error while adding block".
+ */
+const COORDINATION_CODES: ReadonlySet<number> = new Set([225, 242, 244, 999]);
+
+/** True for a code that means the server lost its coordination service (not the data, not the server). */
+export function isCoordinationCode(code: number | null): boolean {
+  return code !== null && COORDINATION_CODES.has(code);
+}
+
+/**
+ * The ClickHouse code of an error or of any error it wraps (`cause`): classify() wraps the
+ * client's error in a TransientError whose own message names the code only in words.
+ */
+export function clickHouseErrorCodeDeep(err: unknown): number | null {
+  for (let e: unknown = err, depth = 0; e !== null && e !== undefined && depth < 5; depth++) {
+    const code = clickHouseErrorCode(e);
+    if (code !== null) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return null;
+}
 
 /** The server's error code: @clickhouse/client's `code`, else "Code: N" in the text (18.16's format). */
 export function clickHouseErrorCode(err: unknown): number | null {

@@ -12,6 +12,9 @@ describe('loadConfig', () => {
   it.each([
     ['AGG_FETCH_MAX_WAIT_MS', 'soon'],
     ['AGG_MIGRATE_ON_START', 'yes'],
+    // Read outside the schema once, where a bad value silently became 120 s.
+    ['PROVISION_WAIT_MS', 'soon'],
+    ['PROVISION_WAIT_MS', '-1'],
     ['CLICKHOUSE_DATABASE', 'drop table; --'],
     ['KAFKA_BROKERS', 'localhost'],
     ['CLICKHOUSE_URL', 'not a url'],

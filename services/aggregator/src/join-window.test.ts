@@ -94,6 +94,76 @@ describe('JoinWindow', () => {
     expect(w.dirty).toBe(1);
   });
 
+  // A failed batch clears its own partition only (app.ts): the others' entries, clean or dirty,
+  // must come through whole, and their dirty bookkeeping with them.
+  type Held = { partition: number; id: string; dirty: boolean };
+  it.each<{ name: string; held: Held[]; failed: number; dropped: number }>([
+    {
+      name: 'clean and dirty entries in three partitions',
+      held: [
+        { partition: 0, id: 'a', dirty: false },
+        { partition: 0, id: 'b', dirty: true },
+        { partition: 1, id: 'c', dirty: false },
+        { partition: 1, id: 'd', dirty: true },
+        { partition: 2, id: 'e', dirty: true },
+      ],
+      failed: 0,
+      dropped: 2,
+    },
+    {
+      name: 'the same id in two partitions',
+      held: [
+        { partition: 0, id: 'x', dirty: true },
+        { partition: 1, id: 'x', dirty: true },
+      ],
+      failed: 1,
+      dropped: 1,
+    },
+    {
+      name: 'a partition with only clean entries',
+      held: [
+        { partition: 3, id: 'a', dirty: false },
+        { partition: 3, id: 'b', dirty: false },
+        { partition: 4, id: 'c', dirty: true },
+      ],
+      failed: 3,
+      dropped: 2,
+    },
+    {
+      name: 'a partition that holds nothing',
+      held: [
+        { partition: 0, id: 'a', dirty: true },
+        { partition: 1, id: 'b', dirty: false },
+      ],
+      failed: 7,
+      dropped: 0,
+    },
+  ])('clearPartition: $name', ({ held, failed, dropped }) => {
+    const w = new JoinWindow({ maxEntries: 100, windowMs: 1_000 });
+    // Clean entries first (put, then flushed), then the dirty ones, so each partition has both.
+    for (const h of held.filter((x) => !x.dirty)) w.put(h.partition, state(h.id), 0);
+    for (const p of new Set(held.map((h) => h.partition))) w.markFlushed(p);
+    for (const h of held.filter((x) => x.dirty)) w.put(h.partition, state(h.id), 0);
+    const kept = held.filter((h) => h.partition !== failed);
+
+    expect(w.clearPartition(failed)).toBe(dropped);
+    expect(w.size).toBe(kept.length);
+    expect(w.dirty).toBe(kept.filter((h) => h.dirty).length);
+    for (const h of held) {
+      expect(w.get(h.partition, h.id)?.workflow_id).toBe(h.partition === failed ? undefined : h.id);
+    }
+    // Nothing of the failed partition is left to flush or forget.
+    expect(w.forgetDirty(failed)).toBe(0);
+
+    // The freed slots are reused by the failed partition's next batch without touching the others.
+    for (const h of held.filter((x) => x.partition === failed)) w.put(failed, state(`${h.id}-again`), 1);
+    for (const h of kept) expect(w.get(h.partition, h.id)?.workflow_id).toBe(h.id);
+    for (const p of new Set(kept.map((h) => h.partition))) w.markFlushed(p);
+    expect(w.dirty).toBe(held.filter((h) => h.partition === failed).length);
+    w.markFlushed(failed);
+    expect(w.dirty).toBe(0);
+  });
+
   it('touching an entry makes it the most recent', () => {
     const w = new JoinWindow({ maxEntries: 1, windowMs: 10_000 });
     w.put(0, state('a'), 0);

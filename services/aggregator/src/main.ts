@@ -9,7 +9,7 @@ import {
   supervisorRestarts,
 } from '@parsl-usage/common';
 import { decodeDatagram } from '@parsl-usage/schemas';
-import { createApp } from './app.js';
+import { createApp, type AggregatorApp } from './app.js';
 import { createClickHouseSink } from './clickhouse-sink.js';
 import { loadConfig } from './config.js';
 import { LagMonitor, kafkaLagSource } from './lag-monitor.js';
@@ -32,7 +32,33 @@ const kafka = new Kafka({
   logLevel: logLevel.WARN,
   logCreator: kafkaLogCreator(logger),
 });
-if (config.AGG_MIGRATE_ON_START) await provision({ config, kafka, clickhouse, logger });
+// The signal handlers go in before anything waits on a server: provisioning waits up to
+// PROVISION_WAIT_MS for Kafka and ClickHouse, and a SIGTERM meanwhile (a supervisor stopping a
+// service that never came up) must close the client and exit 0, not end the process unflushed
+// by the signal's default action.
+// `app` is created after provisioning: a signal before that has only the client to close.
+let app: AggregatorApp | undefined = undefined;
+let stopping = false;
+const shutdown = async (): Promise<void> => {
+  stopping = true;
+  await app?.stop();
+  await clickhouse.close();
+};
+exitOnSignals(logger, shutdown);
+
+/**
+ * A failed start (Kafka or ClickHouse unreachable past the wait, a migration refused, the HTTP
+ * port taken) is one line, then a non-zero exit for the supervisor; as the relay does. A start
+ * cut short by a signal's shutdown is not a failure: that shutdown exits 0.
+ */
+async function failedStart(err: unknown): Promise<void> {
+  if (stopping) return;
+  logger.fatal({ err }, 'aggregator failed to start');
+  await shutdown().catch(() => undefined);
+  process.exit(1);
+}
+
+if (config.AGG_MIGRATE_ON_START) await provision({ config, kafka, clickhouse, logger }).catch(failedStart);
 const metrics = new Metrics({ processMetrics: true });
 metrics.set('aggregator_supervisor_restarts', SUPERVISOR_RESTARTS_HELP, supervisorRestarts());
 const admin = kafka.admin();
@@ -44,7 +70,7 @@ const lagMonitor = new LagMonitor({
   connect: () => admin.connect(),
   disconnect: () => admin.disconnect(),
 });
-const app = createApp({
+app = createApp({
   config: {
     rawTopic: config.AGG_RAW_TOPIC,
     rejectedTopic: config.AGG_REJECTED_TOPIC,
@@ -70,7 +96,7 @@ const app = createApp({
   sink: createClickHouseSink(
     clickhouse,
     config.CLICKHOUSE_DATABASE,
-    process.env.MIGRATIONS_DIR ? { migrationsDir: process.env.MIGRATIONS_DIR } : {},
+    config.MIGRATIONS_DIR ? { migrationsDir: config.MIGRATIONS_DIR } : {},
   ),
   decode: decodeDatagram,
   metrics,
@@ -81,6 +107,5 @@ const app = createApp({
   },
 });
 
-const shutdown = (): Promise<void> => app.stop().then(() => clickhouse.close());
-exitOnSignals(logger, shutdown);
-await app.start();
+// After a signal during provisioning the shutdown is under way: nothing more to start.
+if (!stopping) await app.start().catch(failedStart);

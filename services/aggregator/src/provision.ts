@@ -9,9 +9,6 @@ import { ensureTopics, pipelineTopics } from './topics.js';
 
 export { DEFAULT_MIGRATIONS_DIR } from './migrate.js';
 
-/** How long provisioning waits for Kafka and ClickHouse to accept connections (PROVISION_WAIT_MS overrides). */
-export const DEFAULT_WAIT_MS = 120_000;
-
 /**
  * Retries `attempt` with exponential backoff (0.5 s doubling up to 8 s) until it succeeds or
  * `deadlineMs` has passed since the first try; then throws the last error. Meant for "is the
@@ -43,15 +40,9 @@ export async function waitUntilReady<T>(
   }
 }
 
-function waitMs(): number {
-  const raw = process.env.PROVISION_WAIT_MS;
-  const n = raw === undefined || raw === '' ? NaN : Number(raw);
-  return Number.isFinite(n) && n >= 0 ? n : DEFAULT_WAIT_MS;
-}
-
 /**
  * Creates the Kafka topics and applies the ClickHouse migrations; safe to run any number of times.
- * First waits (bounded, see DEFAULT_WAIT_MS) for both servers to accept connections, so that a
+ * First waits (bounded by PROVISION_WAIT_MS) for both servers to accept connections, so that a
  * one-shot job started together with them (docker-compose) does not fail on a cold start.
  */
 export async function provision(opts: {
@@ -60,13 +51,13 @@ export async function provision(opts: {
   clickhouse: ClickHouseClient;
   logger: Logger;
   migrationsDir?: string;
-  /** Upper bound on waiting for the servers; defaults to PROVISION_WAIT_MS or 120 s. */
+  /** Upper bound on waiting for the servers; defaults to the config's PROVISION_WAIT_MS. */
   waitMs?: number;
   /** The other replicas, one client per URL of CLICKHOUSE_OTHER_REPLICAS (the cluster shape). */
   otherReplicas?: ClickHouseClient[];
 }): Promise<void> {
   const { config, kafka, clickhouse, logger } = opts;
-  const deadlineMs = opts.waitMs ?? waitMs();
+  const deadlineMs = opts.waitMs ?? config.PROVISION_WAIT_MS;
 
   const others = opts.otherReplicas ?? [];
   // A caller that does not pass the replicas (AGG_MIGRATE_ON_START) would apply the single-server
@@ -123,7 +114,7 @@ export async function provision(opts: {
   }
   const r = await applyMigrations(clickhouse, {
     database: config.CLICKHOUSE_DATABASE,
-    dir: process.env.MIGRATIONS_DIR ?? opts.migrationsDir ?? DEFAULT_MIGRATIONS_DIR,
+    dir: config.MIGRATIONS_DIR ?? opts.migrationsDir ?? DEFAULT_MIGRATIONS_DIR,
     log: (m) => logger.info(m),
     ...(others.length > 0
       ? { cluster: { otherReplicas: others, zooKeeperPrefix: config.CLICKHOUSE_ZOOKEEPER_PREFIX } }

@@ -4,20 +4,26 @@ import { TransientError, withRetry } from './errors.js';
 import type { WorkflowChangeRow } from '@parsl-usage/schemas';
 import type { BatchContext, WorkflowSink } from './ports.js';
 import type { OffsetRange } from './view-repair-sql.js';
+import type { CoordinationHealth } from './coordination-health.js';
 
 export interface SinkRetryDeps {
   sink: Pick<WorkflowSink, 'watermarks' | 'storedChanges'>;
   metrics: Metrics;
   logger: Pick<Logger, 'warn'>;
   now: () => number;
+  /** Told of every retried failure and success, to report a lost ZooKeeper/Keeper (app.ts). */
+  coordination?: Pick<CoordinationHealth, 'failed' | 'succeeded'>;
 }
+
+/** Operations that write to a Replicated* table: their success proves coordination works. */
+const isInsert = (what: string): boolean => what.startsWith('insert ');
 
 /**
  * Retries a sink operation for as long as the failure is transient: a ClickHouse outage
  * pauses this partition (heartbeating, so the group keeps it here) instead of crash-looping.
  */
 export async function untilDone<T>(
-  deps: Pick<SinkRetryDeps, 'metrics' | 'logger'>,
+  deps: Pick<SinkRetryDeps, 'metrics' | 'logger' | 'coordination'>,
   ctx: BatchContext,
   what: string,
   op: () => Promise<T>,
@@ -37,17 +43,21 @@ export async function untilDone<T>(
 
 const KEEP_ALIVE_MS = 2_000; // ms: under kafkajs' 3 s heartbeat interval
 
-function retrying<T>(
-  deps: Pick<SinkRetryDeps, 'metrics' | 'logger'>,
+async function retrying<T>(
+  deps: Pick<SinkRetryDeps, 'metrics' | 'logger' | 'coordination'>,
   ctx: BatchContext,
   what: string,
   op: () => Promise<T>,
 ): Promise<T> {
-  return withRetry(op, {
+  // A read succeeds on a server without ZooKeeper, so only an insert's success, or that of an
+  // operation that itself failed for lack of coordination, says the loss is over.
+  let lostHere = false;
+  const result = await withRetry(op, {
     attempts: Number.POSITIVE_INFINITY,
     baseDelayMs: 200, // ms
     maxDelayMs: 30_000, // ms
     onRetry: (err, attempt) => {
+      if (deps.coordination?.failed(what, err)) lostHere = true;
       deps.metrics.inc('aggregator_sink_retries_total', 'retried ClickHouse operations', 1, { op: what });
       deps.logger.warn(
         { err, attempt, partition: ctx.partition, op: what },
@@ -61,6 +71,8 @@ function retrying<T>(
       await ctx.heartbeat();
     },
   });
+  deps.coordination?.succeeded(lostHere || isInsert(what));
+  return result;
 }
 
 /**

@@ -7,6 +7,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
+import { pickEnv } from './env-config.js';
 import { clickhouseConnection, logLevel } from './env-fragments.js';
 
 export const EXIT_FAILED = 1;
@@ -34,16 +35,29 @@ export interface ClickHouseEnv {
   LOG_LEVEL: string;
 }
 
-/** ClickHouse settings from env (empty counts as unset); every bad variable in one UsageError. */
+/** What the operator commands read from the environment (docs/CONFIGURATION.md is made from it). */
+export function clickhouseEnvSchema(defaults: { user: string; password: string }) {
+  return z.object({ ...clickhouseConnection(defaults), LOG_LEVEL: logLevel });
+}
+
+/**
+ * ClickHouse settings from env (empty counts as unset, CLICKHOUSE_PASSWORD_FILE read as the
+ * password); every bad variable in one UsageError.
+ */
 export function clickhouseEnv(
   env: Record<string, string | undefined>,
   defaults: { user: string; password: string },
 ): ClickHouseEnv {
-  const schema = z.object({ ...clickhouseConnection(defaults), LOG_LEVEL: logLevel });
-  const picked = Object.fromEntries(Object.keys(schema.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
+  const schema = clickhouseEnvSchema(defaults);
+  const { picked, problems } = pickEnv(Object.keys(schema.shape), env);
   const r = schema.safeParse(picked);
-  if (!r.success)
-    throw new UsageError(r.error.issues.map((i) => `${String(i.path[0])} ${i.message}`).join('; '));
+  if (!r.success || problems.length > 0)
+    throw new UsageError(
+      [
+        ...problems.map((p) => p.trim()),
+        ...(r.success ? [] : r.error.issues.map((i) => `${String(i.path[0])} ${i.message}`)),
+      ].join('; '),
+    );
   return r.data;
 }
 

@@ -1,6 +1,11 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { UsageError, clickhouseEnv } from './cli-frame.js';
 import { ConfigError, parseEnv } from './env-config.js';
+import { clickhouseConnection } from './env-fragments.js';
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
@@ -37,5 +42,56 @@ describe('parseEnv', () => {
   it('uses the caller error class when given', () => {
     class Custom extends Error {}
     expect(() => parseEnv('svc', schema, { PORT: 'x' }, (m) => new Custom(m))).toThrow(Custom);
+  });
+});
+
+describe('X_FILE variables (secrets from files)', () => {
+  const withFile = z.object({
+    PASSWORD: z.string().min(1).default('dev'),
+    PASSWORD_FILE: z.string().optional(),
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'env-config-'));
+  const file = join(dir, 'pw');
+  writeFileSync(file, 's3cret\n');
+
+  it('reads the file into the variable, one trailing newline dropped', () => {
+    expect(parseEnv('svc', withFile, { PASSWORD_FILE: file }).PASSWORD).toBe('s3cret');
+  });
+
+  it('refuses both the variable and its file', () => {
+    expect(() => parseEnv('svc', withFile, { PASSWORD: 'x', PASSWORD_FILE: file })).toThrow(
+      /PASSWORD_FILE: set PASSWORD or PASSWORD_FILE, not both/,
+    );
+  });
+
+  it('an unreadable file is an error naming it, never the default', () => {
+    expect(() => parseEnv('svc', withFile, { PASSWORD_FILE: join(dir, 'missing') })).toThrow(
+      /PASSWORD_FILE: cannot read .*missing.* \(ENOENT\)/,
+    );
+  });
+
+  it('never echoes a value read from a file', () => {
+    writeFileSync(join(dir, 'empty'), '\n');
+    let message = '';
+    try {
+      parseEnv('svc', withFile, { PASSWORD_FILE: join(dir, 'empty') });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/PASSWORD: .*\(got \(from file\)\)/);
+  });
+
+  it('the common ClickHouse fragment takes CLICKHOUSE_PASSWORD_FILE', () => {
+    const schema = z.object(clickhouseConnection({ user: 'u', password: 'dev' }));
+    expect(parseEnv('svc', schema, { CLICKHOUSE_PASSWORD_FILE: file }).CLICKHOUSE_PASSWORD).toBe('s3cret');
+    expect(
+      clickhouseEnv({ CLICKHOUSE_PASSWORD_FILE: file }, { user: 'u', password: 'dev' }).CLICKHOUSE_PASSWORD,
+    ).toBe('s3cret');
+    expect(() =>
+      clickhouseEnv(
+        { CLICKHOUSE_PASSWORD: 'a', CLICKHOUSE_PASSWORD_FILE: file },
+        { user: 'u', password: 'dev' },
+      ),
+    ).toThrow(UsageError);
   });
 });

@@ -11,7 +11,10 @@ export const sqlIdentifier = z.string().regex(SQL_IDENTIFIER, 'must be an SQL id
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** pino's levels; `info` when unset. */
-export const logLevel = z.enum(LOG_LEVELS).default('info');
+export const logLevel = z
+  .enum(LOG_LEVELS)
+  .default('info')
+  .describe('pino log level; debug or trace also print stack traces');
 
 /** A TCP or UDP port; 0 asks the system for a free one. */
 export const port = z.coerce.number().int().min(0).max(65_535);
@@ -35,12 +38,26 @@ export const kafkaBrokers = z
     message: 'expected a comma-separated list of host:port',
   });
 
-/** CLICKHOUSE_URL, _USER, _PASSWORD, _DATABASE, with the given user's local development defaults. */
+/**
+ * CLICKHOUSE_URL, _USER, _PASSWORD (or _PASSWORD_FILE), _DATABASE, with the given user's local
+ * development defaults.
+ */
 export function clickhouseConnection(defaults: { user: string; password: string }) {
   return {
-    CLICKHOUSE_URL: z.string().url('must be a URL').default('http://127.0.0.1:8123'),
-    CLICKHOUSE_USER: z.string().min(1).default(defaults.user),
-    CLICKHOUSE_PASSWORD: z.string().default(defaults.password),
-    CLICKHOUSE_DATABASE: sqlIdentifier.default('parsl_usage'),
+    CLICKHOUSE_URL: z
+      .string()
+      .url('must be a URL')
+      .default('http://127.0.0.1:8123')
+      .describe("ClickHouse's HTTP interface"),
+    CLICKHOUSE_USER: z.string().min(1).default(defaults.user).describe('ClickHouse user (docs/SECURITY.md)'),
+    CLICKHOUSE_PASSWORD: z
+      .string()
+      .default(defaults.password)
+      .describe('its password; the default is the local development one'),
+    CLICKHOUSE_PASSWORD_FILE: z
+      .string()
+      .optional()
+      .describe('a file holding CLICKHOUSE_PASSWORD (one trailing newline dropped); not both'),
+    CLICKHOUSE_DATABASE: sqlIdentifier.default('parsl_usage').describe('database of the pipeline tables'),
   };
 }

@@ -1,7 +1,7 @@
-export { ConfigError, parseEnv } from './env-config.js';
+export { ConfigError, FILE_SUFFIX, parseEnv, pickEnv } from './env-config.js';
 export { Metrics, type MetricsOptions } from './metrics.js';
 export { exitOnSignals } from './shutdown.js';
-export { SUPERVISOR_RESTARTS_HELP, supervisorRestarts } from './supervisor.js';
+export { SUPERVISOR_RESTARTS_HELP, supervisorEnvSchema, supervisorRestarts } from './supervisor.js';
 export {
   LOG_LEVELS,
   SQL_IDENTIFIER,

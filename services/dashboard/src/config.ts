@@ -3,35 +3,83 @@ import { bool, logLevel, parseEnv, port, sqlIdentifier } from '@parsl-usage/comm
 
 export { ConfigError } from '@parsl-usage/common';
 
-const schema = z.object({
-  DASH_CLICKHOUSE_URL: z.string().url().default('http://127.0.0.1:8123'),
+/** Exported for docs/CONFIGURATION.md, which kit/src/config-reference.ts makes from it. */
+export const dashboardEnvSchema = z.object({
+  DASH_CLICKHOUSE_URL: z
+    .string()
+    .url()
+    .default('http://127.0.0.1:8123')
+    .describe("ClickHouse's HTTP interface"),
   // Its own read-only user with its own caps, so analysts cannot starve the page (docs/SECURITY.md);
   // the password default is the local development one.
-  DASH_CLICKHOUSE_USER: z.string().min(1).default('dashboard'),
-  DASH_CLICKHOUSE_PASSWORD: z.string().default('dashboard-dev-password'),
+  DASH_CLICKHOUSE_USER: z
+    .string()
+    .min(1)
+    .default('dashboard')
+    .describe("read-only ClickHouse user with the dashboard's own limits (docs/SECURITY.md)"),
+  DASH_CLICKHOUSE_PASSWORD: z
+    .string()
+    .default('dashboard-dev-password')
+    .describe('its password; the default is the local development one'),
+  DASH_CLICKHOUSE_PASSWORD_FILE: z
+    .string()
+    .optional()
+    .describe('a file holding DASH_CLICKHOUSE_PASSWORD (one trailing newline dropped); not both'),
   // Interpolated into SQL as `db.table`, so it must be an identifier, never free text.
-  DASH_CLICKHOUSE_DATABASE: sqlIdentifier.default('parsl_usage'),
+  DASH_CLICKHOUSE_DATABASE: sqlIdentifier.default('parsl_usage').describe('database of the pipeline tables'),
   /** ms; the dashboard profile stops queries at 30 s, so waiting longer gains nothing. */
-  DASH_CLICKHOUSE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(35_000),
-  DASH_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-  DASH_HTTP_PORT: port.default(8080),
+  DASH_CLICKHOUSE_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .max(120_000)
+    .default(35_000)
+    .describe('ms a ClickHouse request may take'),
+  DASH_HTTP_HOST: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe('address of the page, the API and /metrics; put a TLS proxy in front (docs/DEPLOYMENT.md)'),
+  DASH_HTTP_PORT: port.default(8080).describe('port of the page, the API and /metrics'),
   /** ms an API answer is served from memory before ClickHouse is asked again. */
-  DASH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  DASH_CACHE_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86_400_000)
+    .default(60_000)
+    .describe('ms an API answer is served from memory before ClickHouse is asked again'),
   /** answers kept at most (each is one panel for one parameter set; a few kB to a few hundred kB). */
   /**
    * Compute the page's default view at start and renew it every half DASH_CACHE_TTL_MS, so a
    * visitor never waits for ClickHouse for it (off when the TTL is 0).
    */
-  DASH_WARM: bool.default('true'),
-  DASH_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  DASH_WARM: bool
+    .default('true')
+    .describe('compute the default view at start and renew it every half DASH_CACHE_TTL_MS'),
+  DASH_CACHE_MAX_ENTRIES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(1_000)
+    .describe('API answers kept in memory at most (one panel for one parameter set each)'),
   /** days after which a level-3 run without closure counts as unfinished (the aggregator's join window). */
-  DASH_UNFINISHED_AFTER_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  DASH_UNFINISHED_AFTER_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(365)
+    .default(7)
+    .describe(
+      'days after which a run without an end message is shown as unfinished; keep it at the 7 days of migrations 003 and 005, which decide the unfinished column',
+    ),
   LOG_LEVEL: logLevel,
 });
 
-export type DashboardConfig = z.infer<typeof schema>;
+export type DashboardConfig = z.infer<typeof dashboardEnvSchema>;
 
 /** Validates the environment; one error lists every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): DashboardConfig {
-  return parseEnv('dashboard', schema, env);
+  return parseEnv('dashboard', dashboardEnvSchema, env);
 }

@@ -31,5 +31,15 @@ const app = createApp({
   metrics,
 });
 
-exitOnSignals(logger, () => app.stop().then(() => clickhouse.close()));
-await app.start();
+const shutdown = (): Promise<void> => app.stop().then(() => clickhouse.close());
+exitOnSignals(logger, shutdown);
+
+// A failed start (the port taken, the page's assets missing) is one line and a non-zero exit for
+// the supervisor, as the relay does, not an unhandled rejection's stack trace.
+try {
+  await app.start();
+} catch (err) {
+  logger.fatal({ err }, 'dashboard failed to start');
+  await shutdown().catch(() => undefined);
+  process.exit(1);
+}

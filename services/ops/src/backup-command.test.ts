@@ -14,7 +14,19 @@ describe('parseCommand', () => {
       KAFKA_BROKERS: ['127.0.0.1:9092'],
       AGG_GROUP_ID: 'parsl-usage-aggregator',
       AGG_RAW_TOPIC: 'parsl.usage.raw',
+      CLICKHOUSE_HTTP_IDLE_TIMEOUT_MS: 120_000,
     });
+  });
+  it.each([
+    ['5000', 5_000],
+    ['999', /at least 1000/],
+    ['1500.5', /integer/i],
+    ['soon', /number/i],
+  ])('CLICKHOUSE_HTTP_IDLE_TIMEOUT_MS=%s', (value, want) => {
+    const parse = () =>
+      parseCommand(backupArgsSchema, { dir: 'd' }, { CLICKHOUSE_HTTP_IDLE_TIMEOUT_MS: value }, 'u');
+    if (typeof want === 'number') expect(parse().env.CLICKHOUSE_HTTP_IDLE_TIMEOUT_MS).toBe(want);
+    else expect(parse).toThrow(want);
   });
   it('lists every problem of arguments and environment in one message, then the usage', () => {
     expect(() =>

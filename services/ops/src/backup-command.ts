@@ -7,7 +7,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
-import type { ClickHouseHttp } from './backup-http.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, type ClickHouseHttp } from './backup-http.js';
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
@@ -28,6 +28,13 @@ export const backupEnvSchema = z.object({
     ),
   AGG_GROUP_ID: z.string().min(1).default('parsl-usage-aggregator'),
   AGG_RAW_TOPIC: z.string().min(1).default('parsl.usage.raw'),
+  /** ms the backup's and restore's streams may go without a byte (backup-http.ts) */
+  CLICKHOUSE_HTTP_IDLE_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000, 'CLICKHOUSE_HTTP_IDLE_TIMEOUT_MS must be at least 1000 (ms)')
+    .max(3_600_000, 'CLICKHOUSE_HTTP_IDLE_TIMEOUT_MS must be at most 3600000 (ms)')
+    .default(DEFAULT_IDLE_TIMEOUT_MS),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type BackupEnv = z.infer<typeof backupEnvSchema>;
@@ -96,7 +103,12 @@ export async function runCommand<A>(cmd: {
       args,
       env,
       client,
-      http: { url: env.CLICKHOUSE_URL, user: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD },
+      http: {
+        url: env.CLICKHOUSE_URL,
+        user: env.CLICKHOUSE_USER,
+        password: env.CLICKHOUSE_PASSWORD,
+        idleTimeoutMs: env.CLICKHOUSE_HTTP_IDLE_TIMEOUT_MS,
+      },
     });
   } catch (err) {
     process.stderr.write(`${cmd.name}: ${oneLine(err)}\n`);

@@ -27,6 +27,7 @@ import {
   type PartitionState,
 } from './backup-manifest.js';
 import { checkNative, sameColumns, type NativeColumn, type NativeSummary } from './backup-native.js';
+import { isSystemFailure } from './backup-errors.js';
 import { queryGzip, type ClickHouseHttp } from './backup-http.js';
 import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
 import type { Watermark } from './forget-project.js';
@@ -193,23 +194,29 @@ async function exportPartition(
   }
 }
 
-export async function readManifest(dir: string): Promise<Manifest> {
+/** The manifest in `dir`; undefined when the file system says there is none (ENOENT). */
+async function manifestIn(dir: string): Promise<Manifest | undefined> {
   let text: string;
   try {
     text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new Error(`no backup in ${dir} (${MANIFEST_FILE} is missing)`);
+    if (isSystemFailure(err, 'ENOENT')) return undefined;
     throw err;
   }
   return parseManifest(text);
 }
 
+export async function readManifest(dir: string): Promise<Manifest> {
+  const manifest = await manifestIn(dir);
+  if (manifest === undefined) throw new Error(`no backup in ${dir} (${MANIFEST_FILE} is missing)`);
+  return manifest;
+}
+
+/** A first backup into `dir` has none; a manifest that cannot be read or parsed stops the run. */
 async function previousManifest(dir: string): Promise<Manifest | undefined> {
   try {
-    return await readManifest(dir);
+    return await manifestIn(dir);
   } catch (err) {
-    if ((err as Error).message.startsWith('no backup in')) return undefined;
     throw new Error(
       `${(err as Error).message}; move the directory aside or repair it before backing up into it`,
     );
@@ -229,7 +236,7 @@ async function withLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
   try {
     await writeFile(lock, `${process.pid} ${new Date().toISOString()}\n`, { flag: 'wx' });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (!isSystemFailure(err, 'EEXIST')) throw err;
     const holder = (await readFile(lock, 'utf8').catch(() => '?')).trim();
     throw new Error(
       `${lock} exists (pid and start: ${holder}): another backup is running, or one was killed; remove the file if none is running`,

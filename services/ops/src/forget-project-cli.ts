@@ -12,6 +12,12 @@ import { FORGET_USAGE, forgetArgsSchema } from './forget-project.js';
 import { forgetProject } from './forget-project-run.js';
 import { runMaintenanceCommand } from './maintenance-cli.js';
 import { DEFAULT_MIGRATIONS_DIR } from '@parsl-usage/aggregator/provision';
+import { migrationsDirEnv } from '@parsl-usage/aggregator/config';
+import { UsageError, parseEnv } from '@parsl-usage/common';
+import { z } from 'zod';
+
+/** What forget-project reads beside the ClickHouse connection (docs/CONFIGURATION.md). */
+export const forgetEnvSchema = z.object(migrationsDirEnv);
 
 async function main(): Promise<void> {
   await runMaintenanceCommand({
@@ -25,11 +31,17 @@ its share of every rollup). Exit 3: done, but rows of the project arrived meanwh
 (run it again). See docs/PRIVACY.md.`,
     requestTimeoutMs: 3_600_000,
     run: async ({ args, env, client }) => {
+      const { MIGRATIONS_DIR } = parseEnv(
+        'forget-project',
+        forgetEnvSchema,
+        process.env,
+        (m) => new UsageError(m),
+      );
       const r = await forgetProject({
         client,
         database: env.CLICKHOUSE_DATABASE,
         project: args.project,
-        migrationsDir: process.env.MIGRATIONS_DIR ?? DEFAULT_MIGRATIONS_DIR,
+        migrationsDir: MIGRATIONS_DIR ?? DEFAULT_MIGRATIONS_DIR,
         log: (m) => process.stderr.write(`forget-project: ${m}\n`),
       });
       process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -6,9 +6,9 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
-import { LOCAL_DEV_USERS, UsageError, clickhouseClient, runCli } from '@parsl-usage/common';
-import { loadConfig, type AggregatorConfig } from '@parsl-usage/aggregator/config';
+import { clickhouseClient, runCli } from '@parsl-usage/common';
 import { provision } from '@parsl-usage/aggregator/provision';
+import { loadMigrateConfig } from './migrate-config.js';
 
 const HELP = `usage: migrate-cli
 
@@ -16,33 +16,21 @@ Creates the Kafka topics and applies the SQL migrations of infra/clickhouse/migr
 (checksummed in schema_migrations: safe to run any number of times).
 
 Environment: CLICKHOUSE_URL (http://127.0.0.1:8123), CLICKHOUSE_USER (admin),
-CLICKHOUSE_PASSWORD (local dev default admin-dev-password), CLICKHOUSE_DATABASE (parsl_usage),
-KAFKA_BROKERS (127.0.0.1:9092), AGG_RAW_TOPIC, AGG_REJECTED_TOPIC, AGG_RAW_PARTITIONS,
-PROVISION_WAIT_MS (how long to wait for the servers, 120000), LOG_LEVEL.
+CLICKHOUSE_PASSWORD (local dev default admin-dev-password) or CLICKHOUSE_PASSWORD_FILE,
+CLICKHOUSE_DATABASE (parsl_usage), KAFKA_BROKERS (127.0.0.1:9092), AGG_RAW_TOPIC, AGG_REJECTED_TOPIC, AGG_RAW_PARTITIONS,
+PROVISION_WAIT_MS (how long to wait for the servers, 120000), MIGRATIONS_DIR, LOG_LEVEL.
+Every variable: docs/CONFIGURATION.md.
 Cluster shape (SCALING.md): CLICKHOUSE_OTHER_REPLICAS (the other replicas' URLs, comma-separated:
 Replicated* tables, DDL on every replica), CLICKHOUSE_ZOOKEEPER_PREFIX (/clickhouse/tables/{shard}),
 KAFKA_REPLICATION_FACTOR and KAFKA_MIN_INSYNC_REPLICAS (1 and 1; 3 and 2 on three brokers).
 Exit codes: 0 done, 1 failed, 2 bad environment.`;
-
-function config(): AggregatorConfig {
-  const env = { ...process.env };
-  // The aggregator's own default user is ingest, which may not run DDL.
-  if (!env.CLICKHOUSE_USER) env.CLICKHOUSE_USER = LOCAL_DEV_USERS.admin.user;
-  if (!env.CLICKHOUSE_PASSWORD) env.CLICKHOUSE_PASSWORD = LOCAL_DEV_USERS.admin.password;
-  try {
-    return loadConfig(env);
-  } catch (err) {
-    const lines = (err as Error).message.split('\n').map((l) => l.trim());
-    throw new UsageError(lines.filter(Boolean).join('; '));
-  }
-}
 
 await runCli({
   name: 'migrate',
   help: HELP,
   options: {},
   run: async () => {
-    const c = config();
+    const c = loadMigrateConfig(process.env);
     const logger = pino({ level: c.LOG_LEVEL, base: { service: 'migrate' } });
     const clickhouse = clickhouseClient({ ...c, LOG_LEVEL: c.LOG_LEVEL });
     const otherReplicas = c.CLICKHOUSE_OTHER_REPLICAS.map((url) =>

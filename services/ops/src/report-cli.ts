@@ -16,6 +16,8 @@ import {
   checkArgs,
   clickhouseClient,
   clickhouseEnv,
+  clickhouseEnvSchema,
+  parseEnv,
   parseCliArgs,
   runCli,
   type CliOptions,
@@ -42,6 +44,17 @@ Environment: CLICKHOUSE_URL (http://127.0.0.1:8123), CLICKHOUSE_USER (analyst: t
 reads), CLICKHOUSE_PASSWORD (local dev default analyst-dev-password), CLICKHOUSE_DATABASE
 (parsl_usage), LOG_LEVEL (debug: stack traces on errors).
 Exit codes: 0 written, 1 failed, 2 bad arguments or environment.`;
+
+/** What the report reads beside the ClickHouse connection. */
+const reportOnlyEnv = z.object({
+  REPORT_CHROMIUM: z
+    .string()
+    .min(1)
+    .default(DEFAULT_CHROMIUM)
+    .describe('the Chromium (or Chrome) binary that prints the PDF'),
+});
+/** Every variable of the report (docs/CONFIGURATION.md is made from it). */
+export const reportEnvSchema = clickhouseEnvSchema(LOCAL_DEV_USERS.analyst).merge(reportOnlyEnv);
 
 const OPTIONS: CliOptions = { month: { type: 'string' }, year: { type: 'string' }, out: { type: 'string' } };
 
@@ -84,7 +97,7 @@ export function reportOptions(
     period,
     previous,
     out: resolve(args.out),
-    chromium: env.REPORT_CHROMIUM || DEFAULT_CHROMIUM,
+    chromium: parseEnv('report', reportOnlyEnv, env, (m) => new UsageError(m)).REPORT_CHROMIUM,
     clickhouse: {
       url: e.CLICKHOUSE_URL,
       username: e.CLICKHOUSE_USER,

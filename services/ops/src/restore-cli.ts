@@ -12,6 +12,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
 import { runCommand } from './backup-command.js';
 import { DEFAULT_MIGRATIONS_DIR } from '@parsl-usage/aggregator/provision';
+import { migrationsDirEnv } from '@parsl-usage/aggregator/config';
+import { parseEnv } from '@parsl-usage/common';
 import { runRestore } from './restore-run.js';
 
 export const RESTORE_USAGE = `usage: restore-cli --dir DIR [--force] [--from-events] [--no-offsets]
@@ -22,6 +24,9 @@ export const RESTORE_USAGE = `usage: restore-cli --dir DIR [--force] [--from-eve
                   retention already dropped
   --no-offsets    leave the consumer group alone (a restore for inspection, not a recovery)
   --help          this text`;
+
+/** What restore reads beside the variables of backup-command.ts (docs/CONFIGURATION.md). */
+export const restoreEnvSchema = z.object(migrationsDirEnv);
 
 export const restoreArgsSchema = z.object({
   dir: z.string({ required_error: '--dir DIR is required' }).min(1, '--dir must not be empty'),
@@ -42,6 +47,7 @@ async function main(): Promise<void> {
     args: restoreArgsSchema,
     usage: RESTORE_USAGE,
     run: async ({ args, env, client, http }) => {
+      const { MIGRATIONS_DIR } = parseEnv('restore', restoreEnvSchema, process.env);
       const kafka = new Kafka({
         clientId: 'parsl-usage-restore',
         brokers: env.KAFKA_BROKERS,
@@ -52,7 +58,7 @@ async function main(): Promise<void> {
         http,
         database: env.CLICKHOUSE_DATABASE,
         dir: args.dir,
-        migrationsDir: process.env.MIGRATIONS_DIR ?? DEFAULT_MIGRATIONS_DIR,
+        migrationsDir: MIGRATIONS_DIR ?? DEFAULT_MIGRATIONS_DIR,
         force: args.force,
         fromEvents: args['from-events'],
         ...(args['no-offsets']

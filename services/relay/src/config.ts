@@ -5,32 +5,90 @@ import { ConfigError } from './errors.js';
 
 const positiveInt = z.coerce.number().int().positive();
 
-const schema = z.object({
-  RELAY_UDP_HOST: z.string().min(1).default('127.0.0.1'),
-  RELAY_UDP_PORT: port.default(50_077),
-  RELAY_RCVBUF_BYTES: positiveInt.default(8 * 1024 * 1024),
-  RELAY_MAX_DATAGRAM_BYTES: positiveInt.max(65_507).default(8192),
-  RELAY_WORKERS: positiveInt.max(256).default(1),
+/** Exported for docs/CONFIGURATION.md, which kit/src/config-reference.ts makes from it. */
+export const relayEnvSchema = z.object({
+  RELAY_UDP_HOST: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe('address the UDP socket binds; 0.0.0.0 to take datagrams from the internet'),
+  RELAY_UDP_PORT: port.default(50_077).describe("UDP port Parsl clients send to (Parsl's default is 50077)"),
+  RELAY_RCVBUF_BYTES: positiveInt
+    .default(8 * 1024 * 1024)
+    .describe("bytes; the socket's kernel receive buffer (SO_RCVBUF, capped by net.core.rmem_max)"),
+  RELAY_MAX_DATAGRAM_BYTES: positiveInt
+    .max(65_507)
+    .default(8192)
+    .describe('bytes; longer datagrams are rejected, not published'),
+  RELAY_WORKERS: positiveInt
+    .max(256)
+    .default(1)
+    .describe('processes sharing the UDP port (node:cluster); 1 runs in one process'),
   // Set by the cluster primary for each worker, not by operators.
-  RELAY_WORKER_INDEX: z.coerce.number().int().min(0).default(0),
-  KAFKA_BROKERS: kafkaBrokers.default('127.0.0.1:9092'),
-  KAFKA_CLIENT_ID: z.string().min(1).default('parsl-usage-relay'),
-  RELAY_RAW_TOPIC: z.string().min(1).default('parsl.usage.raw'),
-  RELAY_REJECTED_TOPIC: z.string().min(1).default('parsl.usage.rejected'),
-  RELAY_REJECTED_MAX_BYTES: z.coerce.number().int().min(0).default(2048),
-  RELAY_BATCH_MAX_MESSAGES: positiveInt.default(1000),
-  RELAY_BATCH_MAX_MS: positiveInt.default(5),
-  RELAY_RATE_PER_SOURCE: z.coerce.number().positive().default(50),
-  RELAY_BURST_PER_SOURCE: positiveInt.default(200),
-  RELAY_RATE_TABLE_MAX: positiveInt.default(100_000),
-  RELAY_SPOOL_DIR: z.string().min(1).default('./.run/spool'),
-  RELAY_SPOOL_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
-  RELAY_SPOOL_FSYNC: bool.default('true'),
+  RELAY_WORKER_INDEX: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('set by the cluster primary for each worker, never by operators'),
+  KAFKA_BROKERS: kafkaBrokers
+    .default('127.0.0.1:9092')
+    .describe('comma-separated host:port of the Kafka bootstrap brokers'),
+  KAFKA_CLIENT_ID: z.string().min(1).default('parsl-usage-relay').describe('client id the relay gives Kafka'),
+  RELAY_RAW_TOPIC: z.string().min(1).default('parsl.usage.raw').describe('topic of accepted datagrams'),
+  RELAY_REJECTED_TOPIC: z
+    .string()
+    .min(1)
+    .default('parsl.usage.rejected')
+    .describe('topic of rejected datagrams, with the reason'),
+  RELAY_REJECTED_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2048)
+    .describe('bytes of a rejected datagram kept in its rejected record'),
+  RELAY_BATCH_MAX_MESSAGES: positiveInt.default(1000).describe('datagrams per Kafka produce request at most'),
+  RELAY_BATCH_MAX_MS: positiveInt.default(5).describe('ms a datagram may wait for its batch to fill'),
+  RELAY_RATE_PER_SOURCE: z.coerce
+    .number()
+    .positive()
+    .default(50)
+    .describe('datagrams per second one source address may send; more are dropped and counted'),
+  RELAY_BURST_PER_SOURCE: positiveInt
+    .default(200)
+    .describe('datagrams a source may send at once above its rate (token bucket size)'),
+  RELAY_RATE_TABLE_MAX: positiveInt
+    .default(100_000)
+    .describe('source addresses the rate limiter tracks at most'),
+  RELAY_SPOOL_DIR: z
+    .string()
+    .min(1)
+    .default('./.run/spool')
+    .describe('directory of the disk spool that holds datagrams while Kafka is unreachable'),
+  RELAY_SPOOL_MAX_BYTES: positiveInt
+    .default(1024 * 1024 * 1024)
+    .describe('bytes the spool may hold; past it new datagrams are dropped and counted'),
+  RELAY_SPOOL_FSYNC: bool
+    .default('true')
+    .describe('fsync each spool write (true survives a power cut, false is faster)'),
   // After a failed publish, how long to let the request land before reading the topic back.
-  RELAY_READBACK_SETTLE_MS: z.coerce.number().int().min(0).default(10_000),
-  RELAY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-  RELAY_HTTP_PORT: port.default(9464),
-  RELAY_INSTANCE_ID: z.string().min(1).optional(),
+  RELAY_READBACK_SETTLE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10_000)
+    .describe('ms after a failed publish before the topic is read back to see whether it landed'),
+  RELAY_HTTP_HOST: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe('address of /metrics and /health; keep it private'),
+  RELAY_HTTP_PORT: port.default(9464).describe('port of /metrics and /health'),
+  RELAY_INSTANCE_ID: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('name in logs and metrics; default <hostname>-<pid>'),
   LOG_LEVEL: logLevel,
 });
 
@@ -54,7 +112,7 @@ export interface RelayConfig {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
   // Empty strings count as unset, so `RELAY_UDP_PORT=` in a unit file does not become port 0.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = schema.safeParse(cleaned);
+  const parsed = relayEnvSchema.safeParse(cleaned);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(problems);
