@@ -8,7 +8,6 @@
  * data are counted once, not once per replica; two equal inserts count twice, as on one node.
  */
 import { freeTcpPort } from '@parsl-usage/kit/processes';
-import { connect } from 'node:net';
 import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,23 +17,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations, loadMigrations } from '@parsl-usage/aggregator/migrate';
 import { DEFAULT_ZOOKEEPER_PREFIX } from '@parsl-usage/aggregator/replicated-ddl';
 import { CH_USERS, MIGRATIONS_DIR, REPO_ROOT, eventually } from './setup/env.js';
+import { zookeeperOk } from './support/zookeeper.js';
 
 const CLICKHOUSE_IMAGE = process.env.CLICKHOUSE_IMAGE ?? 'localhost/parsl-usage/clickhouse:18.16';
 const ZOOKEEPER_IMAGE = process.env.ZOOKEEPER_IMAGE ?? 'localhost/parsl-usage/zookeeper:3.8';
 const DB = 'parsl_usage';
 
 const freePort = freeTcpPort;
-
-/** ZooKeeper's `ruok` four-letter word: true once it serves, undefined before. */
-function zookeeperOk(port: number): Promise<true | undefined> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1', () => s.end('ruok'));
-    let got = '';
-    s.on('data', (d: Buffer) => (got += d.toString()));
-    s.on('close', () => resolve(got === 'imok' ? true : undefined));
-    s.on('error', () => resolve(undefined));
-  });
-}
 
 interface Replica {
   container: StartedTestContainer;

@@ -9,7 +9,6 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
@@ -42,6 +41,7 @@ print(json.dumps({
   'replica': root.findtext('macros/replica'),
 }))
 `;
+import { zookeeperOk } from './support/zookeeper.js';
 
 /** Runs the entrypoint in render-only mode with `env`: its exit status, stderr and the parsed file. */
 function render(env: Record<string, string>): { status: number | null; stderr: string; config?: Rendered } {
@@ -134,17 +134,6 @@ describe('replica-entrypoint.sh renders every coordination member', () => {
     }
   });
 });
-
-/** ZooKeeper's `ruok`: true once it serves, undefined before. */
-function zookeeperOk(port: number): Promise<true | undefined> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1', () => s.end('ruok'));
-    let got = '';
-    s.on('data', (d: Buffer) => (got += d.toString()));
-    s.on('close', () => resolve(got === 'imok' ? true : undefined));
-    s.on('error', () => resolve(undefined));
-  });
-}
 
 describe('ClickHouse 18.16 loads the rendered members and fails over among them', () => {
   let zk: StartedTestContainer | undefined;
