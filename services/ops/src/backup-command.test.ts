@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { oneLine, parseCommand } from './backup-command.js';
 import { backupArgsSchema } from './backup-cli.js';
@@ -28,6 +31,19 @@ describe('parseCommand', () => {
     if (typeof want === 'number') expect(parse().env.CLICKHOUSE_HTTP_IDLE_TIMEOUT_MS).toBe(want);
     else expect(parse).toThrow(want);
   });
+  const secret = join(mkdtempSync(join(tmpdir(), 'backup-secret-')), 'password');
+  writeFileSync(secret, 's3cret\n');
+  it.each([
+    // [environment, password read, or the error]
+    [{ CLICKHOUSE_PASSWORD_FILE: secret }, 's3cret'],
+    [{ CLICKHOUSE_PASSWORD_FILE: secret, CLICKHOUSE_PASSWORD: 'x' }, /not both/],
+    [{ CLICKHOUSE_PASSWORD_FILE: join(secret, 'missing') }, /cannot read .*ENOTDIR|cannot read .*ENOENT/],
+  ])('CLICKHOUSE_PASSWORD_FILE: %j', (env: Record<string, string>, want) => {
+    const parse = () => parseCommand(backupArgsSchema, { dir: 'd' }, env, 'u');
+    if (typeof want === 'string') expect(parse().env.CLICKHOUSE_PASSWORD).toBe(want);
+    else expect(parse).toThrow(want);
+  });
+
   it('lists every problem of arguments and environment in one message, then the usage', () => {
     expect(() =>
       parseCommand(

@@ -7,6 +7,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
+import { pickEnv } from '@parsl-usage/common';
 import { DEFAULT_IDLE_TIMEOUT_MS, type ClickHouseHttp } from './backup-http.js';
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -14,7 +15,11 @@ const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 export const backupEnvSchema = z.object({
   CLICKHOUSE_URL: z.string().url('CLICKHOUSE_URL must be a URL').default('http://127.0.0.1:8123'),
   CLICKHOUSE_USER: z.string().min(1, 'CLICKHOUSE_USER must not be empty').default('admin'),
-  CLICKHOUSE_PASSWORD: z.string().default('admin-dev-password'),
+  CLICKHOUSE_PASSWORD: z.string().default('admin-dev-password').describe('ClickHouse password (admin)'),
+  CLICKHOUSE_PASSWORD_FILE: z
+    .string()
+    .optional()
+    .describe('file holding CLICKHOUSE_PASSWORD (one trailing newline dropped); not both'),
   CLICKHOUSE_DATABASE: z
     .string()
     .regex(identifier, 'CLICKHOUSE_DATABASE must be an SQL identifier')
@@ -28,13 +33,13 @@ export const backupEnvSchema = z.object({
     ),
   AGG_GROUP_ID: z.string().min(1).default('parsl-usage-aggregator'),
   AGG_RAW_TOPIC: z.string().min(1).default('parsl.usage.raw'),
-  /** ms the backup's and restore's streams may go without a byte (backup-http.ts) */
   CLICKHOUSE_HTTP_IDLE_TIMEOUT_MS: z.coerce
     .number()
     .int()
     .min(1_000, 'CLICKHOUSE_HTTP_IDLE_TIMEOUT_MS must be at least 1000 (ms)')
     .max(3_600_000, 'CLICKHOUSE_HTTP_IDLE_TIMEOUT_MS must be at most 3600000 (ms)')
-    .default(DEFAULT_IDLE_TIMEOUT_MS),
+    .default(DEFAULT_IDLE_TIMEOUT_MS)
+    .describe("ms the backup's and restore's HTTP streams may go without a byte before they fail"),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type BackupEnv = z.infer<typeof backupEnvSchema>;
@@ -46,15 +51,13 @@ export function parseCommand<A>(
   env: Record<string, string | undefined>,
   usage: string,
 ): { args: A; env: BackupEnv } {
-  const picked: Record<string, string> = {};
-  for (const k of Object.keys(backupEnvSchema.shape)) {
-    const v = env[k];
-    if (v !== undefined && v !== '') picked[k] = v;
-  }
+  // The common reader: empty variables count as unset, and CLICKHOUSE_PASSWORD_FILE is read.
+  const { picked, problems: fileProblems } = pickEnv(Object.keys(backupEnvSchema.shape), env);
   const a = schema.safeParse(values);
   const e = backupEnvSchema.safeParse(picked);
-  if (a.success && e.success) return { args: a.data, env: e.data };
+  if (a.success && e.success && fileProblems.length === 0) return { args: a.data, env: e.data };
   const problems = [
+    ...fileProblems,
     ...(a.success ? [] : a.error.issues.map((i) => `  ${i.message}`)),
     ...(e.success ? [] : e.error.issues.map((i) => `  ${String(i.path[0])}: ${i.message}`)),
   ];
