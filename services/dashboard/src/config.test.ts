@@ -9,7 +9,6 @@ describe('loadConfig', () => {
     expect(c.DASH_HTTP_HOST).toBe('127.0.0.1');
     expect(c.DASH_HTTP_PORT).toBe(8080);
     expect(c.DASH_CACHE_TTL_MS).toBe(60_000);
-    expect(c.DASH_UNFINISHED_AFTER_DAYS).toBe(7);
   });
 
   it('coerces numbers', () => {
@@ -24,7 +23,6 @@ describe('loadConfig', () => {
     ['DASH_CACHE_TTL_MS', 'soon'],
     ['DASH_CLICKHOUSE_DATABASE', 'parsl_usage; DROP TABLE x'],
     ['DASH_CLICKHOUSE_URL', 'not a url'],
-    ['DASH_UNFINISHED_AFTER_DAYS', '0'],
     ['LOG_LEVEL', 'loud'],
   ])('rejects %s=%s by name', (key, value) => {
     expect(() => loadConfig({ [key]: value })).toThrow(key);

@@ -64,16 +64,6 @@ export const dashboardEnvSchema = z.object({
     .max(100_000)
     .default(1_000)
     .describe('API answers kept in memory at most (one panel for one parameter set each)'),
-  /** days after which a level-3 run without closure counts as unfinished (the aggregator's join window). */
-  DASH_UNFINISHED_AFTER_DAYS: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(365)
-    .default(7)
-    .describe(
-      'days after which a run without an end message is shown as unfinished; keep it at the 7 days of migrations 003 and 005, which decide the unfinished column',
-    ),
   LOG_LEVEL: logLevel,
 });
 

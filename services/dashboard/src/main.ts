@@ -4,6 +4,7 @@ import { SUPERVISOR_RESTARTS_HELP, exitOnSignals, Metrics, supervisorRestarts } 
 import { createApp } from './app.js';
 import { clickhouseQuery } from './clickhouse-query.js';
 import { loadConfig } from './config.js';
+import { UNFINISHED_AFTER_DAYS } from './unfinished.js';
 
 const config = loadConfig();
 const logger = pino({ level: config.LOG_LEVEL, base: { service: 'dashboard' } });
@@ -24,7 +25,7 @@ const app = createApp({
     cacheTtlMs: config.DASH_CACHE_TTL_MS,
     cacheMaxEntries: config.DASH_CACHE_MAX_ENTRIES,
     warm: config.DASH_WARM,
-    unfinishedAfterDays: config.DASH_UNFINISHED_AFTER_DAYS,
+    unfinishedAfterDays: UNFINISHED_AFTER_DAYS,
   },
   logger,
   query: clickhouseQuery(clickhouse),
