@@ -6,6 +6,7 @@
  * the facts of `workflow_versions` must be identical; only the bookkeeping columns (version,
  * Kafka coordinates) may differ.
  */
+import fc from 'fast-check';
 import type { Message, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeDatagram } from '@parsl-usage/schemas';
@@ -111,21 +112,13 @@ const messages = history.flatMap(([key, value, at]) =>
   [1, 2].map(() => ({ key, value, headers: { received_at_ms: String(at) } })),
 );
 
-/** A deterministic shuffle (mulberry32), so a failure can be replayed. */
+/** A permutation of `xs` drawn by fast-check from `seed`, so a failure can be replayed. */
 function shuffled<T>(xs: readonly T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
+  const [out] = fc.sample(fc.shuffledSubarray([...xs], { minLength: xs.length, maxLength: xs.length }), {
+    seed,
+    numRuns: 1,
+  });
+  if (out?.length !== xs.length) throw new Error(`no permutation drawn (seed ${seed})`);
   return out;
 }
 
