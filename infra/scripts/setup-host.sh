@@ -46,11 +46,22 @@ CONF
 }
 
 ensure_podman_service() {
+  # A service started (by an older set-up) from a checkout since removed answers pings but can
+  # start no container: stop it, and start one from / below.
+  local pid
+  pid="$(cat /run/parsl-usage-podman.pid 2>/dev/null || true)"
+  if [[ -n "$pid" ]] && [[ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" == *"(deleted)" ]]; then
+    log "podman API service $pid runs in a removed directory; restarting it"
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
   if curl -sf --unix-socket "$PODMAN_SOCK" http://d/_ping >/dev/null 2>&1; then return; fi
   log "starting podman API service on $PODMAN_SOCK"
   mkdir -p "$(dirname "$PODMAN_SOCK")"
   rm -f "$PODMAN_SOCK"
-  nohup podman system service --time=0 "unix://$PODMAN_SOCK" >/var/log/parsl-usage-podman.log 2>&1 &
+  # From /: the service and every conmon it forks keep this working directory, and a checkout
+  # removed while they run ("Failed to get working directory") fails every later container start.
+  (cd / && exec nohup podman system service --time=0 "unix://$PODMAN_SOCK" >/var/log/parsl-usage-podman.log 2>&1) &
   echo $! >/run/parsl-usage-podman.pid
   for _ in $(seq 1 100); do
     curl -sf --unix-socket "$PODMAN_SOCK" http://d/_ping >/dev/null 2>&1 && return
