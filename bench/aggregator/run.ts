@@ -175,7 +175,9 @@ async function startAggregator(db: string, raw: string, group: string): Promise<
   const log = createWriteStream(`/tmp/bench-agg-${RUN}-${group}.log`);
   // e.g. BENCH_AGG_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/agg-prof' to profile the aggregator
   const nodeArgs = (process.env.BENCH_AGG_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, 'services/aggregator/dist/main.js'], {
+  // BENCH_AGG_MAIN: another build's main.js (e.g. a worktree of an earlier commit), for a before/after in one run
+  const main = process.env.BENCH_AGG_MAIN ?? 'services/aggregator/dist/main.js';
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

@@ -46,6 +46,8 @@ export interface AggregatorApp {
   readonly httpPort: number; // of /healthz and /metrics
 }
 
+const DRAIN_GRACE_MS = 10_000; // ms: queued writes may take this long to land at a shutdown
+
 /** Wires the consumer to the batch handler (batch-handler.ts), with health, metrics and the lifecycle. */
 export function createApp(deps: AggregatorDeps): AggregatorApp {
   const { logger, consumer, producer, sink, metrics, config } = deps;
@@ -56,7 +58,23 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
   const publishRejected = createRejectedPublisher({ producer, ...config, metrics });
   const writer = new BatchWriter({ ...retry, publishRejected, insertGatherMs: config.insertGatherMs ?? 0 });
   const storedIds = new StoredIds({ ...retry, capacity: config.idFilterCapacity ?? 20_000_000 });
-  const handler = new BatchHandler({ ...retry, consumer, decode: deps.decode, window, storedIds, writer });
+  const seek = (partition: number, offset: string): void => {
+    try {
+      consumer.seek({ topic: config.rawTopic, partition, offset });
+    } catch (err) {
+      // Stopping, or the partition is no longer ours: whoever reads it next starts from its commit.
+      logger.warn({ err, partition, offset }, 'could not seek back after a failed write');
+    }
+  };
+  const handler = new BatchHandler({
+    ...retry,
+    consumer,
+    seek,
+    decode: deps.decode,
+    window,
+    storedIds,
+    writer,
+  });
   let running = false;
   let crashed = false;
   let stopping: Promise<void> | null = null;
@@ -77,6 +95,11 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
     metrics: () => {
       coordination.export();
       metrics.set('aggregator_open_workflows', 'workflows held in the join window', window.size);
+      metrics.set(
+        'aggregator_queued_writes',
+        'batches processed and waiting for or in their insert',
+        handler.queuedWrites,
+      );
       metrics.set(
         'aggregator_consumer_up',
         '1 while the consumer runs and has not crashed',
@@ -128,7 +151,7 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
             // again from its committed offset. Only its own entries can disagree with ClickHouse
             // (JoinWindow.clearPartition says why the others cannot).
             window.clearPartition(payload.batch.partition);
-            handler.afterFailure();
+            handler.afterFailure(payload.batch.partition);
             logger.error(
               { err, partition: payload.batch.partition },
               'batch failed; consumer will restart from committed offsets',
@@ -145,7 +168,15 @@ export function createApp(deps: AggregatorDeps): AggregatorApp {
       stopping ??= (async () => {
         running = false;
         await deps.lagMonitor?.stop();
-        // kafkajs finishes the batch in hand (its insert and commit) before disconnect resolves.
+        // Batches already processed are written and committed first (up to DRAIN_GRACE_MS), so
+        // the next owner does not read them again; a batch in hand is finished by kafkajs
+        // before disconnect resolves.
+        try {
+          consumer.pause([{ topic: config.rawTopic }]);
+        } catch {
+          // not running yet: nothing was fetched
+        }
+        await handler.drain(DRAIN_GRACE_MS);
         await consumer.disconnect();
         await producer.disconnect();
         await health.stop();

@@ -8,6 +8,9 @@ import type { BatchContext, Watermark, WorkflowSink } from './ports.js';
 import { processBatch, type BatchResult, type RawMessage } from './processor.js';
 import { rawMessage } from './raw-message.js';
 import { untilDone } from './sink-retry.js';
+import { RefusedError } from './errors.js';
+import type { IsolationOutcome } from './isolation.js';
+import { PartitionLanes, type PartitionLane } from './partition-lanes.js';
 import type { StoredIds } from './stored-ids.js';
 
 /**
@@ -18,6 +21,10 @@ const BATCH_MESSAGES_BUCKETS = [1, 10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 1
 
 export interface BatchHandlerDeps {
   consumer: Pick<Consumer, 'commitOffsets'>;
+  /** Reads a partition again from an offset (kafkajs' consumer.seek), after a background write failed. */
+  seek(partition: number, offset: string): void;
+  /** writes queued or running per partition at most (default 2: one in ClickHouse, one ready) */
+  maxQueuedWrites?: number;
   sink: WorkflowSink;
   decode: (bytes: Buffer, meta: MessageMeta) => DecodeOutcome;
   window: JoinWindow;
@@ -29,56 +36,113 @@ export interface BatchHandlerDeps {
 }
 
 /** kafkajs' batch seen through the narrow BatchContext the writers use. */
-function contextOf(payload: EachBatchPayload, consumer: BatchHandlerDeps['consumer']): BatchContext {
+function contextOf(
+  payload: EachBatchPayload,
+  consumer: BatchHandlerDeps['consumer'],
+  current: () => boolean,
+): BatchContext {
   const { batch } = payload;
   return {
     partition: batch.partition,
     heartbeat: () => payload.heartbeat(),
-    isActive: () => payload.isRunning() && !payload.isStale(),
+    isActive: () => current() && payload.isRunning() && !payload.isStale(),
     async commit(lastOffset) {
-      payload.resolveOffset(lastOffset);
+      // Only the commit: the fetch position was moved on when the batch was handed to its lane
+      // (resolveOffset), and moving it back here would read the batches after it again.
       const offset = (BigInt(lastOffset) + 1n).toString();
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset }]);
     },
   };
 }
 
+/** A batch between receipt and its lane. */
+interface BatchInHand {
+  ctx: BatchContext;
+  payload: EachBatchPayload;
+  lane: PartitionLane;
+  messages: RawMessage[];
+  marks: Map<number, Watermark>;
+  /** see BatchWriter.begin */
+  release: () => void;
+}
+
+const NO_MARK: Watermark = { changes: -1n, events: -1n };
+
 /**
  * One partition's batch from receipt to commit: the stored-id filter and the watermarks (once
- * per assignment), processBatch (decode and join), the writer, eviction from the join window,
- * and the batch's metrics.
+ * per assignment), processBatch (decode and join), then its writes queued on the partition's
+ * lane (partition-lanes.ts) so that the next fetch is processed while they run; after a refusal,
+ * the batches are written inline with isolation (the writer). Eviction from the join window and
+ * the batch's metrics follow each commit.
  */
 export class BatchHandler {
   private watermarks: Map<number, Watermark> | null = null;
   /** partitions whose stored but uncommitted change rows were checked since the watermarks were read */
   private readonly checked = new Set<number>();
+  private readonly lanes: PartitionLanes;
   private lastEvictAt = 0;
+  /** set by drain: every batch is left alone, and queued writes stop retrying */
+  private stopping = false;
   /** ms; when the last batch was applied (health detail) */
   lastBatchAt = 0;
 
-  constructor(private readonly deps: BatchHandlerDeps) {}
+  constructor(private readonly deps: BatchHandlerDeps) {
+    this.lanes = new PartitionLanes({
+      maxQueued: deps.maxQueuedWrites ?? 2,
+      isRefusal: (err) => err instanceof RefusedError,
+      seek: (partition, offset) => deps.seek(partition, offset.toString()),
+    });
+  }
+
+  /** Writes queued or running, over all partitions (a gauge). */
+  get queuedWrites(): number {
+    return this.lanes.depth;
+  }
 
   /** Forget what was read for the last assignment (a group join or a crash). */
   reset(): void {
     this.watermarks = null;
     this.checked.clear();
+    this.lanes.dropAll();
     this.deps.storedIds.reset();
     this.deps.writer.reset();
   }
 
-  /** A batch failed: kafkajs restarts from the committed offsets, so read the watermarks again. */
-  afterFailure(): void {
+  /** A batch of `partition` failed: kafkajs restarts from the committed offsets, so read the watermarks again. */
+  afterFailure(partition: number): void {
     this.watermarks = null;
     this.checked.clear();
+    this.lanes.get(partition).drop();
+  }
+
+  /**
+   * Lets the queued writes finish (up to `graceMs`), then makes the rest give up; resolves when
+   * none runs. For a shutdown, once the consumer is paused.
+   */
+  async drain(graceMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.lanes.idle(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    this.stopping = true;
+    this.lanes.dropAll();
+    await this.lanes.idle();
   }
 
   async handle(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    const ctx = contextOf(payload, this.deps.consumer);
+    const lane = this.lanes.get(batch.partition);
+    const epoch = lane.epoch;
+    const ctx = contextOf(payload, this.deps.consumer, () => !this.stopping && lane.epoch === epoch);
     if (!ctx.isActive()) return;
+    await this.recover(lane, ctx);
+    await lane.admit(() => ctx.heartbeat());
+    if (!ctx.isActive()) return;
+    lane.next ??= BigInt(batch.firstOffset() ?? batch.lastOffset());
     await this.deps.storedIds.ensure(ctx);
-    // The sink is the source of truth for what was applied; read it once per assignment.
+    // The sink is the source of truth for what was applied; read it once per assignment, once
+    // nothing of the last one is still being written.
     if (this.watermarks === null) {
+      await this.lanes.idle();
       await this.deps.writer.awaitReplication(ctx);
       const read = await untilDone(this.deps, ctx, 'watermarks', () => this.deps.sink.watermarks());
       // Partitions run concurrently: the first read to land is the one map they all update.
@@ -88,11 +152,35 @@ export class BatchHandler {
     const messages: RawMessage[] = batch.messages.map(rawMessage);
     const backlog = BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n;
     const release = this.deps.writer.begin(batch.partition, backlog);
+    const batchCtx: BatchInHand = { ctx, payload, lane, messages, marks: this.watermarks, release };
     try {
-      await this.apply(ctx, payload, messages, this.watermarks, release);
+      if (BigInt(batch.firstOffset() ?? '-1') <= lane.inlineThrough) await this.applyInline(batchCtx);
+      else await this.applyQueued(batchCtx);
     } finally {
       release();
     }
+  }
+
+  /**
+   * A write of this partition failed in the background, and kafkajs now reads it again from the
+   * last commit. A refusal: read the partition's watermark again and write inline until past the
+   * batches that were in flight, so that the isolation finds the refused rows. Anything else is
+   * thrown here, as it would have been thrown by the write itself (kafkajs restarts).
+   */
+  private async recover(lane: PartitionLane, ctx: BatchContext): Promise<void> {
+    const failure = lane.failure;
+    if (failure === null) return;
+    await lane.idle();
+    lane.failure = null;
+    if (!failure.refused) throw failure.error;
+    this.deps.window.clearPartition(ctx.partition);
+    this.checked.delete(ctx.partition);
+    const marks = this.watermarks;
+    if (marks !== null) {
+      const read = await untilDone(this.deps, ctx, 'watermarks', () => this.deps.sink.watermarks());
+      marks.set(ctx.partition, read.get(ctx.partition) ?? NO_MARK);
+    }
+    lane.inlineThrough = failure.through;
   }
 
   /**
@@ -138,54 +226,90 @@ export class BatchHandler {
     );
   }
 
-  private async apply(
-    ctx: BatchContext,
-    payload: EachBatchPayload,
-    messages: RawMessage[],
-    marks: Map<number, Watermark>,
-    release: () => void,
-  ): Promise<void> {
+  /** Processes the batch now, queues its writes and commit on the lane, and moves the fetch on. */
+  private async applyQueued(b: BatchInHand): Promise<void> {
+    const { ctx, payload, lane, messages, marks } = b;
     const { window, writer, now } = this.deps;
     const partition = ctx.partition;
     const t0 = now();
-    const watermark = marks.get(partition) ?? { changes: -1n, events: -1n };
+    const seq = window.beginBatch(partition);
+    const result = await untilDone(this.deps, ctx, 'lookup', () =>
+      this.process(ctx, messages, marks.get(partition) ?? NO_MARK, t0),
+    );
+    b.release();
+    if (!ctx.isActive() || result.lastOffset === null) return;
+    const last = BigInt(result.lastOffset);
+    lane.processed = last;
+    lane.enqueue(async (isCurrent) => {
+      // No isolation here: batches after this one were processed on top of its states. A refusal
+      // fails the lane, and the partition is written again inline (recover).
+      await writer.write(ctx, result, messages, () => undefined, null);
+      if (!isCurrent()) return;
+      window.markFlushed(partition, seq);
+      await this.committed(ctx, payload, lane, result, null, t0);
+    });
+    payload.resolveOffset(result.lastOffset);
+  }
+
+  /** Processes and writes the batch before returning: isolation finds refused rows (after a refusal). */
+  private async applyInline(b: BatchInHand): Promise<void> {
+    const { ctx, payload, lane, messages, marks } = b;
+    const { window, writer, now } = this.deps;
+    const partition = ctx.partition;
+    await lane.idle();
+    const t0 = now();
+    window.beginBatch(partition);
+    const watermark = marks.get(partition) ?? NO_MARK;
     const result = await untilDone(this.deps, ctx, 'lookup', () =>
       this.process(ctx, messages, watermark, t0),
     );
-    const processedAt = now();
     await ctx.heartbeat();
-    const isolated = await writer.write(ctx, result, messages, release, {
+    const isolated = await writer.write(ctx, result, messages, b.release, {
       process: (chunk, mark) => this.process(ctx, chunk, mark, now()),
       forgetUnflushed: () => window.forgetDirty(partition),
       flushed: () => window.markFlushed(partition),
     });
     window.markFlushed(partition);
-    const writtenAt = now();
-    marks.set(partition, await writer.commit(ctx, result, watermark, isolated));
-    if (result.lastOffset !== null) {
-      const lag = BigInt(payload.batch.highWatermark) - BigInt(result.lastOffset) - 1n;
-      this.deps.metrics.set(
-        'aggregator_consumer_lag',
-        'messages behind the partition end',
-        Number(lag < 0n ? 0n : lag),
-        {
-          partition: String(partition),
-        },
-      );
-    }
+    if (result.lastOffset === null) return;
+    await this.committed(ctx, payload, lane, result, isolated, t0);
+    lane.processed = BigInt(result.lastOffset);
+    payload.resolveOffset(result.lastOffset);
+  }
+
+  /** Commits a written batch; then its watermark, eviction, metrics and log line. */
+  private async committed(
+    ctx: BatchContext,
+    payload: EachBatchPayload,
+    lane: PartitionLane,
+    result: BatchResult,
+    isolated: IsolationOutcome | null,
+    t0: number,
+  ): Promise<void> {
+    if (result.lastOffset === null) return;
+    const partition = ctx.partition;
+    const marks = this.watermarks;
+    const mark = await this.deps.writer.commit(ctx, result, marks?.get(partition) ?? NO_MARK, isolated);
+    marks?.set(partition, mark);
+    lane.committed(BigInt(result.lastOffset));
+    const lag = BigInt(payload.batch.highWatermark) - BigInt(result.lastOffset) - 1n;
+    this.deps.metrics.set(
+      'aggregator_consumer_lag',
+      'messages behind the partition end',
+      Number(lag < 0n ? 0n : lag),
+      {
+        partition: String(partition),
+      },
+    );
     this.evict();
-    this.lastBatchAt = now();
-    this.count(messages.length, result);
+    this.lastBatchAt = this.deps.now();
+    this.count(payload.batch.messages.length, result);
     this.deps.logger.debug(
       {
         partition,
-        messages: messages.length,
+        messages: payload.batch.messages.length,
         rows: result.rows.length,
         lookedUp: result.lookedUp,
-        ms: now() - t0,
-        processMs: processedAt - t0,
-        writeMs: writtenAt - processedAt,
-        commitMs: now() - writtenAt,
+        ms: this.lastBatchAt - t0,
       },
       'batch applied',
     );

@@ -133,14 +133,15 @@ export class BatchWriter {
    * its own watermark (processBatch rebuilds only what the table that missed it lacks), and
    * rejections are at least once. Everything is awaited before anything is thrown, so no write
    * of this batch is still in flight when the consumer restarts and reads the watermarks again.
-   * Returns the isolation's outcome when ClickHouse refused rows, else null.
+   * Returns the isolation's outcome when ClickHouse refused rows, else null. Without
+   * `reprocess` (a batch written in the background), a refusal is thrown instead.
    */
   async write(
     ctx: BatchContext,
     result: BatchResult,
     messages: RawMessage[],
     release: () => void,
-    reprocess: Reprocess,
+    reprocess: Reprocess | null,
   ): Promise<IsolationOutcome | null> {
     const { deps } = this;
     try {
@@ -160,8 +161,8 @@ export class BatchWriter {
       return null;
     } catch (err) {
       // A row ClickHouse refuses costs its message, never the partition (isolation.ts).
-      if (!(err instanceof RefusedError)) throw err;
       release();
+      if (!(err instanceof RefusedError) || reprocess === null) throw err;
       return this.isolate(ctx, messages, err, reprocess);
     }
   }

@@ -39,6 +39,28 @@ const nulls = Object.fromEntries(
 );
 
 describe('JoinWindow', () => {
+  // Batches land in the background (partition-lanes.ts): batch 2 may rewrite a state before
+  // batch 1's rows land, and batch 1's landing must leave that state dirty (unevictable).
+  it.each([
+    ['nothing landed: every state stays', 0, ['a', 'b', 'c']],
+    ['batch 1 lands: what batch 2 wrote last stays', 1, ['b', 'c']],
+    ['batch 2 lands too: every state is clean', 2, []],
+  ])('flushes per batch: %s', (_n, through, stillDirty) => {
+    const w = new JoinWindow({ maxEntries: 0, windowMs: 1_000 });
+    const one = w.beginBatch(0);
+    w.put(0, state('a'), 0);
+    w.put(0, state('b'), 0);
+    const two = w.beginBatch(0);
+    w.put(0, state('b'), 0);
+    w.put(0, state('c'), 0);
+    expect([one, two]).toEqual([1, 2]);
+    if (through > 0) w.markFlushed(0, through);
+    w.evict(0); // the cap of 0 evicts every clean entry
+    const kept = ['a', 'b', 'c'].filter((id) => w.has(0, id));
+    expect(kept).toEqual(stillDirty);
+    expect(w.dirty).toBe(stillDirty.length);
+  });
+
   it('keeps dirty entries until they are flushed, whatever the cap', () => {
     const w = new JoinWindow({ maxEntries: 2, windowMs: 1_000 });
     for (const id of ['a', 'b', 'c', 'd']) w.put(0, state(id), 0);

@@ -13,8 +13,11 @@ export class JoinWindow {
   private readonly store = new StateStore();
   // (partition, id) -> slot, oldest first (see key-index.ts).
   private readonly slots = new KeyIndex();
-  // Slots written since their partition's last flush, so a flush does not scan every entry.
-  private readonly dirtyByPartition = new Map<number, number[]>();
+  // Slots written and not yet acknowledged, per partition, each with the sequence number of the
+  // last batch that wrote it: batches are written in the background (partition-lanes.ts), so batch
+  // N+1 may change a workflow before batch N's rows land, and N's landing must not clean it.
+  private readonly dirtyByPartition = new Map<number, Map<number, number>>();
+  private readonly batchSeq = new Map<number, number>();
   private dirtyCount = 0;
 
   constructor(private readonly opts: { maxEntries: number; windowMs: number }) {}
@@ -37,6 +40,16 @@ export class JoinWindow {
     return slot === undefined ? undefined : this.store.read(slot, id);
   }
 
+  /**
+   * A batch of `partition` starts: the states it puts carry the returned sequence number, which
+   * its landing hands to markFlushed.
+   */
+  beginBatch(partition: number): number {
+    const seq = (this.batchSeq.get(partition) ?? 0) + 1;
+    this.batchSeq.set(partition, seq);
+    return seq;
+  }
+
   /** Records a state that ClickHouse does not hold yet. */
   put(partition: number, state: WorkflowState, now: number): void {
     let slot = this.slots.get(partition, state.workflow_id);
@@ -51,10 +64,10 @@ export class JoinWindow {
     if (!this.store.isDirty(slot)) {
       this.store.setDirty(slot, true);
       this.dirtyCount++;
-      let list = this.dirtyByPartition.get(partition);
-      if (list === undefined) this.dirtyByPartition.set(partition, (list = []));
-      list.push(slot);
     }
+    let dirty = this.dirtyByPartition.get(partition);
+    if (dirty === undefined) this.dirtyByPartition.set(partition, (dirty = new Map<number, number>()));
+    dirty.set(slot, this.batchSeq.get(partition) ?? 0);
   }
 
   /** Records a state read from ClickHouse (clean). Absent workflows are not cached. */
@@ -66,17 +79,22 @@ export class JoinWindow {
     this.slots.add(partition, state.workflow_id, slot);
   }
 
-  /** ClickHouse acknowledged everything of `partition` inserted so far. */
-  markFlushed(partition: number): void {
-    const list = this.dirtyByPartition.get(partition);
-    if (list === undefined) return;
-    for (const slot of list) {
+  /**
+   * ClickHouse acknowledged the rows of `partition`'s batches up to sequence number `through`
+   * (beginBatch; all of them by default): the states they wrote last become clean.
+   */
+  markFlushed(partition: number, through = Number.POSITIVE_INFINITY): void {
+    const dirty = this.dirtyByPartition.get(partition);
+    if (dirty === undefined) return;
+    for (const [slot, seq] of dirty) {
+      if (seq > through) continue;
+      dirty.delete(slot);
       if (this.store.isDirty(slot)) {
         this.store.setDirty(slot, false);
         this.dirtyCount--;
       }
     }
-    this.dirtyByPartition.delete(partition);
+    if (dirty.size === 0) this.dirtyByPartition.delete(partition);
   }
 
   /**
@@ -84,10 +102,10 @@ export class JoinWindow {
    * refused they may hold a message that never landed, so the next batch reads them afresh.
    */
   forgetDirty(partition: number): number {
-    const list = this.dirtyByPartition.get(partition);
-    if (list === undefined) return 0;
+    const dirty = this.dirtyByPartition.get(partition);
+    if (dirty === undefined) return 0;
     let dropped = 0;
-    for (const slot of list) {
+    for (const slot of dirty.keys()) {
       if (!this.store.isDirty(slot)) continue;
       this.store.setDirty(slot, false);
       this.dirtyCount--;
@@ -140,6 +158,7 @@ export class JoinWindow {
     this.slots.clear();
     this.store.clear();
     this.dirtyByPartition.clear();
+    // batchSeq is kept: sequence numbers never repeat, so a late landing cannot clean a newer state.
     this.dirtyCount = 0;
   }
 
