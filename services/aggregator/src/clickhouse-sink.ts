@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteString, readRows } from '@parsl-usage/common';
 import { classify } from './clickhouse-errors.js';
@@ -6,6 +8,8 @@ import type { Watermark, WorkflowSink } from './ports.js';
 import { loadViewDefinitions } from './view-definitions.js';
 import { ID_HASHES_SQL } from './id-hash.js';
 import { readHashPairs } from './row-binary.js';
+import { CHANGE_COLUMNS, EVENT_COLUMNS } from './insert-columns.js';
+import { encodeRows, type Column } from './row-binary-writer.js';
 import { EPOCH_DATE, EPOCH_DATETIME, type WorkflowState } from './workflow-state.js';
 
 export type { WorkflowSink } from './ports.js';
@@ -47,6 +51,25 @@ export const STATE_COLUMNS = [
   'kafka_partition',
   'kafka_offset',
 ] as const;
+
+/**
+ * One insert of rows encoded by row-binary-writer.ts (clickhouse-js' insert takes only text
+ * formats, so the body goes through exec). Rows that cannot be sent so go as JSONEachRow.
+ */
+async function insertRowBinary(
+  client: ClickHouseClient,
+  table: string,
+  columns: readonly Column[],
+  body: Buffer,
+): Promise<void> {
+  const { stream } = await client.exec({
+    query: `INSERT INTO ${table} (${columns.map((c) => c.name).join(', ')}) FORMAT RowBinary`,
+    values: Readable.from([body], { objectMode: false }),
+  });
+  // The answer is empty; read it to the end so that the socket goes back to the pool.
+  stream.resume();
+  await finished(stream);
+}
 
 const LOOKUP_CHUNK = 2_000; // ids per query: keeps the SQL text well under max_query_size
 
@@ -135,10 +158,13 @@ export function createClickHouseSink(
     async insertChanges(rows) {
       if (rows.length === 0) return;
       try {
-        // 18.16 stores zero, not the DEFAULT, for a column a JSONEachRow row leaves out: send it.
+        // 18.16 stores zero, not the DEFAULT, for a column a row leaves out: send it.
         const insertedAt = new Date().toISOString().slice(0, 19).replace('T', ' ');
+        const table = `${database}.workflow_changes`;
+        const body = encodeRows(CHANGE_COLUMNS, rows, { inserted_at: insertedAt });
+        if (body !== null) return await insertRowBinary(client, table, CHANGE_COLUMNS, body);
         await client.insert({
-          table: `${database}.workflow_changes`,
+          table,
           values: rows.map((r) => ({ ...r, inserted_at: insertedAt })),
           format: 'JSONEachRow',
         });
@@ -149,7 +175,10 @@ export function createClickHouseSink(
     async insertEvents(rows) {
       if (rows.length === 0) return;
       try {
-        await client.insert({ table: `${database}.events`, values: rows, format: 'JSONEachRow' });
+        const table = `${database}.events`;
+        const body = encodeRows(EVENT_COLUMNS, rows);
+        if (body !== null) return await insertRowBinary(client, table, EVENT_COLUMNS, body);
+        await client.insert({ table, values: rows, format: 'JSONEachRow' });
       } catch (err) {
         throw classify(err, 'events insert');
       }
