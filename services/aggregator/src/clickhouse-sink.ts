@@ -133,6 +133,79 @@ export interface SinkOptions {
   migrationsDir?: string;
 }
 
+/** The rows in one insert: RowBinary when every value allows, else JSONEachRow (row-binary-writer.ts). */
+async function insertRows(
+  client: ClickHouseClient,
+  table: string,
+  columns: readonly Column[],
+  rows: readonly object[],
+  fixed: Readonly<Record<string, unknown>> = {},
+): Promise<void> {
+  if (rows.length === 0) return;
+  const body = encodeRows(columns, rows, fixed);
+  if (body !== null) return insertRowBinary(client, table, columns, body);
+  const values = Object.keys(fixed).length === 0 ? rows : rows.map((r) => ({ ...r, ...fixed }));
+  await client.insert({ table, values, format: 'JSONEachRow' });
+}
+
+async function lookup(
+  client: ClickHouseClient,
+  database: string,
+  ids: string[],
+): Promise<Map<string, WorkflowState>> {
+  const out = new Map<string, WorkflowState>();
+  for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+    const chunk = ids.slice(i, i + LOOKUP_CHUNK);
+    const query = `SELECT ${STATE_COLUMNS.join(', ')} FROM ${database}.workflow_versions FINAL WHERE workflow_id IN (${chunk.map(quoteString).join(', ')})`;
+    for (const r of await readRows<Record<string, unknown>>(client, query)) {
+      const s = rowToState(r);
+      out.set(s.workflow_id, s);
+    }
+  }
+  return out;
+}
+
+async function watermarks(client: ClickHouseClient, database: string): Promise<Map<number, Watermark>> {
+  const read = (table: string) =>
+    readRows<{ p: number; o: string }>(
+      client,
+      `SELECT kafka_partition AS p, toString(max(kafka_offset)) AS o FROM ${database}.${table} GROUP BY kafka_partition`,
+    );
+  const out = new Map<number, Watermark>();
+  const at = (p: number): Watermark => {
+    let w = out.get(p);
+    if (!w) out.set(p, (w = { changes: -1n, events: -1n }));
+    return w;
+  };
+  for (const r of await read('workflow_changes')) at(Number(r.p)).changes = BigInt(r.o);
+  for (const r of await read('events')) at(Number(r.p)).events = BigInt(r.o);
+  return out;
+}
+
+/** Every workflow id's two filter hashes, streamed (id-hash.ts). */
+async function forEachStoredHash(
+  client: ClickHouseClient,
+  database: string,
+  each: (h1: number, h2: number) => void,
+  progress?: () => Promise<void>,
+): Promise<number> {
+  // No FINAL: a repeated id is harmless to a filter, and the plain read streams at disk
+  // speed. The hashes, not the ids: 8 bytes a row, and no text to escape (id-hash.ts).
+  const { stream } = await client.exec({
+    query: `SELECT ${ID_HASHES_SQL} FROM ${database}.workflow_versions FORMAT RowBinary`,
+  });
+  return readHashPairs(stream, each, progress);
+}
+
+/** A ClickHouse failure as the pipeline's error kinds (clickhouse-errors.ts), named by what failed. */
+async function classified<T>(what: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    throw classify(err, what);
+  }
+}
+
 export function createClickHouseSink(
   client: ClickHouseClient,
   database: string,
@@ -155,83 +228,20 @@ export function createClickHouseSink(
       });
       return views;
     },
-    async insertChanges(rows) {
-      if (rows.length === 0) return;
-      try {
+    insertChanges: (rows) =>
+      classified('insert', () => {
         // 18.16 stores zero, not the DEFAULT, for a column a row leaves out: send it.
         const insertedAt = new Date().toISOString().slice(0, 19).replace('T', ' ');
-        const table = `${database}.workflow_changes`;
-        const body = encodeRows(CHANGE_COLUMNS, rows, { inserted_at: insertedAt });
-        if (body !== null) return await insertRowBinary(client, table, CHANGE_COLUMNS, body);
-        await client.insert({
-          table,
-          values: rows.map((r) => ({ ...r, inserted_at: insertedAt })),
-          format: 'JSONEachRow',
+        return insertRows(client, `${database}.workflow_changes`, CHANGE_COLUMNS, rows, {
+          inserted_at: insertedAt,
         });
-      } catch (err) {
-        throw classify(err, 'insert');
-      }
-    },
-    async insertEvents(rows) {
-      if (rows.length === 0) return;
-      try {
-        const table = `${database}.events`;
-        const body = encodeRows(EVENT_COLUMNS, rows);
-        if (body !== null) return await insertRowBinary(client, table, EVENT_COLUMNS, body);
-        await client.insert({ table, values: rows, format: 'JSONEachRow' });
-      } catch (err) {
-        throw classify(err, 'events insert');
-      }
-    },
-    async lookup(ids) {
-      const out = new Map<string, WorkflowState>();
-      for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
-        const chunk = ids.slice(i, i + LOOKUP_CHUNK);
-        const query = `SELECT ${STATE_COLUMNS.join(', ')} FROM ${database}.workflow_versions FINAL WHERE workflow_id IN (${chunk.map(quoteString).join(', ')})`;
-        try {
-          const rows = await readRows<Record<string, unknown>>(client, query);
-          for (const r of rows) {
-            const s = rowToState(r);
-            out.set(s.workflow_id, s);
-          }
-        } catch (err) {
-          throw classify(err, 'lookup');
-        }
-      }
-      return out;
-    },
-    async forEachStoredHash(each, progress) {
-      try {
-        // No FINAL: a repeated id is harmless to a filter, and the plain read streams at disk
-        // speed. The hashes, not the ids: 8 bytes a row, and no text to escape (id-hash.ts).
-        const { stream } = await client.exec({
-          query: `SELECT ${ID_HASHES_SQL} FROM ${database}.workflow_versions FORMAT RowBinary`,
-        });
-        return await readHashPairs(stream, each, progress);
-      } catch (err) {
-        throw classify(err, 'stored ids');
-      }
-    },
-    async watermarks() {
-      try {
-        const read = (table: string) =>
-          readRows<{ p: number; o: string }>(
-            client,
-            `SELECT kafka_partition AS p, toString(max(kafka_offset)) AS o FROM ${database}.${table} GROUP BY kafka_partition`,
-          );
-        const out = new Map<number, Watermark>();
-        const at = (p: number): Watermark => {
-          let w = out.get(p);
-          if (!w) out.set(p, (w = { changes: -1n, events: -1n }));
-          return w;
-        };
-        for (const r of await read('workflow_changes')) at(Number(r.p)).changes = BigInt(r.o);
-        for (const r of await read('events')) at(Number(r.p)).events = BigInt(r.o);
-        return out;
-      } catch (err) {
-        throw classify(err, 'watermark query');
-      }
-    },
+      }),
+    insertEvents: (rows) =>
+      classified('events insert', () => insertRows(client, `${database}.events`, EVENT_COLUMNS, rows)),
+    lookup: (ids) => classified('lookup', () => lookup(client, database, ids)),
+    forEachStoredHash: (each, progress) =>
+      classified('stored ids', () => forEachStoredHash(client, database, each, progress)),
+    watermarks: () => classified('watermark query', () => watermarks(client, database)),
     async ping() {
       const r = await client.ping();
       return r.success;
