@@ -2,7 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Component, UsageEvent, WorkflowChangeRow } from '@parsl-usage/schemas';
 import { pythonMinor } from '@parsl-usage/schemas';
-import { applyEvent, changeRows, factsOf, mergeStates, type WorkflowState } from './workflow-state.js';
+import {
+  applyEvent,
+  changeRows,
+  factsOf,
+  isoDateTime,
+  mergeStates,
+  type WorkflowState,
+} from './workflow-state.js';
 
 /**
  * The join depends only on the set of datagrams (infra/DESIGN.md, "Conflicting datagrams"):
@@ -209,5 +216,26 @@ describe('applyEvent: the rows depend on the set of datagrams, not on their orde
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('isoDateTime', () => {
+  const reference = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+  it('formats every time as the Date-based formatting it replaced', () => {
+    // Whole range of DateTime and beyond, in any order (its day cache must never leak).
+    const ms = fc.integer({ min: -8_640_000_000_000, max: 8_640_000_000_000_000 });
+    fc.assert(
+      fc.property(fc.array(ms, { minLength: 1, maxLength: 20 }), (xs) =>
+        xs.every((x) => isoDateTime(x) === reference(x)),
+      ),
+    );
+  });
+
+  it.each([0, -1, 999, 86_399_999, 86_400_000, Date.UTC(2026, 11, 7, 23, 59, 59, 999)])('formats %d', (x) => {
+    expect(isoDateTime(x)).toBe(reference(x));
+  });
+
+  it('throws on a time that is not a number, as before', () => {
+    expect(() => isoDateTime(Number.NaN)).toThrow(RangeError);
   });
 });

@@ -19,8 +19,26 @@ export function isoDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+// The day part of the last isoDateTime: a batch's times fall on a few days, and a Date and its
+// ISO string per call were 5 % of processBatch's CPU (bench/aggregator/cpu-profile.ts).
+let lastDay = Number.NaN;
+let lastDayText = '';
+
+const two = (n: number): string => (n < 10 ? `0${n}` : String(n));
+
+/** 'YYYY-MM-DD hh:mm:ss' (UTC) of a time in ms, as `new Date(ms).toISOString()` gives it. */
 export function isoDateTime(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+  // Outside years 0000-9999 the ISO string has a sign and six digits: formatted as before.
+  if (!(ms >= -62_167_219_200_000 && ms < 253_402_300_800_000)) {
+    return new Date(ms).toISOString().slice(0, 19).replace('T', ' '); // throws on NaN, as before
+  }
+  const day = Math.floor(ms / 86_400_000);
+  if (day !== lastDay) {
+    lastDayText = new Date(day * 86_400_000).toISOString().slice(0, 10);
+    lastDay = day;
+  }
+  const s = Math.floor((ms - day * 86_400_000) / 1_000);
+  return `${lastDayText} ${two(Math.floor(s / 3_600))}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`;
 }
 
 function secondsToDateTime(s: number | null): string {
@@ -287,16 +305,57 @@ export function changeRows(
   next: WorkflowState,
   at: { kafkaPartition: number; kafkaOffset: string },
 ): WorkflowChangeRow[] {
-  const rows: WorkflowChangeRow[] = [];
-  if (prev) {
-    rows.push({
-      ...prev,
-      sign: -1,
-      kafka_partition: at.kafkaPartition,
-      kafka_offset: at.kafkaOffset,
-      seq: 0,
-    });
-  }
-  rows.push({ ...next, sign: 1, kafka_partition: at.kafkaPartition, kafka_offset: at.kafkaOffset, seq: 1 });
-  return rows;
+  const add = rowOf(next, 1, at, 1);
+  return prev ? [rowOf(prev, -1, at, 0), add] : [add];
+}
+
+/**
+ * A state as a change row. Every field by name: an object literal of one shape is several times
+ * cheaper than a spread of 34 fields (changeRows was 8 % of processBatch's CPU), and the
+ * compiler checks that no column is left out.
+ */
+function rowOf(
+  s: WorkflowState,
+  sign: 1 | -1,
+  at: { kafkaPartition: number; kafkaOffset: string },
+  seq: number,
+): WorkflowChangeRow {
+  return {
+    workflow_id: s.workflow_id,
+    sign,
+    version: s.version,
+    status: s.status,
+    protocol: s.protocol,
+    tracking_level: s.tracking_level,
+    parsl_version: s.parsl_version,
+    parsl_release_date: s.parsl_release_date,
+    install_age_days: s.install_age_days,
+    python_version: s.python_version,
+    python_minor: s.python_minor,
+    platform: s.platform,
+    os_release: s.os_release,
+    project_name: s.project_name,
+    is_test: s.is_test,
+    executors: s.executors,
+    providers: s.providers,
+    launchers: s.launchers,
+    other_components: s.other_components,
+    executors_len: s.executors_len,
+    dependency_resolver: s.dependency_resolver,
+    mpi: s.mpi,
+    app_count: s.app_count,
+    app_fails: s.app_fails,
+    has_launch: s.has_launch,
+    has_closure: s.has_closure,
+    day: s.day,
+    launch_received_at: s.launch_received_at,
+    closure_received_at: s.closure_received_at,
+    start_time: s.start_time,
+    end_time: s.end_time,
+    execution_time: s.execution_time,
+    points: s.points,
+    kafka_partition: at.kafkaPartition,
+    kafka_offset: at.kafkaOffset,
+    seq,
+  };
 }
