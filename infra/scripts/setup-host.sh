@@ -168,6 +168,17 @@ ensure_chdb_venv() {
     "$CHDB_VENV_VERSION" "chdb==$CHDB_VENV_VERSION" "chdb-core==$CHDB_CORE_VERSION"
 }
 
+# A cached venv with pyarrow, for test/open-data.test.ts: the exported Parquet files must read
+# back with the reference Arrow implementation, not only with the library that wrote them.
+# Cached and pinned as the chDB venv is: $PARSL_USAGE_CACHE/pyarrow-venv. PYARROW_PYTHON:
+# interpreter to build it from (default python3).
+PYARROW_VENV_VERSION=26.0.1
+
+ensure_pyarrow_venv() {
+  ensure_cached_venv pyarrow-venv "$PYARROW_VENV_VERSION" "${PYARROW_PYTHON:-python3}" pyarrow \
+    "$PYARROW_VENV_VERSION" "pyarrow==$PYARROW_VENV_VERSION"
+}
+
 # podman, its API socket and every local image: what the compose smoke test needs too.
 setup_containers() {
   ensure_podman_config
@@ -186,13 +197,14 @@ setup_runtime() {
   ensure_node_deps
 }
 
-# `npm test`: the runtime, plus the test-only tools (the real Parsl client, chDB, nginx).
+# `npm test`: the runtime, plus the test-only tools (the real Parsl client, chDB, pyarrow, nginx).
 setup_all() {
   ensure_apt "${TEST_APT_PACKAGES[@]}"
   setup_containers
   ensure_node_deps
   ensure_parsl_venv
   ensure_chdb_venv
+  ensure_pyarrow_venv
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then setup_all; fi

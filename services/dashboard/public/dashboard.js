@@ -58,6 +58,36 @@ function paramsFor(section) {
   return p;
 }
 
+/** The public API's endpoint of each panel (docs/API.md): the page reads the published API. */
+const V1_PATH = {
+  headline: '/headline',
+  workflows: '/workflows',
+  apps: '/apps',
+  'exec-time': '/execution-time',
+  'install-age': '/install-age',
+  adoption: '/release-adoption',
+  'release-health': '/release-health',
+  leaderboard: '/leaderboard',
+};
+const V1_DIMENSION_PATH = {
+  python_minor: '/versions/python',
+  parsl_version: '/versions/parsl',
+  platform: '/platforms',
+  tracking_level: '/tracking-levels',
+  executor: '/components/executors',
+  provider: '/components/providers',
+  launcher: '/components/launchers',
+};
+
+/** /api/v1/... of a section, with its parameters (the dimension is in the path there). */
+function v1Url(section, params) {
+  const panel = section.dataset.panel;
+  const path = panel === 'dimension' ? V1_DIMENSION_PATH[section.dataset.dimension] : V1_PATH[panel];
+  const p = new URLSearchParams(params);
+  p.delete('dimension');
+  return `/api/v1${path}?${p}`;
+}
+
 function draw(section, config) {
   const canvas = $('canvas', section);
   const old = charts.get(canvas);
@@ -108,8 +138,8 @@ const RENDER = {
       el.textContent = el.dataset.metric === 'failure_rate' ? pct(v) : fmt.format(v);
     }
     // Runs whose rows carry no insert time (e.g. loaded without inserted_at) still date the data.
-    $('#updated').textContent = s.last_inserted_at
-      ? `${s.last_inserted_at.replace('T', ' ').slice(0, 16)} UTC (newest run day ${s.last_day})`
+    $('#updated').textContent = s.last_inserted_day
+      ? `${s.last_inserted_day} (newest run day ${s.last_day})`
       : s.last_day
         ? `newest run day ${s.last_day}`
         : 'no data yet';
@@ -258,7 +288,24 @@ const RENDER = {
     });
   },
   leaderboard(section, data) {
-    fillTable(section, data.columns, data.rows);
+    const s = data.summary;
+    // Projects under K runs are counted, not named (docs/PRIVACY.md): one row for all of them.
+    const other =
+      s && s.other_projects > 0
+        ? [
+            [
+              null,
+              `other (${s.other_projects} under ${s.min_runs} runs)`,
+              s.other_points,
+              s.other_runs,
+              s.other_apps,
+              null,
+              null,
+              null,
+            ],
+          ]
+        : [];
+    fillTable(section, data.columns, [...data.rows, ...other]);
   },
 };
 
@@ -273,11 +320,11 @@ function dur(s) {
 
 async function load(section) {
   section.dataset.state = 'loading';
-  const qs = paramsFor(section).toString();
+  const params = paramsFor(section);
   const panel = section.dataset.panel;
-  $('[data-csv]', section).href = `/api/${panel}.csv?${qs}`;
+  $('[data-csv]', section).href = `/api/${panel}.csv?${params}`;
   try {
-    const res = await fetch(`/api/${panel}?${qs}`);
+    const res = await fetch(v1Url(section, params));
     const data = await res.json();
     if (!res.ok) throw new Error(data.error || res.statusText);
     RENDER[panel](section, data);

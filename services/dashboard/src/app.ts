@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { v1Api } from './api-v1/handler.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '@parsl-usage/common';
 import { countedQuery, UNHEALTHY_AFTER_FAILURES } from './counted-query.js';
@@ -8,6 +9,7 @@ import { PanelAnswers } from './panel-answers.js';
 import { panelApi } from './panel-api.js';
 import type { QueryFn } from './panels.js';
 import { closureMetrics } from './closure-metrics.js';
+import { apiRatePerMinute } from './config.js';
 import { releaseHealthMetrics } from './release-health-metrics.js';
 import { requestHandler } from './request-handler.js';
 import { StaticAssets } from './static-assets.js';
@@ -24,6 +26,12 @@ export interface DashboardDeps {
     unfinishedAfterDays: number;
     /** keep the page's default view computed ahead of visitors (needs cacheTtlMs > 0); default off */
     warm?: boolean;
+    /** K of the privacy rule (privacy.ts, DASH_PUBLIC_MIN_RUNS); 1 (every project named) if absent */
+    publicMinRuns?: number;
+    /** /api/v1 requests per minute per client (DASH_API_RATE_PER_MINUTE); its default if absent */
+    apiRatePerMinute?: number;
+    /** the open-data export's directory, served under /data/ (unset: 404) */
+    dataDir?: string;
   };
   logger: Logger;
   /** every ClickHouse read goes through here */
@@ -104,7 +112,15 @@ function wire(deps: DashboardDeps, isRunning: () => boolean) {
     logger,
     metrics,
     assets,
+    dataDir: config.dataDir,
     api: panelApi({ answer, metrics, cacheTtlMs: config.cacheTtlMs, now }),
+    v1: v1Api({
+      answer,
+      metrics,
+      cacheTtlMs: config.cacheTtlMs,
+      ratePerMinute: config.apiRatePerMinute ?? apiRatePerMinute.parse(undefined),
+      now,
+    }),
     health: () => ({
       healthy: isHealthy(),
       running: isRunning(),

@@ -4,6 +4,30 @@ import { bool, logLevel, parseEnv, port, sqlIdentifier } from '@parsl-usage/comm
 export { ConfigError } from '@parsl-usage/common';
 
 /** Exported for docs/CONFIGURATION.md, which kit/src/config-reference.ts makes from it. */
+/**
+ * K of the privacy rule (docs/PRIVACY.md): a project name is published only when at least this many
+ * distinct runs used it in the period; the API and the open-data export read the same variable.
+ */
+export const publicMinRuns = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(1_000_000)
+  .default(5)
+  .describe('K: a project name is published only when at least K distinct runs used it in the period');
+
+/**
+ * Requests one client (IP) may make to /api/v1 per minute before it gets a 429; the page makes
+ * 14 per load, so the default leaves a visitor some 20 loads a minute.
+ */
+export const apiRatePerMinute = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(1_000_000)
+  .default(300)
+  .describe('requests per minute one client address may make to /api/v1 before a 429');
+
 export const dashboardEnvSchema = z.object({
   DASH_CLICKHOUSE_URL: z
     .string()
@@ -64,6 +88,15 @@ export const dashboardEnvSchema = z.object({
     .max(100_000)
     .default(1_000)
     .describe('API answers kept in memory at most (one panel for one parameter set each)'),
+  DASH_PUBLIC_MIN_RUNS: publicMinRuns,
+  DASH_DATA_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'directory of the open-data export (npm run export), served under /data/; unset: /data/ answers 404',
+    ),
+  DASH_API_RATE_PER_MINUTE: apiRatePerMinute,
   LOG_LEVEL: logLevel,
 });
 

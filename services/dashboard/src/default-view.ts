@@ -1,5 +1,6 @@
 /**
- * The API requests the page (public/dashboard.js) makes on first load with its default controls:
+ * The API requests the page (public/dashboard.js) makes on first load with its default controls
+ * (it asks /api/v1/..., whose answers are these panels' cache entries, api-v1/query-params.ts):
  * the last DEFAULT_SPAN_DAYS days ending today (UTC), per week, top 8. The warmer keeps exactly
  * these answers in the cache, so the parameters must stay those the page sends; the first ones
  * are the slowest to compute, so a warm-up round starts with them.

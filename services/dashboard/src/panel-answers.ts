@@ -21,6 +21,8 @@ export interface PanelAnswersOptions {
   /** checked identifier (config.ts) */
   database: string;
   unfinishedAfterDays: number;
+  /** K of the privacy rule (privacy.ts); 1 names every project */
+  publicMinRuns?: number;
   cacheTtlMs: number;
   cacheMaxEntries: number;
   now: () => number;
@@ -50,8 +52,9 @@ export class PanelAnswers {
   private compute(req: PanelRequest): () => Promise<CachedAnswer> {
     return async () => {
       const { query, database, unfinishedAfterDays } = this.o;
+      const publicMinRuns = this.o.publicMinRuns ?? 1;
       const answer: PanelAnswer & { generatedAt: string } = {
-        ...(await computePanel(req.params, { query, database, unfinishedAfterDays })),
+        ...(await computePanel(req.params, { query, database, unfinishedAfterDays, publicMinRuns })),
         generatedAt: new Date(this.o.now()).toISOString(),
       };
       return { answer, json: Buffer.from(JSON.stringify(answer)), csv: undefined };

@@ -34,6 +34,8 @@ export interface PanelContext {
   query: QueryFn;
   database: string;
   unfinishedAfterDays: number;
+  /** K of the privacy rule (privacy.ts): a project is named with at least this many runs */
+  publicMinRuns: number;
 }
 
 /** ClickHouse sends 64-bit integers as strings in JSON; every count here fits a double exactly. */
@@ -334,7 +336,13 @@ async function health(p: PanelParams, c: PanelContext): Promise<PanelAnswer> {
 }
 
 async function leaderboard(p: PanelParams, c: PanelContext): Promise<PanelAnswer> {
-  const rows = await c.query(sqlFor(c.database).leaderboard(p, p.top));
+  const sql = sqlFor(c.database);
+  const k = c.publicMinRuns;
+  const [rows, under] = await Promise.all([
+    c.query(sql.leaderboard(p, p.top, k)),
+    c.query(sql.projectsUnder(p, k)),
+  ]);
+  const other = under[0] ?? {};
   return {
     panel: 'leaderboard',
     params: paramsOf(p, ['from', 'to', 'top']),
@@ -350,6 +358,14 @@ async function leaderboard(p: PanelParams, c: PanelContext): Promise<PanelAnswer
       dayFromNumber(r.last_day_number),
     ]),
     chart: {},
+    // The projects under K, counted but not named (the rule of docs/PRIVACY.md).
+    summary: {
+      min_runs: k,
+      other_projects: num(other.projects ?? 0),
+      other_runs: num(other.runs ?? 0),
+      other_points: num(other.points ?? 0),
+      other_apps: num(other.apps ?? 0),
+    },
   };
 }
 

@@ -9,6 +9,7 @@
 import { SQL_IDENTIFIER } from '@parsl-usage/common';
 import { parseIsoDay, type IsoDay } from './dates.js';
 import type { Dimension, Granularity } from './params.js';
+import { namedProjectSql, otherProjectSql } from './privacy.js';
 
 const IDENT = SQL_IDENTIFIER;
 
@@ -193,8 +194,10 @@ ORDER BY day ASC, release_date ASC`;
      * grouped per day (was: every project's days, 631,848 groups for a year at 10M workflows).
      * The outer part is the per-day computation unchanged, so the answer is the same as
      * grouping every project by day first (test/analytics-rollups.test.ts compares the two).
+     * With minRuns K > 1 only projects with at least K runs in the range are named (privacy.ts).
      */
-    leaderboard(r: Range, top: number): string {
+    leaderboard(r: Range, top: number, minRuns = 1): string {
+      const named = minRuns > 1 ? namedProjectSql('p_runs', minRuns) : 'p_runs != 0';
       return `SELECT project_name, sum(runs) AS runs, sum(points) AS points, sum(apps) AS apps,
     toUInt16(min(day)) AS first_day_number, toUInt16(max(day)) AS last_day_number, count() AS active_days
 FROM
@@ -210,7 +213,7 @@ FROM
             FROM ${t('rollup_daily_project')}
             WHERE ${inRange(r)}
             GROUP BY project_name
-            HAVING p_runs != 0
+            HAVING ${named}
             ORDER BY p_points DESC, p_runs DESC, project_name ASC
             LIMIT ${intLiteral(top)}
         )
@@ -221,6 +224,19 @@ FROM
 GROUP BY project_name
 ORDER BY points DESC, runs DESC, project_name ASC
 LIMIT ${intLiteral(top)}`;
+    },
+
+    /** The projects under K runs in the range (privacy.ts), summed: the leaderboard's "other". */
+    projectsUnder(r: Range, minRuns: number): string {
+      return `SELECT count() AS projects, sum(o_runs) AS runs, sum(o_points) AS points, sum(o_apps) AS apps
+FROM
+(
+    SELECT project_name, sum(workflows) AS o_runs, sum(points) AS o_points, sum(apps) AS o_apps
+    FROM ${t('rollup_daily_project')}
+    WHERE ${inRange(r)}
+    GROUP BY project_name
+    HAVING ${otherProjectSql('o_runs', minRuns)}
+)`;
     },
 
     /** The leaderboard as it was computed before: every project grouped by day (tests compare). */

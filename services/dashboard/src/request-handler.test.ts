@@ -3,12 +3,13 @@ import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { Metrics } from '@parsl-usage/common';
 import { FakeResponse } from './fake-response.fixture.js';
+import type { V1Api } from './api-v1/handler.js';
 import type { PanelApi } from './panel-api.js';
 import { requestHandler, type RequestHandlerOptions } from './request-handler.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-function handlerWith(o: { healthy?: boolean; api?: PanelApi } = {}) {
+function handlerWith(o: { healthy?: boolean; api?: PanelApi; v1?: V1Api } = {}) {
   const metrics = new Metrics();
   const opts: RequestHandlerOptions = {
     logger: pino({ level: 'silent' }),
@@ -20,6 +21,13 @@ function handlerWith(o: { healthy?: boolean; api?: PanelApi } = {}) {
       ((res) => {
         res.writeHead(200, { 'content-type': JSON_TYPE });
         res.end('{"panel":"headline"}');
+        return Promise.resolve(200);
+      }),
+    v1:
+      o.v1 ??
+      ((_req, res) => {
+        res.writeHead(200, { 'content-type': JSON_TYPE });
+        res.end('{"endpoint":"/api/v1/headline"}');
         return Promise.resolve(200);
       }),
     assets: {
@@ -104,5 +112,30 @@ describe('requestHandler', () => {
     expect(got.out.status).toBe(sentFirst ? 200 : 502);
     expect(got.out.ended).toBe(true);
     expect(got.out.body).toMatch(body);
+  });
+
+  it('a failing public API answer is a 502 with CORS and no-store, labelled by its endpoint', async () => {
+    const v1: V1Api = () => Promise.reject(new Error('ClickHouse away'));
+    const got = await request(handlerWith({ v1 }), 'GET', '/api/v1/leaderboard');
+    expect(got).toMatchObject({ label: '/api/v1/leaderboard', status: '502' });
+    expect(got.out.headers).toMatchObject({
+      'access-control-allow-origin': '*',
+      'cache-control': 'no-store',
+    });
+  });
+
+  it('/api/v1 answers its own methods (OPTIONS reaches it), unknown paths are labelled other', async () => {
+    const seen: string[] = [];
+    const v1: V1Api = (req, res) => {
+      seen.push(req.method ?? '');
+      res.writeHead(204, {});
+      res.end();
+      return Promise.resolve(204);
+    };
+    // a handler each: `request` reads the first counted series
+    const pre = await request(handlerWith({ v1 }), 'OPTIONS', '/api/v1/headline');
+    expect(pre).toMatchObject({ label: '/api/v1/headline', status: '204' });
+    expect(await request(handlerWith({ v1 }), 'GET', '/api/v1/nope')).toMatchObject({ label: 'other' });
+    expect(seen).toEqual(['OPTIONS', 'GET']);
   });
 });

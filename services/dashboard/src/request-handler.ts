@@ -5,11 +5,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '@parsl-usage/common';
+import { V1_ERROR_HEADERS, type V1Api } from './api-v1/handler.js';
 import type { PanelApi } from './panel-api.js';
 import { PANELS } from './params.js';
 import { send, sendJson } from './responses.js';
 import { route, routeLabel, type Route } from './routes.js';
 import type { StaticAsset } from './static-assets.js';
+import { serveData } from './open-data/data-route.js';
 
 export interface RequestHandlerOptions {
   logger: Logger;
@@ -19,7 +21,11 @@ export interface RequestHandlerOptions {
   /** /metrics's text */
   metricsText: () => Promise<string>;
   api: PanelApi;
+  /** the public API, /api/v1/... (it answers its own methods: OPTIONS for CORS) */
+  v1: V1Api;
   assets: { readonly paths: ReadonlySet<string>; get(path: string): StaticAsset | undefined };
+  /** the open-data export's directory, served under /data/; unset: /data/ answers 404 */
+  dataDir?: string;
 }
 
 /** The server's request listener. */
@@ -31,7 +37,13 @@ export function requestHandler(
     dispatch(o, req, res, r)
       .catch((err: unknown) => {
         o.logger.error({ err, url: req.url }, 'request failed');
-        if (!res.headersSent) sendJson(res, 502, { error: 'the database could not answer; try again later' });
+        if (!res.headersSent)
+          sendJson(
+            res,
+            502,
+            { error: 'the database could not answer; try again later' },
+            r.kind === 'v1' ? V1_ERROR_HEADERS : {},
+          );
         else res.end();
         return 502;
       })
@@ -56,6 +68,7 @@ async function dispatch(
     sendJson(res, 400, { error: r.reason });
     return 400;
   }
+  if (r.kind === 'v1') return o.v1(req, res, r.target, r.search);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     sendJson(res, 405, { error: 'only GET' }, { allow: 'GET, HEAD' });
     return 405;
@@ -81,6 +94,8 @@ async function dispatch(
       send(res, 200, asset.type, asset.body, { 'cache-control': 'public, max-age=300' });
       return 200;
     }
+    case 'data':
+      return serveData(res, o.dataDir, req.url ?? '', req.headers['if-none-match']);
     case 'not-found':
       break;
   }

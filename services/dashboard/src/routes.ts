@@ -1,3 +1,5 @@
+import { OPENAPI_PATH, V1_BY_PATH, V1_PREFIX } from './api-v1/endpoints.js';
+import type { V1Target } from './api-v1/handler.js';
 import { PANELS, type Panel } from './params.js';
 
 /**
@@ -10,8 +12,10 @@ export type Route =
   | { kind: 'health' }
   | { kind: 'metrics' }
   | { kind: 'api'; panel: Panel; csv: boolean; search: URLSearchParams }
+  | { kind: 'v1'; target: V1Target; search: URLSearchParams }
   | { kind: 'no-panel'; panel: string }
   | { kind: 'static'; path: string }
+  | { kind: 'data'; path: string }
   | { kind: 'not-found' }
   | { kind: 'bad-target'; reason: string };
 
@@ -43,6 +47,11 @@ export function route(target: string | undefined, staticPaths: ReadonlySet<strin
   const path = url.pathname;
   if (path === '/healthz') return { kind: 'health' };
   if (path === '/metrics') return { kind: 'metrics' };
+  if (path === V1_PREFIX || path.startsWith(`${V1_PREFIX}/`)) {
+    const sub = path.slice(V1_PREFIX.length);
+    const target = sub === OPENAPI_PATH ? 'openapi' : (V1_BY_PATH.get(sub) ?? null);
+    return { kind: 'v1', target, search: url.searchParams };
+  }
   const m = API.exec(path);
   if (m) {
     const panel = m[1] ?? '';
@@ -50,6 +59,7 @@ export function route(target: string | undefined, staticPaths: ReadonlySet<strin
     return { kind: 'api', panel: panel as Panel, csv: m[2] !== undefined, search: url.searchParams };
   }
   if (staticPaths.has(path)) return { kind: 'static', path };
+  if (path.startsWith('/data/')) return { kind: 'data', path }; // open-data/data-route.ts checks the rest
   return { kind: 'not-found' };
 }
 
@@ -62,8 +72,13 @@ export function routeLabel(r: Route): string {
       return '/metrics';
     case 'api':
       return `/api/${r.panel}${r.csv ? '.csv' : ''}`;
+    case 'v1':
+      if (r.target === null) return 'other';
+      return `${V1_PREFIX}${r.target === 'openapi' ? OPENAPI_PATH : r.target.path}`;
     case 'static':
       return r.path;
+    case 'data':
+      return '/data/';
     case 'no-panel':
     case 'not-found':
     case 'bad-target':
