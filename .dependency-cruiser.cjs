@@ -46,6 +46,21 @@ module.exports = {
       },
     },
     {
+      name: 'common-entry-loads-only-the-runtime-platform',
+      severity: 'error',
+      comment:
+        "common's main entry is what every service loads; the CLI frame (with its ClickHouse client) and Chromium have entries of their own (@parsl-usage/common/cli-frame, /chromium). services/common/src/entry-points.test.ts checks the relay's whole graph.",
+      from: { path: '^services/common/src/index\\.ts$' },
+      to: { path: '^services/common/src/(cli-frame|chromium)\\.ts$' },
+    },
+    {
+      name: 'relay-loads-no-clickhouse-client',
+      severity: 'error',
+      comment: 'The relay writes to Kafka only; a ClickHouse client would be loaded for nothing.',
+      from: { path: '^services/relay/src/', pathNot: '\\.test\\.ts$' },
+      to: { path: '@clickhouse/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'shipped-code-imports-no-test-or-bench',
       severity: 'error',
       comment: 'Test fixtures and benchmarks never ship in a service.',

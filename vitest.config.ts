@@ -9,6 +9,8 @@ export default defineConfig({
     alias: [
       { find: /^@parsl-usage\/schemas$/, replacement: here('./schemas/src/index.ts') },
       { find: /^@parsl-usage\/common$/, replacement: here('./services/common/src/index.ts') },
+      { find: /^@parsl-usage\/schemas\/(.+)$/, replacement: here('./schemas/src') + '/$1.ts' },
+      { find: /^@parsl-usage\/common\/(.+)$/, replacement: here('./services/common/src') + '/$1.ts' },
       { find: /^@parsl-usage\/kit\/(.+)$/, replacement: here('./kit/src') + '/$1.ts' },
       {
         find: /^@parsl-usage\/(relay|aggregator|ops|dashboard)\/(.+)$/,

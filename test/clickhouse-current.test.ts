@@ -27,7 +27,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { STATE_COLUMNS } from '@parsl-usage/aggregator/clickhouse-sink';
-import type { RollupTarget } from '@parsl-usage/aggregator/rollup-views';
+import type { RollupTarget } from '@parsl-usage/schemas/migrations-model';
 import { loadViewDefinitions } from '@parsl-usage/aggregator/view-definitions';
 import {
   diffQuery,

@@ -1,11 +1,12 @@
 /**
  * The coordination members of a ClickHouse replica (infra/cluster/clickhouse/replica-entrypoint.sh):
- * every member of CLICKHOUSE_ZOOKEEPER_HOSTS becomes one <node>, the file is well-formed XML
- * (parsed by Python's expat, not by a regular expression), the former single-host variable still
- * works, and a malformed member stops the entrypoint instead of reaching the server. Then the
+ * every member of CLICKHOUSE_ZOOKEEPER_HOSTS becomes one <node>, beside the client's session and
+ * operation timeouts (10,000 and 3,000 ms unless set), the file is well-formed XML (parsed by
+ * Python's expat, not by a regular expression), the former single-host variable still works, and
+ * a malformed member or timeout stops the entrypoint instead of reaching the server. Then the
  * server's own check: ClickHouse 18.16 started with a rendered three-member list whose first two
  * members are closed ports reaches the third, which it could not with a list of one, and its
- * preprocessed configuration holds all three.
+ * preprocessed configuration holds all three and both timeouts.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -25,6 +26,7 @@ const ZOOKEEPER_IMAGE = process.env.ZOOKEEPER_IMAGE ?? 'localhost/parsl-usage/zo
 interface Rendered {
   nodes: { index: string | null; host: string; port: string }[];
   sessionTimeoutMs: string;
+  operationTimeoutMs: string;
   replica: string;
 }
 
@@ -38,6 +40,7 @@ print(json.dumps({
   'nodes': [{'index': n.get('index'), 'host': n.findtext('host'), 'port': n.findtext('port')}
             for n in zk.findall('node')],
   'sessionTimeoutMs': zk.findtext('session_timeout_ms'),
+  'operationTimeoutMs': zk.findtext('operation_timeout_ms'),
   'replica': root.findtext('macros/replica'),
 }))
 `;
@@ -103,7 +106,22 @@ describe('replica-entrypoint.sh renders every coordination member', () => {
   ])('%s', (_name, env, nodes) => {
     const { status, stderr, config } = render(env);
     expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
-    expect(config).toEqual({ nodes, sessionTimeoutMs: '10000', replica: 'replica-1' });
+    expect(config).toEqual({
+      nodes,
+      sessionTimeoutMs: '10000',
+      operationTimeoutMs: '3000',
+      replica: 'replica-1',
+    });
+  });
+
+  it('takes both client timeouts from the environment', () => {
+    const { status, config } = render({
+      CLICKHOUSE_ZOOKEEPER_HOSTS: 'keeper-1',
+      CLICKHOUSE_ZOOKEEPER_SESSION_TIMEOUT_MS: '30000',
+      CLICKHOUSE_ZOOKEEPER_OPERATION_TIMEOUT_MS: '10000',
+    });
+    expect(status).toBe(0);
+    expect(config).toMatchObject({ sessionTimeoutMs: '30000', operationTimeoutMs: '10000' });
   });
 
   it.each([
@@ -113,6 +131,16 @@ describe('replica-entrypoint.sh renders every coordination member', () => {
     ['a port that is no number', { CLICKHOUSE_ZOOKEEPER_HOSTS: 'keeper-1:91x1' }, /bad coordination member/],
     ['a port out of range', { CLICKHOUSE_ZOOKEEPER_HOSTS: 'keeper-1:70000' }, /bad coordination member/],
     ['a file pattern', { CLICKHOUSE_ZOOKEEPER_HOSTS: '*' }, /bad coordination member '\*'/],
+    [
+      'a timeout that is no number of ms',
+      { CLICKHOUSE_ZOOKEEPER_HOSTS: 'keeper-1', CLICKHOUSE_ZOOKEEPER_OPERATION_TIMEOUT_MS: '3s' },
+      /bad coordination timeout '3s'/,
+    ],
+    [
+      'a zero timeout',
+      { CLICKHOUSE_ZOOKEEPER_HOSTS: 'keeper-1', CLICKHOUSE_ZOOKEEPER_SESSION_TIMEOUT_MS: '0' },
+      /bad coordination timeout '0'/,
+    ],
   ])('refuses %s', (_name, env, message) => {
     const { status, stderr, config } = render(env);
     expect(status).toBe(1);
@@ -129,8 +157,14 @@ describe('replica-entrypoint.sh renders every coordination member', () => {
     for (const replica of ['clickhouse-1', 'clickhouse-2']) {
       const env = compose.services[replica]?.environment ?? {};
       expect(env.CLICKHOUSE_ZOOKEEPER_HOST).toBeUndefined();
-      const { config } = render({ CLICKHOUSE_ZOOKEEPER_HOSTS: String(env.CLICKHOUSE_ZOOKEEPER_HOSTS) });
+      const { config } = render({
+        CLICKHOUSE_ZOOKEEPER_HOSTS: String(env.CLICKHOUSE_ZOOKEEPER_HOSTS),
+        CLICKHOUSE_ZOOKEEPER_SESSION_TIMEOUT_MS: String(env.CLICKHOUSE_ZOOKEEPER_SESSION_TIMEOUT_MS),
+        CLICKHOUSE_ZOOKEEPER_OPERATION_TIMEOUT_MS: String(env.CLICKHOUSE_ZOOKEEPER_OPERATION_TIMEOUT_MS),
+      });
       expect(config?.nodes.map((n) => n.host)).toEqual(keepers);
+      // the same timeouts as the local cluster's replicas, which take the entrypoint's defaults
+      expect(config).toMatchObject({ sessionTimeoutMs: '10000', operationTimeoutMs: '3000' });
     }
   });
 });
@@ -219,5 +253,8 @@ describe('ClickHouse 18.16 loads the rendered members and fails over among them'
       (m) => `${m[1]}:${m[2]}`,
     );
     expect(ports.join(',')).toBe(hosts);
+    // and the client's timeouts, which 18.16 reads from the same element
+    expect(output).toMatch(/<session_timeout_ms>10000<\/session_timeout_ms>/);
+    expect(output).toMatch(/<operation_timeout_ms>3000<\/operation_timeout_ms>/);
   });
 });

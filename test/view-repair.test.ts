@@ -6,7 +6,7 @@ import { decodeDatagram, type UsageEvent, type WorkflowChangeRow } from '@parsl-
 import { createClickHouseSink, type WorkflowSink } from '@parsl-usage/aggregator/clickhouse-sink';
 import { TransientError } from '@parsl-usage/aggregator/errors';
 import type { BatchContext } from '@parsl-usage/aggregator/ports';
-import type { RollupTarget } from '@parsl-usage/aggregator/rollup-views';
+import type { RollupTarget } from '@parsl-usage/schemas/migrations-model';
 import { Serial } from '@parsl-usage/aggregator/serial';
 import { insertChangesOnce, rangeOf } from '@parsl-usage/aggregator/sink-retry';
 import { loadViewDefinitions } from '@parsl-usage/aggregator/view-definitions';

@@ -8,7 +8,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { LOCAL_DEV_USERS, clickhouseEnvSchema, supervisorEnvSchema } from '@parsl-usage/common';
+import { supervisorEnvSchema } from '@parsl-usage/common';
+import { LOCAL_DEV_USERS, clickhouseEnvSchema } from '@parsl-usage/common/cli-frame';
 import { aggregatorEnvSchema } from '@parsl-usage/aggregator/config';
 import { dashboardEnvSchema } from '@parsl-usage/dashboard/config';
 import { relayEnvSchema } from '@parsl-usage/relay/config';

@@ -6,6 +6,7 @@
 #                                    e.g. keeper-1:9181,keeper-2:9181,keeper-3:9181
 #   CLICKHOUSE_ZOOKEEPER_PORT        the port of members listed without one (default 2181)
 #   CLICKHOUSE_ZOOKEEPER_HOST        the former single member; read only when _HOSTS is unset
+#   CLICKHOUSE_ZOOKEEPER_SESSION_TIMEOUT_MS, _OPERATION_TIMEOUT_MS  (defaults 10000, 3000; below)
 #   CLICKHOUSE_SHARD/REPLICA         the {shard} and {replica} macros of the Replicated* paths
 #   CLICKHOUSE_INTERSERVER_HOST/PORT where the other replicas fetch parts from
 #   CLICKHOUSE_HTTP_PORT/TCP_PORT    several replicas on one host network
@@ -50,12 +51,28 @@ IFS=$old_ifs
 set +f
 [ "$index" -gt 0 ] || { echo "replica-entrypoint: no coordination member in '$hosts'" >&2; exit 1; }
 
+# Timeouts of the coordination client. A member that stops answering without closing its
+# connections (a frozen process, a lost host) is left after the operation timeout, not the
+# session timeout: with requests always in flight (inserts, replication), 18.16 drops a session
+# whose oldest request has waited that long and opens a new one on another listed member; the
+# handshake with each member is bounded by it too. 3,000 ms is the ensemble's syncLimit x
+# tickTime (infra/cluster/zookeeper/member-entrypoint.sh), so the replicas and the followers give
+# up on a frozen leader together; ZooKeeper answers in milliseconds (max latency 334 ms on the
+# loaded local cluster), so it is not reached by a slow answer. 18.16's default is 10,000 ms.
+session_timeout_ms=${CLICKHOUSE_ZOOKEEPER_SESSION_TIMEOUT_MS:-10000}
+operation_timeout_ms=${CLICKHOUSE_ZOOKEEPER_OPERATION_TIMEOUT_MS:-3000}
+for ms in "$session_timeout_ms" "$operation_timeout_ms"; do
+  printf '%s' "$ms" | grep -Eq '^[1-9][0-9]{0,6}$' ||
+    { echo "replica-entrypoint: bad coordination timeout '$ms' (ms expected)" >&2; exit 1; }
+done
+
 # docker-compose.cluster.yml mounts single files into config.d, so that this one can be written.
 cat > "${CLICKHOUSE_CLUSTER_CONFIG:-/etc/clickhouse-server/config.d/zz-cluster.xml}" <<XML
 <?xml version="1.0"?>
 <yandex>
     <zookeeper>
-${nodes}        <session_timeout_ms>10000</session_timeout_ms>
+${nodes}        <session_timeout_ms>${session_timeout_ms}</session_timeout_ms>
+        <operation_timeout_ms>${operation_timeout_ms}</operation_timeout_ms>
     </zookeeper>
     <macros>
         <shard>${CLICKHOUSE_SHARD:-01}</shard>

@@ -108,11 +108,20 @@ export class BatchHandler {
     this.deps.writer.reset();
   }
 
-  /** A batch of `partition` failed: kafkajs restarts from the committed offsets, so read the watermarks again. */
+  /**
+   * A batch of `partition` failed: its lane's queued writes are dropped, and the watermarks are
+   * read again. kafkajs retries a retriable error without rejoining the group, from the offsets
+   * it was told were consumed (resolveOffset), which are past the dropped writes: the partition
+   * is moved back to its last commit, or those batches would never be read again (found by the
+   * cluster fault runs: a broker kill failed a heartbeat, and hundreds of offsets were lost).
+   */
   afterFailure(partition: number): void {
     this.watermarks = null;
     this.checked.clear();
-    this.lanes.get(partition).drop();
+    const lane = this.lanes.get(partition);
+    const next = lane.next;
+    lane.drop();
+    if (next !== null) this.deps.seek(partition, next.toString());
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { readRows } from '@parsl-usage/common';
 import { classify } from './clickhouse-errors.js';
-import type { RollupTarget } from './rollup-views.js';
+import type { RollupTarget } from '@parsl-usage/schemas/migrations-model';
 import type { ViewRepairPort } from './view-repair.js';
 import {
   diffQuery,

@@ -2,6 +2,7 @@ import { createClient } from '@clickhouse/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import {
+  STALE_SOCKET_KEEP_ALIVE,
   SUPERVISOR_RESTARTS_HELP,
   exitOnSignals,
   kafkaLogCreator,
@@ -22,9 +23,8 @@ const clickhouse = createClient({
   username: config.CLICKHOUSE_USER,
   password: config.CLICKHOUSE_PASSWORD,
   // Under load the event loop can run late, and a socket idle past the server's keep-alive
-  // (3 s on 18.16) was reused and failed with EPIPE, costing an insert a retry (BENCHMARKS.md,
-  // aggregator run 3): drop such sockets instead of reusing them.
-  keep_alive: { eagerly_destroy_stale_sockets: true },
+  // (3 s on 18.16) was reused and failed with EPIPE: common's reset rule (errors.ts).
+  keep_alive: STALE_SOCKET_KEEP_ALIVE,
 });
 const kafka = new Kafka({
   clientId: config.KAFKA_CLIENT_ID,

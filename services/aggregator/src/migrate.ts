@@ -1,18 +1,13 @@
 import { SQL_IDENTIFIER } from '@parsl-usage/common';
-import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { MigrationsModelError, parseMigrations, type Migration } from '@parsl-usage/schemas/migrations-model';
+import { readMigrationFiles } from '@parsl-usage/schemas/migrations-model-files';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { FatalError } from './errors.js';
 import { replicateEngine, statementRole, withoutPopulate } from './replicated-ddl.js';
 
-export interface Migration {
-  version: number;
-  name: string;
-  checksum: string;
-  statements: string[];
-}
+// The files are read and parsed by the schema's one reader (schemas/src/migrations-model.ts).
+export type { Migration } from '@parsl-usage/schemas/migrations-model';
 
 /** The repository's migrations (the image carries them at the same place). */
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(
@@ -20,50 +15,18 @@ export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(
 );
 
 const DB_NAME = SQL_IDENTIFIER;
-const FILE_NAME = /^(\d{3})-([a-z0-9-]+)\.sql$/;
 
-/** Splits a migration file into statements: `;` ends a statement at the end of a line; `--` lines are comments. */
-export function splitStatements(sql: string): string[] {
-  const out: string[] = [];
-  let current: string[] = [];
-  for (const line of sql.split('\n')) {
-    if (line.trim().startsWith('--')) continue;
-    current.push(line);
-    if (line.trimEnd().endsWith(';')) {
-      const stmt = current.join('\n').trim().replace(/;$/, '').trim();
-      if (stmt) out.push(stmt);
-      current = [];
-    }
-  }
-  const rest = current.join('\n').trim();
-  if (rest) out.push(rest);
-  return out;
-}
-
-export function parseMigration(fileName: string, text: string, database: string): Migration {
-  const m = FILE_NAME.exec(fileName);
-  if (!m?.[1] || !m[2]) throw new FatalError(`migration file name ${fileName} is not NNN-name.sql`);
-  return {
-    version: Number(m[1]),
-    name: m[2],
-    // The checksum covers the template, not the database name, so a file is the same migration everywhere.
-    checksum: createHash('sha256').update(text).digest('hex'),
-    statements: splitStatements(text.replaceAll('${db}', database)),
-  };
-}
-
+/** The migrations of `dir`, in file-name order; a bad file name or database name is fatal. */
 export async function loadMigrations(dir: string, database: string): Promise<Migration[]> {
   if (!DB_NAME.test(database))
     throw new FatalError(`database name ${JSON.stringify(database)} is not an identifier`);
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
-  const migrations: Migration[] = [];
-  for (const f of files) migrations.push(parseMigration(f, await readFile(join(dir, f), 'utf8'), database));
-  const seen = new Set<number>();
-  for (const m of migrations) {
-    if (seen.has(m.version)) throw new FatalError(`two migrations share version ${m.version}`);
-    seen.add(m.version);
+  const files = await readMigrationFiles(dir);
+  try {
+    return parseMigrations(files, database);
+  } catch (err) {
+    if (err instanceof MigrationsModelError) throw new FatalError(err.message);
+    throw err;
   }
-  return migrations;
 }
 
 export interface MigrationResult {

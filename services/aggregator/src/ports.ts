@@ -1,5 +1,5 @@
 import type { EventRow, WorkflowChangeRow } from '@parsl-usage/schemas';
-import type { RollupTarget } from './rollup-views.js';
+import type { RollupTarget } from '@parsl-usage/schemas/migrations-model';
 import type { DiffRow, OffsetRange } from './view-repair-sql.js';
 import type { WorkflowState } from './workflow-state.js';
 

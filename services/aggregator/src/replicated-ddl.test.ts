@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseMigration } from './migrate.js';
+import { parseMigration } from '@parsl-usage/schemas/migrations-model';
 import {
   DEFAULT_ZOOKEEPER_PREFIX,
   createdName,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RollupTarget } from './rollup-views.js';
+import type { RollupTarget } from '@parsl-usage/schemas/migrations-model';
 import {
   diffQuery,
   insertDiffStatement,

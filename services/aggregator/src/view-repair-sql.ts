@@ -4,7 +4,7 @@
  * (18.16 reports `expr(x) AS x` as a cyclic alias in some positions).
  */
 import { quoteString } from '@parsl-usage/common';
-import type { RollupTarget } from './rollup-views.js';
+import type { RollupTarget } from '@parsl-usage/schemas/migrations-model';
 
 /** Offsets of one Kafka partition whose change rows are checked. */
 export interface OffsetRange {

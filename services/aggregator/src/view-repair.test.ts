@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Metrics } from '@parsl-usage/common';
 import type { WorkflowChangeRow } from '@parsl-usage/schemas';
 import type { BatchContext } from './ports.js';
-import type { RollupTarget } from './rollup-views.js';
+import type { RollupTarget } from '@parsl-usage/schemas/migrations-model';
 import { Serial } from './serial.js';
 import { insertChangesOnce } from './sink-retry.js';
 import { TransientError } from './errors.js';

@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '@parsl-usage/common';
 import { TransientError } from './errors.js';
 import type { BatchContext, ViewRepairPort } from './ports.js';
-import type { RollupTarget } from './rollup-views.js';
+import type { RollupTarget } from '@parsl-usage/schemas/migrations-model';
 import type { Serial } from './serial.js';
 import type { DiffRow, OffsetRange } from './view-repair-sql.js';
 

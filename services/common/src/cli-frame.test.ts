@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { LOCAL_DEV_USERS, UsageError, clickhouseEnv, oneLine, parseCliArgs } from './cli-frame.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LOCAL_DEV_USERS, UsageError, clickhouseEnv, oneLine, parseCliArgs, runCli } from './cli-frame.js';
 
 describe('oneLine', () => {
   it.each([
@@ -18,8 +18,73 @@ describe('oneLine', () => {
     ],
     ['a string', 'a string'],
     [new TypeError(''), 'TypeError'],
+    // The causes on the same line, without repeats or stacks (the backup's errors).
+    [
+      new Error('cannot reach Kafka', { cause: new Error('connect ECONNREFUSED\n    at x') }),
+      'cannot reach Kafka: connect ECONNREFUSED',
+    ],
+    [new Error('same', { cause: new Error('same') }), 'same'],
+    ['text', 'text'],
   ])('%s', (err, line) => {
     expect(oneLine(err)).toBe(line);
+  });
+});
+
+describe('runCli', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+    process.exitCode = undefined;
+  });
+  it.each([
+    ['--help prints the help, exit 0', ['--help'], () => Promise.resolve(), 'usage: x\n', '', undefined],
+    ['done', [], () => Promise.resolve(), '', '', undefined],
+    [
+      'a bad argument: exit 2',
+      ['--nope'],
+      () => Promise.resolve(),
+      '',
+      /^x: .*'--nope'.* \(see --help\)\n$/,
+      2,
+    ],
+    [
+      'a usage error: exit 2 and the hint',
+      [],
+      () => Promise.reject(new UsageError('--days must be a number')),
+      '',
+      'x: --days must be a number (see --help)\n',
+      2,
+    ],
+    [
+      'a usage error with the usage: printed whole',
+      [],
+      () => Promise.reject(new UsageError('  --dir is required\nusage: x', { withUsage: true })),
+      '',
+      'x:   --dir is required\nusage: x\n',
+      2,
+    ],
+    [
+      'a failure: exit 1, one line with its cause',
+      [],
+      () => Promise.reject(new Error('restore failed', { cause: new Error('Code: 60. no table') })),
+      '',
+      'x: restore failed: Code: 60. no table\n',
+      1,
+    ],
+  ])('%s', async (_what, argv, work, stdout, stderr, code) => {
+    vi.stubEnv('LOG_LEVEL', 'info'); // no stack after the line
+    const out: string[] = [];
+    const err: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+    await runCli({ name: 'x', help: 'usage: x', options: {}, run: work }, argv);
+    const exit = process.exitCode;
+    vi.restoreAllMocks();
+    process.exitCode = undefined;
+    expect(out.join('')).toBe(stdout);
+    if (typeof stderr === 'string') expect(err.join('')).toBe(stderr);
+    else expect(err.join('')).toMatch(stderr);
+    expect(exit).toBe(code);
   });
 });
 

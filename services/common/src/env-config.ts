@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 
+/** The one error of a bad environment (never retriable): every problem, each on its own line. */
 export class ConfigError extends Error {
   readonly retriable = false;
-  constructor(message: string) {
+  /** one line per bad variable, e.g. `RELAY_UDP_PORT: Expected number, received nan (got "x")` */
+  readonly problems: readonly string[];
+  constructor(message: string, problems: readonly string[] = []) {
     super(message);
     this.name = 'ConfigError';
+    this.problems = problems;
   }
 }
 
@@ -57,7 +61,7 @@ export function parseEnv<S extends z.AnyZodObject>(
   service: string,
   schema: S,
   env: Record<string, string | undefined>,
-  makeError: (message: string) => Error = (m) => new ConfigError(m),
+  makeError: (message: string, problems: readonly string[]) => Error = (m, p) => new ConfigError(m, p),
 ): z.infer<S> {
   const { picked, problems } = pickEnv(Object.keys(schema.shape as Record<string, unknown>), env);
   const parsed = schema.safeParse(picked);
@@ -74,7 +78,10 @@ export function parseEnv<S extends z.AnyZodObject>(
         })),
   ];
   if (!parsed.success || problems.length > 0) {
-    throw makeError(`invalid ${service} configuration:\n${lines.join('\n')}`);
+    throw makeError(
+      `invalid ${service} configuration:\n${lines.join('\n')}`,
+      lines.map((l) => l.trim()),
+    );
   }
   return parsed.data;
 }

@@ -32,6 +32,35 @@ export function isRetriable(err: unknown): boolean {
   );
 }
 
+/**
+ * The one rule for a connection reset on a stale keep-alive socket: a socket the server had
+ * already closed (ClickHouse 18.16 closes idle ones after 3 s, the client evicts its own after
+ * 2.5 s, and a loaded host's timers can miss that margin) fails the next request before any
+ * answer. Two defences, used by every service that talks to ClickHouse:
+ *  - a long-lived client drops such sockets instead of reusing them (STALE_SOCKET_KEEP_ALIVE:
+ *    the aggregator's inserts once paid a retry for each, BENCHMARKS.md, aggregator run 3);
+ *  - an idempotent read that still meets one is tried once more on a new socket (retryOnReset).
+ * A write is retried only through withRetry, which counts ECONNRESET and EPIPE as retriable.
+ */
+export const STALE_SOCKET_KEEP_ALIVE = { eagerly_destroy_stale_sockets: true } as const;
+
+/** A connection reset before any answer (see STALE_SOCKET_KEEP_ALIVE). */
+export function isConnectionReset(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as Error & { code?: unknown }).code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || err.message === 'socket hang up';
+}
+
+/** `read` once more if it failed with a connection reset; only for reads, which are idempotent. */
+export async function retryOnReset<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (!isConnectionReset(err)) throw err;
+    return read();
+  }
+}
+
 /** Runs `op` until it succeeds or fails with a non-retriable error; exponential backoff with jitter. */
 export async function withRetry<T>(
   op: () => Promise<T>,

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { oneLine, parseCommand } from './backup-command.js';
+import { UsageError } from '@parsl-usage/common/cli-frame';
+import { parseCommand } from './backup-command.js';
 import { backupArgsSchema } from './backup-cli.js';
 import { restoreArgsSchema } from './restore-cli.js';
 
@@ -56,18 +57,19 @@ describe('parseCommand', () => {
       /--dir DIR is required\n {2}CLICKHOUSE_URL: CLICKHOUSE_URL must be a URL\n {2}CLICKHOUSE_DATABASE: .*\n {2}KAFKA_BROKERS: .*\nUSAGE$/,
     );
   });
+  it('says it is a usage error (exit 2) that carries the usage text', () => {
+    let err: unknown;
+    try {
+      parseCommand(backupArgsSchema, {}, {}, 'USAGE');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).withUsage).toBe(true);
+  });
   it('empty variables count as unset', () => {
     expect(
       parseCommand(backupArgsSchema, { dir: 'd' }, { CLICKHOUSE_PASSWORD: '' }, 'u').env.CLICKHOUSE_PASSWORD,
     ).toBe('admin-dev-password');
-  });
-});
-
-describe('oneLine', () => {
-  it('joins the causes on one line, without repeats or stacks', () => {
-    const err = new Error('cannot reach Kafka', { cause: new Error('connect ECONNREFUSED\n    at x') });
-    expect(oneLine(err)).toBe('cannot reach Kafka: connect ECONNREFUSED');
-    expect(oneLine(new Error('same', { cause: new Error('same') }))).toBe('same');
-    expect(oneLine('text')).toBe('text');
   });
 });

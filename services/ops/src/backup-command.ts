@@ -1,13 +1,13 @@
 /**
- * The frame of the backup and restore commands: node:util parseArgs with --help, the
- * environment checked with the arguments (every problem in one message, exit 2), a ClickHouse
- * client, one error line on failure (exit 1; the stack only with LOG_LEVEL=debug), the client
- * closed whatever happens.
+ * The backup and restore commands in the one frame (common's cli-frame.ts): their environment
+ * (ClickHouse as admin, and the aggregator's Kafka group and topic), checked with the
+ * arguments, and a ClickHouse client for hours-long requests.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { pickEnv } from '@parsl-usage/common';
+import { UsageError, runClickHouseCommand } from '@parsl-usage/common/cli-frame';
 import { DEFAULT_IDLE_TIMEOUT_MS, type ClickHouseHttp } from './backup-http.js';
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -61,80 +61,63 @@ export function parseCommand<A>(
     ...(a.success ? [] : a.error.issues.map((i) => `  ${i.message}`)),
     ...(e.success ? [] : e.error.issues.map((i) => `  ${String(i.path[0])}: ${i.message}`)),
   ];
-  throw new Error(`${problems.join('\n')}\n${usage}`);
+  throw new UsageError(`${problems.join('\n')}\n${usage}`, { withUsage: true });
 }
 
-export async function runCommand<A>(cmd: {
-  name: string;
-  options: NonNullable<ParseArgsConfig['options']>;
-  args: z.ZodType<A, z.ZodTypeDef, unknown>;
-  usage: string;
-  run: (c: { args: A; env: BackupEnv; client: ClickHouseClient; http: ClickHouseHttp }) => Promise<void>;
-}): Promise<void> {
-  let parsed: { args: A; env: BackupEnv };
-  try {
-    const { values } = parseArgs({
-      args: process.argv.slice(2),
-      options: { ...cmd.options, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false,
-    });
-    if (values.help) {
-      process.stdout.write(`${cmd.usage}\n`);
-      return;
-    }
-    const { help: _help, ...rest } = values;
-    parsed = parseCommand(cmd.args, rest, process.env, cmd.usage);
-  } catch (err) {
-    process.stderr.write(`${cmd.name}: ${(err as Error).message}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  const { args, env } = parsed;
-  const client = createClient({
+/** A client for a month's rebuild or a large insert-select; quiet, as the frame prints the error. */
+function backupClient(env: BackupEnv): ClickHouseClient {
+  return createClient({
     url: env.CLICKHOUSE_URL,
     username: env.CLICKHOUSE_USER,
     password: env.CLICKHOUSE_PASSWORD,
     request_timeout: 3_600_000, // ms: a month's rebuild or a large insert-select
     // Progress headers keep a long request's connection busy, so no idle timeout cuts it.
     clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '10000' },
-    // The error reaches the user as one line below; the client's own log would add a stack.
+    // The error reaches the user as one line (the frame); the client's own log would add a stack.
     log: { level: debug(env) ? ClickHouseLogLevel.DEBUG : ClickHouseLogLevel.OFF },
   });
-  try {
-    await cmd.run({
-      args,
-      env,
-      client,
-      http: {
-        url: env.CLICKHOUSE_URL,
-        user: env.CLICKHOUSE_USER,
-        password: env.CLICKHOUSE_PASSWORD,
-        idleTimeoutMs: env.CLICKHOUSE_HTTP_IDLE_TIMEOUT_MS,
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`${cmd.name}: ${oneLine(err)}\n`);
-    if (env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace')
-      process.stderr.write(`${(err as Error).stack ?? ''}\n`);
-    process.exitCode = 1;
-  } finally {
-    await client.close();
-  }
+}
+
+export async function runCommand<A, X = undefined>(cmd: {
+  name: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  args: z.ZodType<A, z.ZodTypeDef, unknown>;
+  usage: string;
+  /** the command's own variables, read after the others (its config schema, docs/CONFIGURATION.md) */
+  env?: (env: Record<string, string | undefined>) => X;
+  run: (c: {
+    args: A;
+    env: BackupEnv;
+    own: X;
+    client: ClickHouseClient;
+    http: ClickHouseHttp;
+  }) => Promise<void>;
+}): Promise<void> {
+  await runClickHouseCommand({
+    name: cmd.name,
+    help: cmd.usage,
+    options: cmd.options,
+    parse: (values, env) => {
+      const { args, env: checked } = parseCommand(cmd.args, values, env, cmd.usage);
+      return { args, env: { ...checked, own: cmd.env?.(env) as X } };
+    },
+    client: backupClient,
+    run: ({ args, env: { own, ...env }, client }) =>
+      cmd.run({
+        args,
+        env,
+        own,
+        client,
+        http: {
+          url: env.CLICKHOUSE_URL,
+          user: env.CLICKHOUSE_USER,
+          password: env.CLICKHOUSE_PASSWORD,
+          idleTimeoutMs: env.CLICKHOUSE_HTTP_IDLE_TIMEOUT_MS,
+        },
+      }),
+  });
 }
 
 function debug(env: BackupEnv): boolean {
   return env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace';
-}
-
-/** An error as one line: its message, the causes' messages after it. */
-export function oneLine(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err;
-  for (let i = 0; e !== undefined && e !== null && i < 4; i++) {
-    const msg = e instanceof Error ? e.message : typeof e === 'string' ? e : JSON.stringify(e);
-    if (msg && !parts.includes(msg)) parts.push(msg.split('\n')[0] ?? msg);
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return parts.join(': ') || 'failed';
 }

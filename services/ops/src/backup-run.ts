@@ -274,6 +274,8 @@ export interface BackupResult {
   ms: number;
 }
 
+type Columns = Manifest['columns'];
+
 /** One backup run into `dir` (created if missing); incremental over the manifest found there. */
 export async function runBackup(opts: {
   client: ClickHouseClient;
@@ -282,7 +284,7 @@ export async function runBackup(opts: {
   dir: string;
   log?: (msg: string) => void;
 }): Promise<BackupResult> {
-  const { client, http, database, dir } = opts;
+  const { client, database, dir } = opts;
   const started = Date.now();
   await mkdir(dir, { recursive: true });
   return withLock(dir, async () => {
@@ -290,13 +292,7 @@ export async function runBackup(opts: {
     if (previous && previous.database !== database)
       throw new Error(`${dir} holds a backup of database ${previous.database}, not ${database}`);
     await removeLeftovers(dir);
-    const tables = await rows<{ name: string }>(
-      client,
-      `SELECT name FROM system.tables WHERE database = '${database}'`,
-    );
-    for (const t of BACKUP_TABLES)
-      if (!tables.some((x) => x.name === t.name))
-        throw new Error(`${database}.${t.name} does not exist: nothing to back up`);
+    await checkTables(client, database);
     const cut = await takeCut(client, database);
     const current: PartitionState[] = [];
     for (const t of BACKUP_TABLES) current.push(...(await partitionStates(client, database, t, cut)));
@@ -312,43 +308,9 @@ export async function runBackup(opts: {
         sizes.get(f.file) === f.bytes &&
         sameColumns(previous?.columns[f.table] ?? [], columns[f.table] ?? []),
     );
-
-    const written: BackupFile[] = [];
-    for (const p of plan.write) {
-      const table = BACKUP_TABLES.find((t) => t.name === p.table);
-      if (!table) continue;
-      const t0 = Date.now();
-      const { entry, columns: got } = await exportPartition(http, database, dir, table, p, cut);
-      const want = columns[p.table] ?? [];
-      if (entry.rows > 0 && !sameColumns(got, want))
-        throw new Error(`${p.table} changed its columns during the backup; run it again`);
-      written.push(entry);
-      opts.log?.(`${entry.file}: ${entry.rows} rows, ${entry.bytes} bytes, ${Date.now() - t0} ms`);
-    }
-    const migrations = (
-      await rows<{ version: number; name: string; checksum: string }>(
-        client,
-        `SELECT version, name, checksum FROM ${database}.schema_migrations FINAL ORDER BY version`,
-      )
-    ).map((m) => ({ version: Number(m.version), name: m.name, checksum: m.checksum }));
-    const version = await rows<{ v: string }>(client, 'SELECT version() AS v');
+    const written = await writePartitions(opts, plan.write, cut, columns);
     const files = [...plan.keep, ...written].sort((a, b) => a.file.localeCompare(b.file));
-    const manifest: Manifest = {
-      format: 'parsl-usage-backup',
-      version: 1,
-      createdAt: new Date().toISOString(),
-      database,
-      serverVersion: version[0]?.v ?? '',
-      watermarks: Object.fromEntries(
-        Object.entries(cut.marks).map(([t, ms]) => [
-          t,
-          Object.fromEntries(ms.map((m) => [String(m.partition), m.offset])),
-        ]),
-      ),
-      migrations,
-      columns,
-      files,
-    };
+    const manifest = await newManifest(client, database, cut, columns, files);
     const removed = await commitManifest(dir, manifest, plan.obsolete);
     return {
       dir,
@@ -361,6 +323,70 @@ export async function runBackup(opts: {
       ms: Date.now() - started,
     };
   });
+}
+
+async function checkTables(client: ClickHouseClient, database: string): Promise<void> {
+  const tables = await rows<{ name: string }>(
+    client,
+    `SELECT name FROM system.tables WHERE database = '${database}'`,
+  );
+  for (const t of BACKUP_TABLES)
+    if (!tables.some((x) => x.name === t.name))
+      throw new Error(`${database}.${t.name} does not exist: nothing to back up`);
+}
+
+/** Exports each partition the plan writes; a table whose columns changed meanwhile fails the run. */
+async function writePartitions(
+  opts: { http: ClickHouseHttp; database: string; dir: string; log?: (msg: string) => void },
+  write: readonly PartitionState[],
+  cut: Cut,
+  columns: Columns,
+): Promise<BackupFile[]> {
+  const written: BackupFile[] = [];
+  for (const p of write) {
+    const table = BACKUP_TABLES.find((t) => t.name === p.table);
+    if (!table) continue;
+    const t0 = Date.now();
+    const { entry, columns: got } = await exportPartition(opts.http, opts.database, opts.dir, table, p, cut);
+    const want = columns[p.table] ?? [];
+    if (entry.rows > 0 && !sameColumns(got, want))
+      throw new Error(`${p.table} changed its columns during the backup; run it again`);
+    written.push(entry);
+    opts.log?.(`${entry.file}: ${entry.rows} rows, ${entry.bytes} bytes, ${Date.now() - t0} ms`);
+  }
+  return written;
+}
+
+async function newManifest(
+  client: ClickHouseClient,
+  database: string,
+  cut: Cut,
+  columns: Columns,
+  files: BackupFile[],
+): Promise<Manifest> {
+  const migrations = (
+    await rows<{ version: number; name: string; checksum: string }>(
+      client,
+      `SELECT version, name, checksum FROM ${database}.schema_migrations FINAL ORDER BY version`,
+    )
+  ).map((m) => ({ version: Number(m.version), name: m.name, checksum: m.checksum }));
+  const version = await rows<{ v: string }>(client, 'SELECT version() AS v');
+  return {
+    format: 'parsl-usage-backup',
+    version: 1,
+    createdAt: new Date().toISOString(),
+    database,
+    serverVersion: version[0]?.v ?? '',
+    watermarks: Object.fromEntries(
+      Object.entries(cut.marks).map(([t, ms]) => [
+        t,
+        Object.fromEntries(ms.map((m) => [String(m.partition), m.offset])),
+      ]),
+    ),
+    migrations,
+    columns,
+    files,
+  };
 }
 
 /**

@@ -13,7 +13,8 @@ import { forgetProject } from './forget-project-run.js';
 import { runMaintenanceCommand } from './maintenance-cli.js';
 import { DEFAULT_MIGRATIONS_DIR } from '@parsl-usage/aggregator/provision';
 import { migrationsDirEnv } from '@parsl-usage/aggregator/config';
-import { UsageError, parseEnv } from '@parsl-usage/common';
+import { parseEnv } from '@parsl-usage/common';
+import { UsageError } from '@parsl-usage/common/cli-frame';
 import { z } from 'zod';
 
 /** What forget-project reads beside the ClickHouse connection (docs/CONFIGURATION.md). */
@@ -30,13 +31,8 @@ Removes everything of one project (events, workflow_changes, workflow_versions,
 its share of every rollup). Exit 3: done, but rows of the project arrived meanwhile
 (run it again). See docs/PRIVACY.md.`,
     requestTimeoutMs: 3_600_000,
-    run: async ({ args, env, client }) => {
-      const { MIGRATIONS_DIR } = parseEnv(
-        'forget-project',
-        forgetEnvSchema,
-        process.env,
-        (m) => new UsageError(m),
-      );
+    env: (env) => parseEnv('forget-project', forgetEnvSchema, env, (m) => new UsageError(m)),
+    run: async ({ args, env, own: { MIGRATIONS_DIR }, client }) => {
       const r = await forgetProject({
         client,
         database: env.CLICKHOUSE_DATABASE,

@@ -2,18 +2,12 @@
  * Runs a forget plan (forget-project.ts) against ClickHouse, as a user that may run DDL and
  * mutations (admin). See forget-project.ts for the design and docs/PRIVACY.md for operation.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteString, readNumber, readRows } from '@parsl-usage/common';
-import {
-  migrationStatements,
-  planForget,
-  rollupViews,
-  workTables,
-  type Watermark,
-} from './forget-project.js';
+import { rollupViews } from '@parsl-usage/schemas/migrations-model';
+import { loadMigrationsModel } from '@parsl-usage/schemas/migrations-model-files';
+import { planForget, workTables, type ForgetPlan, type Watermark } from './forget-project.js';
 
 export interface ForgetResult {
   workflows: number;
@@ -54,33 +48,10 @@ export async function forgetProject(opts: {
 }): Promise<ForgetResult> {
   const { client, database: db, project } = opts;
   const log = opts.log ?? (() => undefined);
-  const files = (await readdir(opts.migrationsDir)).filter((f) => f.endsWith('.sql')).sort();
-  const texts = await Promise.all(files.map((f) => readFile(join(opts.migrationsDir, f), 'utf8')));
-  const views = rollupViews(migrationStatements(texts, db), db);
-
+  const views = rollupViews((await loadMigrationsModel(opts.migrationsDir, db)).schema);
   const wt = workTables(project);
-  const existing = await readNumber(
-    client,
-    `SELECT count() FROM system.tables WHERE database = ${quoteString(db)} AND name IN (${quoteString(wt.ids)}, ${quoteString(wt.rows)})`,
-  );
-  if (existing > 0)
-    throw new Error(
-      `work tables ${db}.${wt.ids} / ${wt.rows} exist: an earlier forget of this project was interrupted; see docs/PRIVACY.md before running again`,
-    );
-
-  // Order does not matter: the copy names its columns (18.16's system.columns has no `position`).
-  const columns = (
-    await readRows<{ name: string }>(
-      client,
-      `SELECT name FROM system.columns WHERE database = ${quoteString(db)} AND table = 'workflow_changes'`,
-    )
-  ).map((r) => r.name);
-  const watermark: Watermark[] = (
-    await readRows<{ p: number | string; o: string }>(
-      client,
-      `SELECT kafka_partition AS p, toString(max(kafka_offset)) AS o FROM ${db}.workflow_changes GROUP BY kafka_partition ORDER BY kafka_partition`,
-    )
-  ).map((r) => ({ partition: Number(r.p), offset: r.o }));
+  await refuseInterrupted(client, db, wt);
+  const { columns, watermark } = await changeLogShape(client, db);
   const plan = planForget({ database: db, project, views, changeColumns: columns, watermark });
 
   for (const sql of plan.snapshot) await client.command({ query: sql });
@@ -98,13 +69,7 @@ export async function forgetProject(opts: {
     await waitForMutations(client, db, d.table, timeoutMs);
     log(`deleted from ${d.table}`);
   }
-  const months = (await readRows<Record<string, unknown>>(client, plan.affectedMonthsQuery)).map((r) =>
-    Number(Object.values(r)[0]),
-  );
-  for (const m of months) await client.command({ query: plan.optimizeProjectRollup(m) });
-  log(`optimized rollup_daily_project partitions ${months.join(', ') || '(none)'}`);
-  await client.command({ query: plan.optimizeProjectTotals });
-  log('optimized rollup_project');
+  const months = await optimizeRollups(client, plan, log);
   for (const sql of plan.dropWorkTables) await client.command({ query: sql });
 
   const leftovers: Record<string, number> = {};
@@ -116,4 +81,57 @@ export async function forgetProject(opts: {
     monthsOptimized: months,
     leftovers,
   };
+}
+
+/** Work tables left by an earlier run mean it was interrupted: an operator looks first. */
+async function refuseInterrupted(
+  client: ClickHouseClient,
+  db: string,
+  wt: { ids: string; rows: string },
+): Promise<void> {
+  const existing = await readNumber(
+    client,
+    `SELECT count() FROM system.tables WHERE database = ${quoteString(db)} AND name IN (${quoteString(wt.ids)}, ${quoteString(wt.rows)})`,
+  );
+  if (existing > 0)
+    throw new Error(
+      `work tables ${db}.${wt.ids} / ${wt.rows} exist: an earlier forget of this project was interrupted; see docs/PRIVACY.md before running again`,
+    );
+}
+
+/** The columns of workflow_changes and its watermark (max offset per Kafka partition). */
+async function changeLogShape(
+  client: ClickHouseClient,
+  db: string,
+): Promise<{ columns: string[]; watermark: Watermark[] }> {
+  // Order does not matter: the copy names its columns (18.16's system.columns has no `position`).
+  const columns = (
+    await readRows<{ name: string }>(
+      client,
+      `SELECT name FROM system.columns WHERE database = ${quoteString(db)} AND table = 'workflow_changes'`,
+    )
+  ).map((r) => r.name);
+  const watermark: Watermark[] = (
+    await readRows<{ p: number | string; o: string }>(
+      client,
+      `SELECT kafka_partition AS p, toString(max(kafka_offset)) AS o FROM ${db}.workflow_changes GROUP BY kafka_partition ORDER BY kafka_partition`,
+    )
+  ).map((r) => ({ partition: Number(r.p), offset: r.o }));
+  return { columns, watermark };
+}
+
+/** OPTIMIZE ... FINAL of the project rollups, so the rows that now sum to 0 go; the months done. */
+async function optimizeRollups(
+  client: ClickHouseClient,
+  plan: ForgetPlan,
+  log: (msg: string) => void,
+): Promise<number[]> {
+  const months = (await readRows<Record<string, unknown>>(client, plan.affectedMonthsQuery)).map((r) =>
+    Number(Object.values(r)[0]),
+  );
+  for (const m of months) await client.command({ query: plan.optimizeProjectRollup(m) });
+  log(`optimized rollup_daily_project partitions ${months.join(', ') || '(none)'}`);
+  await client.command({ query: plan.optimizeProjectTotals });
+  log('optimized rollup_project');
+  return months;
 }

@@ -39,9 +39,18 @@ export const projectNameSchema = z
 // Every other name is accepted: quoteString escapes NUL and the other ASCII controls, so a name
 // stored before the text rule removed them (schemas/src/text.ts) can still be forgotten.
 
-// The views are read by the aggregator's view repair too; one parser for both.
-import type { RollupView } from '@parsl-usage/aggregator/rollup-views';
-export { migrationStatements, rollupViews, type RollupView } from '@parsl-usage/aggregator/rollup-views';
+// The views are read by the aggregator's view repair too: one reader of the schema for both.
+import {
+  rollupViews as schemaRollupViews,
+  schemaModel,
+  type RollupView,
+} from '@parsl-usage/schemas/migrations-model';
+export { migrationStatements, type RollupView } from '@parsl-usage/schemas/migrations-model';
+
+/** The rollup views of the migrations' statements (migrationStatements): what a forget subtracts. */
+export function rollupViews(statements: readonly string[], database: string): RollupView[] {
+  return schemaRollupViews(schemaModel(statements, database));
+}
 
 export interface Watermark {
   partition: number;
@@ -134,26 +143,15 @@ export function planForget(opts: {
     },
     optimizeProjectTotals: `OPTIMIZE TABLE ${db}.rollup_project FINAL`,
     dropWorkTables: [`DROP TABLE IF EXISTS ${negRows}`, `DROP TABLE IF EXISTS ${ids}`],
-    leftovers: [
-      {
-        table: 'workflow_changes',
-        sql: `SELECT count() FROM ${db}.workflow_changes WHERE project_name = ${name}`,
-      },
-      {
-        table: 'workflow_versions',
-        sql: `SELECT count() FROM ${db}.workflow_versions WHERE project_name = ${name}`,
-      },
-      { table: 'events', sql: `SELECT count() FROM ${db}.events WHERE project_name = ${name}` },
-      {
-        table: 'rollup_daily_project',
-        sql: `SELECT count() FROM ${db}.rollup_daily_project WHERE project_name = ${name}`,
-      },
-      {
-        table: 'rollup_project',
-        sql: `SELECT count() FROM ${db}.rollup_project WHERE project_name = ${name}`,
-      },
-    ],
+    leftovers: leftoverQueries(db, name),
   };
+}
+
+/** Per table, the query counting the rows that still name the project (`name`: quoted). */
+function leftoverQueries(db: string, name: string): Array<{ table: string; sql: string }> {
+  return ['workflow_changes', 'workflow_versions', 'events', 'rollup_daily_project', 'rollup_project'].map(
+    (table) => ({ table, sql: `SELECT count() FROM ${db}.${table} WHERE project_name = ${name}` }),
+  );
 }
 
 const identifier = SQL_IDENTIFIER;

@@ -5,10 +5,10 @@ import {
   checkArgs,
   clickhouseClient,
   clickhouseEnv,
-  runCli,
+  runClickHouseCommand,
   type CliOptions,
   type ClickHouseEnv,
-} from '@parsl-usage/common';
+} from '@parsl-usage/common/cli-frame';
 
 const ENV_HELP = `Environment: CLICKHOUSE_URL (http://127.0.0.1:8123), CLICKHOUSE_USER (admin),
 CLICKHOUSE_PASSWORD (local dev default admin-dev-password), CLICKHOUSE_DATABASE (parsl_usage),
@@ -16,11 +16,10 @@ LOG_LEVEL (debug: stack traces on errors).
 Exit codes: 0 done, 1 failed, 2 bad arguments or environment.`;
 
 /**
- * The frame every maintenance command shares (cli-frame.ts): arguments and environment checked
- * (exit 2), a ClickHouse client as admin for the work, exit 1 when the work throws, the client
- * closed whatever happens. The work sets any other exit code itself.
+ * The maintenance commands in the one frame (common's cli-frame.ts): the ClickHouse settings
+ * with the admin user's local defaults, and a client as admin for the work.
  */
-export async function runMaintenanceCommand<A>(cmd: {
+export async function runMaintenanceCommand<A, X = undefined>(cmd: {
   name: string;
   options: CliOptions;
   args: z.ZodType<A, z.ZodTypeDef, unknown>;
@@ -28,21 +27,19 @@ export async function runMaintenanceCommand<A>(cmd: {
   usage: string;
   /** ms; mutations and rebuilds can take long */
   requestTimeoutMs?: number;
-  run: (c: { args: A; env: ClickHouseEnv; client: ClickHouseClient }) => Promise<void>;
+  /** the command's own variables, read with the others (its config schema, docs/CONFIGURATION.md) */
+  env?: (env: Record<string, string | undefined>) => X;
+  run: (c: { args: A; env: ClickHouseEnv; own: X; client: ClickHouseClient }) => Promise<void>;
 }): Promise<void> {
-  await runCli({
+  await runClickHouseCommand({
     name: cmd.name,
     help: `${cmd.usage}\n\n${ENV_HELP}`,
     options: cmd.options,
-    run: async (values) => {
-      const args = checkArgs(cmd.args, values);
-      const env = clickhouseEnv(process.env, LOCAL_DEV_USERS.admin);
-      const client = clickhouseClient(env, cmd.requestTimeoutMs);
-      try {
-        await cmd.run({ args, env, client });
-      } finally {
-        await client.close();
-      }
-    },
+    parse: (values, env) => ({
+      args: checkArgs(cmd.args, values),
+      env: { clickhouse: clickhouseEnv(env, LOCAL_DEV_USERS.admin), own: cmd.env?.(env) as X },
+    }),
+    client: ({ clickhouse }) => clickhouseClient(clickhouse, cmd.requestTimeoutMs),
+    run: ({ args, env, client }) => cmd.run({ args, env: env.clickhouse, own: env.own, client }),
   });
 }

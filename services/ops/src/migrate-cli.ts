@@ -6,7 +6,7 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
-import { clickhouseClient, runCli } from '@parsl-usage/common';
+import { clickhouseClient, runCli } from '@parsl-usage/common/cli-frame';
 import { provision } from '@parsl-usage/aggregator/provision';
 import { loadMigrateConfig } from './migrate-config.js';
 
@@ -29,8 +29,8 @@ await runCli({
   name: 'migrate',
   help: HELP,
   options: {},
-  run: async () => {
-    const c = loadMigrateConfig(process.env);
+  run: async (_values, env) => {
+    const c = loadMigrateConfig(env);
     const logger = pino({ level: c.LOG_LEVEL, base: { service: 'migrate' } });
     const clickhouse = clickhouseClient({ ...c, LOG_LEVEL: c.LOG_LEVEL });
     const otherReplicas = c.CLICKHOUSE_OTHER_REPLICAS.map((url) =>

@@ -1,4 +1,5 @@
-import { LOCAL_DEV_USERS, UsageError, clickhouseConnection, parseEnv } from '@parsl-usage/common';
+import { clickhouseConnection, parseEnv } from '@parsl-usage/common';
+import { LOCAL_DEV_USERS, UsageError } from '@parsl-usage/common/cli-frame';
 import { aggregatorEnvSchema, type AggregatorConfig } from '@parsl-usage/aggregator/config';
 
 /**

@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { parseEnv } from '@parsl-usage/common';
 import {
   LOCAL_DEV_USERS,
   UsageError,
@@ -17,11 +18,10 @@ import {
   clickhouseClient,
   clickhouseEnv,
   clickhouseEnvSchema,
-  parseEnv,
   parseCliArgs,
   runCli,
   type CliOptions,
-} from '@parsl-usage/common';
+} from '@parsl-usage/common/cli-frame';
 import { fetchReportHistory, fetchReportInput } from './report-fetch.js';
 import type { ReportHistory } from './report-history.js';
 import { renderHtml } from './report-html.js';
@@ -148,8 +148,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     name: 'report',
     help: HELP,
     options: OPTIONS,
-    run: async (values) => {
-      for (const f of await writeReport(reportOptions(values, process.env))) process.stdout.write(`${f}\n`);
+    run: async (values, env) => {
+      for (const f of await writeReport(reportOptions(values, env))) process.stdout.write(`${f}\n`);
     },
   });
 }

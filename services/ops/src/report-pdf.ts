@@ -3,7 +3,7 @@
  * infra/scripts/setup-host.sh), with the flags the project's browser tests use: no sandbox
  * (root), no GPU, no network of its own. A throw-away profile lets reports run side by side.
  */
-import { CHROMIUM_PATH, HEADLESS_CHROMIUM_FLAGS } from '@parsl-usage/common';
+import { CHROMIUM_PATH, HEADLESS_CHROMIUM_FLAGS } from '@parsl-usage/common/chromium';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -175,6 +175,10 @@ export function lastDay(p: Period): string {
 const TOP_COMPONENTS = 5;
 
 export function renderReport(input: ReportInput): Report {
+  return { markdown: reportMarkdown(input), csv: reportCsv(input) };
+}
+
+function reportMarkdown(input: ReportInput): string {
   const { period, previous, totals, previousTotals } = input;
   const md: string[] = [];
   md.push(`# Parsl usage, ${period.label}`, '');
@@ -195,19 +199,27 @@ export function renderReport(input: ReportInput): Report {
     );
   }
   md.push('');
-  const counts = (title: string, what: string, rows: Count[]): void => {
-    md.push(`## ${title}`, '');
-    if (rows.length === 0) {
-      md.push('No runs in this period.', '');
-      return;
-    }
-    md.push(`| ${what} | runs | share |`, '| --- | ---: | ---: |');
-    for (const r of rows) md.push(`| ${cell(r.name)} | ${fmtInt(r.runs)} | ${pct(r.runs, totals.runs)} |`);
-    md.push('');
-  };
-  counts('Python versions', 'Python', input.pythonVersions);
-  counts('Parsl versions', 'Parsl', input.parslVersions);
-  counts('Platforms', 'platform', input.platforms);
+  countsSection(md, 'Python versions', 'Python', input.pythonVersions, totals.runs);
+  countsSection(md, 'Parsl versions', 'Parsl', input.parslVersions, totals.runs);
+  countsSection(md, 'Platforms', 'platform', input.platforms, totals.runs);
+  componentsSection(md, input);
+  leaderboardSection(md, input);
+  md.push(`_Generated ${input.generatedAt}._`, '');
+  return md.join('\n');
+}
+
+function countsSection(md: string[], title: string, what: string, rows: Count[], runs: number): void {
+  md.push(`## ${title}`, '');
+  if (rows.length === 0) {
+    md.push('No runs in this period.', '');
+    return;
+  }
+  md.push(`| ${what} | runs | share |`, '| --- | ---: | ---: |');
+  for (const r of rows) md.push(`| ${cell(r.name)} | ${fmtInt(r.runs)} | ${pct(r.runs, runs)} |`);
+  md.push('');
+}
+
+function componentsSection(md: string[], input: ReportInput): void {
   md.push('## Components', '');
   md.push(
     `Share of the ${fmtInt(input.componentRuns)} runs that report their configuration (tracking level 2 and 3).`,
@@ -221,18 +233,23 @@ export function renderReport(input: ReportInput): Report {
       md.push(`| ${cell(r.component)} | ${fmtInt(r.runs)} | ${pct(r.runs, input.componentRuns)} |`);
     md.push('');
   }
+}
+
+function leaderboardSection(md: string[], input: ReportInput): void {
   md.push('## Leaderboard', '');
   if (input.leaderboard.length === 0) {
     md.push('No named projects in this period.', '');
-  } else {
-    md.push('| # | project | runs | points |', '| ---: | --- | ---: | ---: |');
-    input.leaderboard.forEach((p, i) =>
-      md.push(`| ${i + 1} | ${cell(p.project)} | ${fmtInt(p.runs)} | ${fmtInt(p.points)} |`),
-    );
-    md.push('');
+    return;
   }
-  md.push(`_Generated ${input.generatedAt}._`, '');
+  md.push('| # | project | runs | points |', '| ---: | --- | ---: | ---: |');
+  input.leaderboard.forEach((p, i) =>
+    md.push(`| ${i + 1} | ${cell(p.project)} | ${fmtInt(p.runs)} | ${fmtInt(p.points)} |`),
+  );
+  md.push('');
+}
 
+function reportCsv(input: ReportInput): string {
+  const { totals, previousTotals } = input;
   const csv: string[] = ['section,item,value,previous_value,change_pct'];
   const line = (...f: (string | number | null)[]): void => {
     csv.push(f.map(csvField).join(','));
@@ -249,5 +266,5 @@ export function renderReport(input: ReportInput): Report {
     line('leaderboard_points', p.project, p.points, null, null);
     line('leaderboard_runs', p.project, p.runs, null, null);
   }
-  return { markdown: md.join('\n'), csv: csv.join('\n') + '\n' };
+  return csv.join('\n') + '\n';
 }

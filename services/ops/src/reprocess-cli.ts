@@ -8,7 +8,13 @@
 import { pino } from 'pino';
 import { z } from 'zod';
 import { decodeDatagram } from '@parsl-usage/schemas';
-import { LOCAL_DEV_USERS, checkArgs, clickhouseClient, clickhouseEnv, runCli } from '@parsl-usage/common';
+import {
+  LOCAL_DEV_USERS,
+  checkArgs,
+  clickhouseClient,
+  clickhouseEnv,
+  runCli,
+} from '@parsl-usage/common/cli-frame';
 import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
 import { clickHouseEventSource, derivedTables, reprocessFromEvents } from './reprocess.js';
 
@@ -34,9 +40,9 @@ await runCli({
   name: 'reprocess',
   help: HELP,
   options: { yes: { type: 'boolean' } },
-  run: async (values) => {
+  run: async (values, processEnv) => {
     checkArgs(argsSchema, values);
-    const env = clickhouseEnv(process.env, LOCAL_DEV_USERS.admin);
+    const env = clickhouseEnv(processEnv, LOCAL_DEV_USERS.admin);
     const db = env.CLICKHOUSE_DATABASE;
     const logger = pino({ level: env.LOG_LEVEL, base: { service: 'reprocess' } });
     const client = clickhouseClient(env);

@@ -46,8 +46,8 @@ async function main(): Promise<void> {
     },
     args: restoreArgsSchema,
     usage: RESTORE_USAGE,
-    run: async ({ args, env, client, http }) => {
-      const { MIGRATIONS_DIR } = parseEnv('restore', restoreEnvSchema, process.env);
+    env: (env) => parseEnv('restore', restoreEnvSchema, env),
+    run: async ({ args, env, own: { MIGRATIONS_DIR }, client, http }) => {
       const kafka = new Kafka({
         clientId: 'parsl-usage-restore',
         brokers: env.KAFKA_BROKERS,

@@ -100,7 +100,7 @@ export interface RestoreResult {
   ms: number;
 }
 
-export async function runRestore(opts: {
+export interface RestoreOptions {
   client: ClickHouseClient;
   http: ClickHouseHttp;
   database: string;
@@ -113,13 +113,47 @@ export async function runRestore(opts: {
   /** rebuild the derived tables from `events` instead of loading the backed-up change log */
   fromEvents?: boolean;
   log?: (msg: string) => void;
-}): Promise<RestoreResult> {
-  const { client, database: db, dir } = opts;
+}
+
+type Log = (msg: string) => void;
+
+export async function runRestore(opts: RestoreOptions): Promise<RestoreResult> {
+  const { client, database: db } = opts;
   const log = opts.log ?? (() => undefined);
   const started = Date.now();
-  const manifest = await readManifest(dir);
+  const manifest = await readManifest(opts.dir);
 
   // Everything that can refuse does so before the first write.
+  await refuseEarly(opts, manifest);
+  const emptied = await emptyTables(client, db, opts.force ?? false, log);
+
+  const migrated = await applyMigrations(client, { database: db, dir: opts.migrationsDir, log });
+  const loaded: RestoreResult['loaded'] = {};
+  for (const table of opts.fromEvents ? ['events'] : ['events', 'workflow_changes'])
+    loaded[table] = await loadTable(opts, manifest, table, log);
+  const rebuiltFromEvents = opts.fromEvents ? await rebuildFromEvents(client, db, log) : undefined;
+
+  const result: RestoreResult = {
+    database: db,
+    backupCreatedAt: manifest.createdAt,
+    migrationsApplied: migrated.applied,
+    loaded,
+    emptied,
+    ...(rebuiltFromEvents ? { rebuiltFromEvents } : {}),
+    ms: 0,
+  };
+  if (opts.kafka) {
+    const plan = await placeConsumerGroup(client, db, opts.kafka, log);
+    result.offsets = plan.partitions;
+    result.lost = plan.lost;
+  }
+  result.ms = Date.now() - started;
+  return result;
+}
+
+/** Every refusal a restore can meet before it writes: the group, the files, the migrations, Kafka. */
+async function refuseEarly(opts: RestoreOptions, manifest: Manifest): Promise<void> {
+  const { dir } = opts;
   if (opts.kafka) await checkGroupIdle(opts.kafka);
   const verified = await verifyBackup(dir, { parse: false });
   if (verified.problems.length > 0)
@@ -129,7 +163,7 @@ export async function runRestore(opts: {
           ? ` (and ${verified.problems.length - 1} more; see backup --verify)`
           : ''),
     );
-  const code = await loadMigrations(opts.migrationsDir, db);
+  const code = await loadMigrations(opts.migrationsDir, opts.database);
   const mismatch = migrationMismatch(
     manifest.migrations,
     code.map((m) => ({ version: m.version, name: m.name, checksum: m.checksum })),
@@ -146,103 +180,110 @@ export async function runRestore(opts: {
     if (early.impossible.length > 0)
       throw new Error(`topic ${opts.kafka.topic} does not match the backup: ${early.impossible.join('; ')}`);
   }
+}
+
+/** Refuses a database that holds data, or with `force` empties its tables; the tables emptied. */
+async function emptyTables(
+  client: ClickHouseClient,
+  db: string,
+  force: boolean,
+  log: Log,
+): Promise<string[]> {
   const occupied = await tablesWithRows(client, db);
   const emptied: string[] = [];
-  if (occupied.length > 0) {
-    const what = occupied.map((t) => `${t.table}: ${t.rows} rows`).join(', ');
-    if (!opts.force)
-      throw new Error(
-        `database ${db} already holds data (${what}); a restore goes into an empty database. ` +
-          'Restore into a fresh ClickHouse, or pass --force to empty these tables first',
-      );
-    for (const t of occupied) {
-      await client.command({ query: `TRUNCATE TABLE ${db}.${t.table}` });
-      emptied.push(t.table);
-    }
-    log(`emptied ${emptied.join(', ')} (--force)`);
-  }
-
-  const migrated = await applyMigrations(client, { database: db, dir: opts.migrationsDir, log });
-  const loaded: RestoreResult['loaded'] = {};
-  const loadTables = opts.fromEvents ? ['events'] : ['events', 'workflow_changes'];
-  for (const table of loadTables) {
-    const have = new Set(
-      (
-        await rows<{ name: string }>(
-          client,
-          `SELECT name FROM system.columns WHERE database = '${db}' AND table = '${table}'`,
-        )
-      ).map((c) => c.name),
+  if (occupied.length === 0) return emptied;
+  const what = occupied.map((t) => `${t.table}: ${t.rows} rows`).join(', ');
+  if (!force)
+    throw new Error(
+      `database ${db} already holds data (${what}); a restore goes into an empty database. ` +
+        'Restore into a fresh ClickHouse, or pass --force to empty these tables first',
     );
-    const columns = (manifest.columns[table] ?? []).map((c) => c.name);
-    const missing = columns.filter((c) => !have.has(c));
-    if (missing.length > 0)
-      throw new Error(`${db}.${table} has no column ${missing.join(', ')} of the backup`);
-    const l = (loaded[table] = { files: 0, rows: 0 });
-    for (const f of manifest.files.filter((x) => x.table === table && x.rows > 0)) {
-      const t0 = Date.now();
-      // Checked again as it is read: a file changed since the check above fails the insert.
-      await insertGzip(
-        opts.http,
-        `INSERT INTO ${db}.${table} (${columns.join(', ')}) FORMAT Native`,
-        createReadStream(join(dir, f.file)),
-      );
-      l.files++;
-      l.rows += f.rows;
-      log(`loaded ${f.file}: ${f.rows} rows, ${Date.now() - t0} ms`);
-    }
+  for (const t of occupied) {
+    await client.command({ query: `TRUNCATE TABLE ${db}.${t.table}` });
+    emptied.push(t.table);
   }
+  log(`emptied ${emptied.join(', ')} (--force)`);
+  return emptied;
+}
 
-  let rebuiltFromEvents: RestoreResult['rebuiltFromEvents'];
-  if (opts.fromEvents) {
-    const tables = await rows<{ name: string; engine: string }>(
-      client,
-      `SELECT name, engine FROM system.tables WHERE database = '${db}'`,
+/** Loads one table's files of the backup, once the table has every column they hold. */
+async function loadTable(
+  opts: RestoreOptions,
+  manifest: Manifest,
+  table: string,
+  log: Log,
+): Promise<{ files: number; rows: number }> {
+  const { client, database: db } = opts;
+  const have = new Set(
+    (
+      await rows<{ name: string }>(
+        client,
+        `SELECT name FROM system.columns WHERE database = '${db}' AND table = '${table}'`,
+      )
+    ).map((c) => c.name),
+  );
+  const columns = (manifest.columns[table] ?? []).map((c) => c.name);
+  const missing = columns.filter((c) => !have.has(c));
+  if (missing.length > 0) throw new Error(`${db}.${table} has no column ${missing.join(', ')} of the backup`);
+  const l = { files: 0, rows: 0 };
+  for (const f of manifest.files.filter((x) => x.table === table && x.rows > 0)) {
+    const t0 = Date.now();
+    // Checked again as it is read: a file changed since the check above fails the insert.
+    await insertGzip(
+      opts.http,
+      `INSERT INTO ${db}.${table} (${columns.join(', ')}) FORMAT Native`,
+      createReadStream(join(opts.dir, f.file)),
     );
-    for (const t of derivedTables(tables)) await client.command({ query: `TRUNCATE TABLE ${db}.${t}` });
-    const r = await reprocessFromEvents({
-      source: clickHouseEventSource(client, db),
-      sink: createClickHouseSink(client, db),
-      decode: decodeDatagram,
-    });
-    rebuiltFromEvents = { messages: r.messages, rows: r.rows };
-    log(`rebuilt the derived tables from ${r.messages} events`);
+    l.files++;
+    l.rows += f.rows;
+    log(`loaded ${f.file}: ${f.rows} rows, ${Date.now() - t0} ms`);
   }
+  return l;
+}
 
-  const result: RestoreResult = {
-    database: db,
-    backupCreatedAt: manifest.createdAt,
-    migrationsApplied: migrated.applied,
-    loaded,
-    emptied,
-    ...(rebuiltFromEvents ? { rebuiltFromEvents } : {}),
-    ms: 0,
-  };
-  if (opts.kafka) {
-    const marks = await createClickHouseSink(client, db).watermarks();
-    const plan = offsetsAfterRestore(marks, await topicOffsets(opts.kafka));
-    if (plan.impossible.length > 0)
-      throw new Error(`cannot place the consumer group: ${plan.impossible.join('; ')}`);
-    await checkGroupIdle(opts.kafka);
-    const admin = opts.kafka.kafka.admin();
-    await admin.connect();
-    try {
-      await admin.setOffsets({
-        groupId: opts.kafka.groupId,
-        topic: opts.kafka.topic,
-        partitions: plan.partitions,
-      });
-    } finally {
-      await admin.disconnect();
-    }
-    log(
-      `consumer group ${opts.kafka.groupId} on ${opts.kafka.topic} set to ${plan.partitions.map((p) => `${p.partition}:${p.offset}`).join(' ')}`,
-    );
-    result.offsets = plan.partitions;
-    result.lost = plan.lost;
+/** Empties every derived table and rebuilds it from `events` (reprocess.ts). */
+async function rebuildFromEvents(
+  client: ClickHouseClient,
+  db: string,
+  log: Log,
+): Promise<NonNullable<RestoreResult['rebuiltFromEvents']>> {
+  const tables = await rows<{ name: string; engine: string }>(
+    client,
+    `SELECT name, engine FROM system.tables WHERE database = '${db}'`,
+  );
+  for (const t of derivedTables(tables)) await client.command({ query: `TRUNCATE TABLE ${db}.${t}` });
+  const r = await reprocessFromEvents({
+    source: clickHouseEventSource(client, db),
+    sink: createClickHouseSink(client, db),
+    decode: decodeDatagram,
+  });
+  log(`rebuilt the derived tables from ${r.messages} events`);
+  return { messages: r.messages, rows: r.rows };
+}
+
+/** Moves the consumer group to the first offset after what the tables now hold. */
+async function placeConsumerGroup(
+  client: ClickHouseClient,
+  db: string,
+  kafka: KafkaTarget,
+  log: Log,
+): Promise<OffsetPlan> {
+  const marks = await createClickHouseSink(client, db).watermarks();
+  const plan = offsetsAfterRestore(marks, await topicOffsets(kafka));
+  if (plan.impossible.length > 0)
+    throw new Error(`cannot place the consumer group: ${plan.impossible.join('; ')}`);
+  await checkGroupIdle(kafka);
+  const admin = kafka.kafka.admin();
+  await admin.connect();
+  try {
+    await admin.setOffsets({ groupId: kafka.groupId, topic: kafka.topic, partitions: plan.partitions });
+  } finally {
+    await admin.disconnect();
   }
-  result.ms = Date.now() - started;
-  return result;
+  log(
+    `consumer group ${kafka.groupId} on ${kafka.topic} set to ${plan.partitions.map((p) => `${p.partition}:${p.offset}`).join(' ')}`,
+  );
+  return plan;
 }
 
 function backupMarks(m: Manifest): Map<number, { changes: bigint; events: bigint }> {

@@ -70,26 +70,88 @@ export interface RelayApp {
  */
 const PENDING_MESSAGES_BOUND = 100_000;
 
+/** What start() opens, and delivery needs; undefined before it. */
+interface Opened {
+  spool?: Spool;
+  replayer?: SpoolReplayer;
+  delivery?: Delivery;
+}
+
+/** The parts of a relay that start() and stop() work on. */
+interface Parts {
+  deps: AppDeps;
+  now: () => number;
+  metrics: RelayMetrics;
+  batcher: Batcher;
+  opened: Opened;
+  udp: IntakeSource;
+  http: OpsServer;
+}
+
 export function createApp(deps: AppDeps): RelayApp {
   const { config, logger, publisher } = deps;
   const now = deps.now ?? Date.now;
   const metrics = createMetrics({ processMetrics: deps.processMetrics ?? false });
-  let spool: Spool | undefined;
-  let replayer: SpoolReplayer | undefined;
-  let delivery: Delivery | undefined;
+  const opened: Opened = {};
+  const batcher = createBatcher(config, logger, now, opened);
+  const onDatagram = datagramHandler(intakeDeps(deps), metrics, batcher, now);
+  const udp: IntakeSource =
+    deps.intakeSource?.(onDatagram) ??
+    new UdpServer({
+      host: config.udp.host,
+      port: config.udp.port,
+      rcvbufBytes: config.udp.rcvbufBytes,
+      logger,
+      onDatagram,
+    });
+  const accounting = (): Accounting => accountingOf(metrics, batcher);
+  addGauges(metrics, deps.readSnmp ?? readProcSnmp, accounting);
 
-  const batcher = new Batcher({
+  function health(): HealthReport {
+    const checks = {
+      udpBound: udp.isHealthy(),
+      kafkaConnected: publisher.isConnected(),
+      spoolWritable: opened.spool?.isWritable() ?? false,
+      spoolBytes: opened.spool?.bytes ?? 0,
+    };
+    return { healthy: checks.udpBound && (checks.kafkaConnected || checks.spoolWritable), checks };
+  }
+
+  const http = new OpsServer({
+    host: config.http.host,
+    port: config.http.port,
+    health,
+    metrics: () => metrics.render(),
+  });
+  const parts: Parts = { deps, now, metrics, batcher, opened, udp, http };
+  let stopping: Promise<void> | undefined;
+
+  return {
+    metrics,
+    health,
+    accounting,
+    isHealthy: () => health().healthy,
+    start: () => startApp(parts),
+    stop() {
+      stopping ??= stopApp(parts);
+      return stopping;
+    },
+  };
+}
+
+function createBatcher(config: RelayConfig, logger: Logger, now: () => number, opened: Opened): Batcher {
+  return new Batcher({
     maxMessages: config.batch.maxMessages,
     maxMs: config.batch.maxMs,
     maxPendingMessages: Math.max(PENDING_MESSAGES_BOUND, config.batch.maxMessages),
     deliver: (batch) => {
-      if (delivery === undefined) throw new Error('relay not started');
-      return delivery.deliver(batch);
+      if (opened.delivery === undefined) throw new Error('relay not started');
+      return opened.delivery.deliver(batch);
     },
     onOverflow: (batch) => {
-      if (delivery === undefined) throw new Error('relay not started');
+      if (opened.delivery === undefined) throw new Error('relay not started');
       logger.warn({ messages: batch.records.length }, 'delivery backlog full; spilling it to the spool');
-      void delivery.spill(batch);
+      void opened.delivery.spill(batch);
     },
     onDeliverError: (batch, err) => {
       // Unreachable: delivery never rejects, and counts an unexpected failure itself.
@@ -97,9 +159,11 @@ export function createApp(deps: AppDeps): RelayApp {
     },
     now,
   });
+}
 
-  const intake: IntakeDeps = {
-    sniff: deps.sniff,
+function intakeDeps({ config, sniff }: AppDeps): IntakeDeps {
+  return {
+    sniff,
     limiter: new RateLimiter(config.rateLimit),
     maxDatagramBytes: config.udp.maxDatagramBytes,
     ctx: {
@@ -111,10 +175,19 @@ export function createApp(deps: AppDeps): RelayApp {
       rejectedMaxBytes: config.rejectedMaxBytes,
     },
   };
+}
 
-  // One synchronous step per datagram: counted, classified, buffered. The sender's address
-  // goes to the rate limiter and nowhere else (not into records, the spool or a log line).
-  const onDatagram: DatagramHandler = (bytes, rinfo) => {
+/**
+ * One synchronous step per datagram: counted, classified, buffered. The sender's address goes
+ * to the rate limiter and nowhere else (not into records, the spool or a log line).
+ */
+function datagramHandler(
+  intake: IntakeDeps,
+  metrics: RelayMetrics,
+  batcher: Batcher,
+  now: () => number,
+): DatagramHandler {
+  return (bytes, rinfo) => {
     metrics.received.inc();
     const out = classify(intake, bytes, rinfo, now());
     switch (out.kind) {
@@ -130,18 +203,10 @@ export function createApp(deps: AppDeps): RelayApp {
     }
     batcher.add(out.record);
   };
+}
 
-  const udp: IntakeSource =
-    deps.intakeSource?.(onDatagram) ??
-    new UdpServer({
-      host: config.udp.host,
-      port: config.udp.port,
-      rcvbufBytes: config.udp.rcvbufBytes,
-      logger,
-      onDatagram,
-    });
-
-  const accounting = (): Accounting => ({
+function accountingOf(metrics: RelayMetrics, batcher: Batcher): Accounting {
+  return {
     received: metrics.received.total(),
     accepted: metrics.accepted.total(),
     rejected: metrics.rejected.total(),
@@ -151,9 +216,15 @@ export function createApp(deps: AppDeps): RelayApp {
     dropped: metrics.dropped.total(),
     inFlight: batcher.bufferedMessages + metrics.delivering.get(),
     spoolMessages: metrics.spoolMessages.get(),
-  });
+  };
+}
 
-  const readSnmp = deps.readSnmp ?? readProcSnmp;
+/** The gauges read at scrape time: memory in flight, and the kernel's UDP drops. */
+function addGauges(
+  metrics: RelayMetrics,
+  readSnmp: () => string | undefined,
+  accounting: () => Accounting,
+): void {
   const kernelUdp = () => {
     const text = readSnmp();
     return text === undefined ? undefined : parseSnmpUdp(text);
@@ -175,72 +246,48 @@ export function createApp(deps: AppDeps): RelayApp {
     () => kernelUdp()?.inErrors,
     'counter',
   );
+}
 
-  function health(): HealthReport {
-    const checks = {
-      udpBound: udp.isHealthy(),
-      kafkaConnected: publisher.isConnected(),
-      spoolWritable: spool?.isWritable() ?? false,
-      spoolBytes: spool?.bytes ?? 0,
-    };
-    return { healthy: checks.udpBound && (checks.kafkaConnected || checks.spoolWritable), checks };
-  }
-
-  const http = new OpsServer({
-    host: config.http.host,
-    port: config.http.port,
-    health,
-    metrics: () => metrics.render(),
-  });
-
-  let stopping: Promise<void> | undefined;
-
-  return {
+async function startApp(p: Parts): Promise<{ udpPort: number; httpPort: number }> {
+  const { config, logger, publisher } = p.deps;
+  const { metrics, batcher, now } = p;
+  const s = await Spool.open({ ...config.spool, logger });
+  p.opened.spool = s;
+  const replayer = new SpoolReplayer({
+    spool: s,
+    publisher,
     metrics,
-    health,
-    accounting,
-    isHealthy: () => health().healthy,
+    logger,
+    chunkMaxMessages: config.batch.maxMessages,
+    settleMs: config.readbackSettleMs,
+    now,
+  });
+  p.opened.replayer = replayer;
+  p.opened.delivery = createDelivery({ publisher, spool: s, replayer, metrics, logger, now });
+  metrics.addGauge('relay_spool_bytes', 'Bytes held in the on-disk spool', () => s.bytes);
+  metrics.addGauge('relay_pending_batches', 'Batches waiting for delivery', () => batcher.pendingBatches);
+  try {
+    await publisher.connect();
+  } catch (err) {
+    // Not fatal: the relay's job during a Kafka outage is to spool.
+    logger.warn({ err: (err as Error).message }, 'Kafka unavailable at start; datagrams will be spooled');
+  }
+  if (!s.isEmpty()) replayer.kick();
+  const { port: httpPort } = await p.http.start();
+  // Intake opens last, once there is somewhere for datagrams to go.
+  const { port: udpPort } = await p.udp.start();
+  logger.info({ udpPort, httpPort }, 'relay started');
+  return { udpPort, httpPort };
+}
 
-    async start() {
-      spool = await Spool.open({ ...config.spool, logger });
-      const s = spool;
-      replayer = new SpoolReplayer({
-        spool: s,
-        publisher,
-        metrics,
-        logger,
-        chunkMaxMessages: config.batch.maxMessages,
-        settleMs: config.readbackSettleMs,
-        now,
-      });
-      delivery = createDelivery({ publisher, spool: s, replayer, metrics, logger, now });
-      metrics.addGauge('relay_spool_bytes', 'Bytes held in the on-disk spool', () => s.bytes);
-      metrics.addGauge('relay_pending_batches', 'Batches waiting for delivery', () => batcher.pendingBatches);
-      try {
-        await publisher.connect();
-      } catch (err) {
-        // Not fatal: the relay's job during a Kafka outage is to spool.
-        logger.warn({ err: (err as Error).message }, 'Kafka unavailable at start; datagrams will be spooled');
-      }
-      if (!s.isEmpty()) replayer.kick();
-      const { port: httpPort } = await http.start();
-      // Intake opens last, once there is somewhere for datagrams to go.
-      const { port: udpPort } = await udp.start();
-      logger.info({ udpPort, httpPort }, 'relay started');
-      return { udpPort, httpPort };
-    },
-
-    stop() {
-      stopping ??= (async () => {
-        await udp.stop();
-        await batcher.flush();
-        await replayer?.stop();
-        await publisher.disconnect().catch((err: unknown) => logger.warn({ err }, 'Kafka disconnect failed'));
-        await spool?.close();
-        await http.stop();
-        logger.info({ spoolBytes: spool?.bytes ?? 0 }, 'relay stopped');
-      })();
-      return stopping;
-    },
-  };
+/** Close intake, flush, leave the rest in the spool, disconnect. */
+async function stopApp(p: Parts): Promise<void> {
+  const { logger, publisher } = p.deps;
+  await p.udp.stop();
+  await p.batcher.flush();
+  await p.opened.replayer?.stop();
+  await publisher.disconnect().catch((err: unknown) => logger.warn({ err }, 'Kafka disconnect failed'));
+  await p.opened.spool?.close();
+  await p.http.stop();
+  logger.info({ spoolBytes: p.opened.spool?.bytes ?? 0 }, 'relay stopped');
 }

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { bool, kafkaBrokers, logLevel, port } from '@parsl-usage/common';
-import { ConfigError } from './errors.js';
+import { bool, kafkaBrokers, logLevel, parseEnv, port } from '@parsl-usage/common';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -108,16 +107,13 @@ export interface RelayConfig {
   logLevel: string;
 }
 
-/** Pure over `env`: every invalid variable is reported in one error, not just the first. */
+/**
+ * Pure over `env`: every invalid variable is reported in one ConfigError, not just the first.
+ * Through common's parseEnv: empty strings count as unset, so `RELAY_UDP_PORT=` in a unit file
+ * does not become port 0.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
-  // Empty strings count as unset, so `RELAY_UDP_PORT=` in a unit file does not become port 0.
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = relayEnvSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(problems);
-  }
-  const c = parsed.data;
+  const c = parseEnv('relay', relayEnvSchema, env);
   return {
     udp: {
       host: c.RELAY_UDP_HOST,

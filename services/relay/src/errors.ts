@@ -6,14 +6,8 @@ import { PipelineError } from '@parsl-usage/common';
  */
 export class RelayError extends PipelineError {}
 
-export class ConfigError extends RelayError {
-  readonly problems: readonly string[];
-
-  constructor(problems: readonly string[]) {
-    super(`invalid relay configuration:\n  ${problems.join('\n  ')}`, { retriable: false });
-    this.problems = problems;
-  }
-}
+/** A bad environment: common's one ConfigError (config.ts). */
+export { ConfigError } from '@parsl-usage/common';
 
 /** Kafka refused or could not be reached. */
 export class PublishError extends RelayError {}

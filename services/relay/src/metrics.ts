@@ -208,12 +208,36 @@ export interface CreateMetricsOptions {
 
 export function createMetrics(opts: CreateMetricsOptions = {}): RelayMetrics {
   const registry = new Registry();
-  const counter = <L extends string = never>(name: string, help: string, label?: L) =>
-    new Counter<L>(registry, name, help, label);
-  const histogram = (name: string, help: string, buckets: readonly number[]) =>
-    new Histogram(registry, name, help, buckets);
+  const make: Makers = {
+    counter: (name, help, label) => new Counter(registry, name, help, label),
+    histogram: (name, help, buckets) => new Histogram(registry, name, help, buckets),
+    level: (name, help) => new Level(registry, name, help),
+  };
+  // Registered in this order, which is the order of /metrics.
   const metrics: RelayMetrics = {
     registry,
+    ...trafficMetrics(make),
+    ...spoolMetrics(make),
+    ...deliveryMetrics(make),
+    addGauge(name, help, read, type = 'gauge') {
+      addReadGauge(registry, name, help, read, type);
+    },
+    render: () => registry.metrics(),
+  };
+  if (opts.processMetrics) collectProcessMetrics(registry);
+  return metrics;
+}
+
+/** Metric constructors bound to one registry. */
+interface Makers {
+  counter: <L extends string = never>(name: string, help: string, label?: L) => Counter<L>;
+  histogram: (name: string, help: string, buckets: readonly number[]) => Histogram;
+  level: (name: string, help: string) => Level;
+}
+
+/** What happens to each datagram: read, classified, published, spooled or dropped. */
+function trafficMetrics({ counter }: Makers) {
+  return {
     received: counter('relay_received_total', 'Datagrams read from the UDP socket'),
     accepted: counter('relay_accepted_total', 'Datagrams that passed sniff, bound for the raw topic'),
     rejected: counter('relay_rejected_total', 'Datagrams bound for the rejected topic, by reason', 'reason'),
@@ -230,6 +254,12 @@ export function createMetrics(opts: CreateMetricsOptions = {}): RelayMetrics {
       'Failed Kafka publish attempts, by retriable',
       'retriable',
     ),
+  };
+}
+
+/** The spool and its replay. */
+function spoolMetrics({ counter, histogram }: Makers) {
+  return {
     spoolRecovered: counter(
       'relay_spool_recovered_total',
       'Messages read back from spool segments an earlier run left',
@@ -252,12 +282,14 @@ export function createMetrics(opts: CreateMetricsOptions = {}): RelayMetrics {
       'Duration of one successful topic read-back',
       [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     ),
-    delivering: new Level(registry, 'relay_delivering_messages', 'Messages being published or spooled'),
-    spoolMessages: new Level(
-      registry,
-      'relay_spool_messages',
-      'Messages in the spool, not yet published (known segments)',
-    ),
+  };
+}
+
+/** What is in flight, and how long delivery takes. */
+function deliveryMetrics({ histogram, level }: Makers) {
+  return {
+    delivering: level('relay_delivering_messages', 'Messages being published or spooled'),
+    spoolMessages: level('relay_spool_messages', 'Messages in the spool, not yet published (known segments)'),
     batchSize: histogram(
       'relay_batch_size_messages',
       'Messages per batch handed to delivery',
@@ -273,11 +305,5 @@ export function createMetrics(opts: CreateMetricsOptions = {}): RelayMetrics {
       'From the first datagram of a batch to its Kafka acknowledgement',
       [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     ),
-    addGauge(name, help, read, type = 'gauge') {
-      addReadGauge(registry, name, help, read, type);
-    },
-    render: () => registry.metrics(),
   };
-  if (opts.processMetrics) collectProcessMetrics(registry);
-  return metrics;
 }
