@@ -125,7 +125,7 @@ function main(): void {
       );
       if (out.status !== 0) throw new Error(`${build}: ${out.stderr}`);
       const res = JSON.parse(out.stdout.trim()) as (typeof rows)[number];
-      rows.push({ build, round: r, ...res });
+      rows.push({ ...res, build, round: r });
       console.log(JSON.stringify(rows.at(-1)));
     }
   }

@@ -18,6 +18,8 @@ export interface DashboardOptions {
   warm?: boolean;
   /** the entry point, from the repository root (another build to compare with) */
   main?: string;
+  /** DASH_API_RATE_PER_MINUTE: one load generator on loopback is one client to the limiter */
+  apiRatePerMinute?: number;
 }
 
 export interface SpawnedDashboard {
@@ -48,6 +50,7 @@ export async function startDashboard(o: DashboardOptions): Promise<SpawnedDashbo
   };
   if (o.cacheTtlMs !== undefined) env.DASH_CACHE_TTL_MS = String(o.cacheTtlMs);
   if (o.warm !== undefined) env.DASH_WARM = String(o.warm);
+  if (o.apiRatePerMinute !== undefined) env.DASH_API_RATE_PER_MINUTE = String(o.apiRatePerMinute);
   const child = spawn(process.execPath, [o.main ?? 'services/dashboard/dist/main.js'], {
     cwd: ROOT,
     env,
@@ -130,9 +133,28 @@ export function pagePaths(range: string): string[] {
   ];
 }
 
-export function pageRequests(today = new Date()): string[] {
+/** The same 14 requests through the public API (/api/v1), as the page now sends them. */
+export function pageV1Paths(range: string): string[] {
+  const r = range;
+  const ranked = ['/versions/python', '/versions/parsl', '/platforms'];
+  const components = ['/components/executors', '/components/providers', '/components/launchers'];
+  return [
+    `/api/v1/headline?${r}`,
+    `/api/v1/release-health?${r}`,
+    `/api/v1/workflows?${r}&granularity=week`,
+    ...[...ranked, ...components].map((p) => `/api/v1${p}?${r}&granularity=week&top=8`),
+    `/api/v1/apps?${r}&granularity=week`,
+    `/api/v1/execution-time?${r}`,
+    `/api/v1/install-age?${r}`,
+    `/api/v1/release-adoption?${r}&granularity=week&top=8`,
+    `/api/v1/leaderboard?${r}&top=8`,
+  ];
+}
+
+export function pageRequests(today = new Date(), api: 'panel' | 'v1' = 'panel'): string[] {
   const iso = (d: Date): string => d.toISOString().slice(0, 10);
   const to = iso(today);
   const from = iso(new Date(Date.parse(`${to}T00:00:00Z`) - 364 * 86_400_000));
-  return pagePaths(`from=${from}&to=${to}`);
+  const range = `from=${from}&to=${to}`;
+  return api === 'v1' ? pageV1Paths(range) : pagePaths(range);
 }
