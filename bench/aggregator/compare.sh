@@ -9,7 +9,7 @@
 # links this one's, with its own @parsl-usage packages; see BENCHMARKS.md for the commands).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-: "${BEFORE_MAIN:?BEFORE_MAIN must name the earlier build's services/aggregator/dist/main.js}"
+: "${BEFORE_MAIN:?BEFORE_MAIN must name the services/aggregator/dist/main.js}"
 export BENCH_PAIRS=${BENCH_PAIRS:-50000} KAFKAJS_NO_PARTITIONER_WARNING=1
 out=$(mktemp)
 for r in $(seq 1 "${ROUNDS:-3}"); do

@@ -255,7 +255,7 @@ export class BatchHandler {
       await writer.write(ctx, result, messages, () => undefined, null);
       if (!isCurrent()) return;
       window.markFlushed(partition, seq);
-      await this.committed(ctx, payload, lane, result, null, t0);
+      lane.commitLater(() => this.committed(ctx, payload, lane, result, null, t0));
     });
     payload.resolveOffset(result.lastOffset);
   }

@@ -117,6 +117,56 @@ describe('PartitionLane', () => {
   });
 });
 
+describe('PartitionLane commits', () => {
+  it('the next write does not wait for a commit; commits run in order; idle waits for both', async () => {
+    const { l } = lane(3);
+    const order: string[] = [];
+    const c1 = gate();
+    l.enqueue(async () => {
+      order.push('write 1');
+      l.commitLater(async () => {
+        await c1.done;
+        order.push('commit 1');
+      });
+      await Promise.resolve();
+    });
+    l.enqueue(async () => {
+      order.push('write 2');
+      l.commitLater(async () => {
+        order.push('commit 2');
+        await Promise.resolve();
+      });
+      await Promise.resolve();
+    });
+    await tick();
+    await tick();
+    expect(order).toEqual(['write 1', 'write 2']);
+    let idle = false;
+    const waiting = l.idle().then(() => (idle = true));
+    await tick();
+    expect(idle).toBe(false);
+    c1.finish();
+    await waiting;
+    expect(order).toEqual(['write 1', 'write 2', 'commit 1', 'commit 2']);
+  });
+
+  it('a failed commit fails the lane: the commits behind it are dropped, the partition seeks back', async () => {
+    const { l, seeks } = lane(3);
+    l.next = 10n;
+    l.processed = 40n;
+    const ran: string[] = [];
+    l.commitLater(() => Promise.reject(new Error('commit refused')));
+    l.commitLater(async () => {
+      ran.push('commit 2');
+      await Promise.resolve();
+    });
+    await l.idle();
+    expect(ran).toEqual([]);
+    expect(seeks).toEqual([10n]);
+    expect(l.failure?.through).toBe(40n);
+  });
+});
+
 describe('PartitionLanes', () => {
   it('gives each partition its own lane and seek', async () => {
     const seeks: [number, bigint][] = [];

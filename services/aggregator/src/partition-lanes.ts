@@ -35,6 +35,7 @@ export class PartitionLane {
   /** Moves on when queued writes must be dropped: a failure, a group join, a crash. */
   private epochNo = 0;
   private tail: Promise<void> = Promise.resolve();
+  private commits: Promise<void> = Promise.resolve();
   private readonly queued: Promise<void>[] = [];
   failure: LaneFailure | null = null;
   /** the offset kafkajs reads from after a seek: the last commit's next, else the epoch's first batch's */
@@ -71,19 +72,35 @@ export class PartitionLane {
    * in lasts (`isCurrent`); if it throws in that epoch, the lane fails.
    */
   enqueue(write: (isCurrent: () => boolean) => Promise<void>): void {
-    const epoch = this.epochNo;
-    const isCurrent = (): boolean => this.epochNo === epoch;
-    const run = this.tail.then(async () => {
-      if (!isCurrent()) return;
-      try {
-        await write(isCurrent);
-      } catch (err) {
-        if (isCurrent()) this.fail(err);
-      }
-    });
+    const run = this.tail.then(this.guarded(write));
     this.tail = run;
     this.queued.push(run);
     void run.then(() => this.queued.shift());
+  }
+
+  /**
+   * Queues a commit behind the lane's earlier commits, apart from its writes: the next write does
+   * not wait for it. Every lane's next write is then ready the moment their shared insert
+   * returns, and they go out together again (group-insert.ts); waiting for each partition's
+   * commit first split them into one insert per partition, which cost ClickHouse more than
+   * the overlap saved (BENCHMARKS.md, issue 24). A commit failing fails the lane like a write.
+   */
+  commitLater(commit: (isCurrent: () => boolean) => Promise<void>): void {
+    this.commits = this.commits.then(this.guarded(commit));
+  }
+
+  /** `step` as the lane runs it: skipped once its epoch is over, a throw in its epoch fails the lane. */
+  private guarded(step: (isCurrent: () => boolean) => Promise<void>): () => Promise<void> {
+    const epoch = this.epochNo;
+    const isCurrent = (): boolean => this.epochNo === epoch;
+    return async () => {
+      if (!isCurrent()) return;
+      try {
+        await step(isCurrent);
+      } catch (err) {
+        if (isCurrent()) this.fail(err);
+      }
+    };
   }
 
   /** A batch was committed through `lastOffset`. */
@@ -100,9 +117,10 @@ export class PartitionLane {
     this.inlineThrough = -1n;
   }
 
-  /** Resolves when every write queued so far has ended (or was dropped). Never rejects. */
-  idle(): Promise<void> {
-    return this.tail;
+  /** Resolves when every write and commit queued so far has ended (or was dropped). Never rejects. */
+  async idle(): Promise<void> {
+    await this.tail;
+    await this.commits;
   }
 
   private fail(error: unknown): void {
