@@ -2,19 +2,8 @@
  * The dashboard's own page reads the public API: in Chromium, every figure it fetches comes from
  * /api/v1 (the CSV download links alone stay on /api/<panel>.csv), and every answer is a 200.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClickHouseClient } from '@clickhouse/client';
-import { chromium, type Browser } from 'playwright-core';
-import { CHROMIUM_LAUNCH } from '@parsl-usage/kit/chromium';
-import { clickhouse, freshDatabase } from './setup/env.js';
-import {
-  END,
-  fixture,
-  FROM,
-  insertHistory,
-  startDashboard,
-  type RunningDashboard,
-} from './dashboard-support.js';
+import { describe, expect, it } from 'vitest';
+import { dashboardInBrowser } from './dashboard-in-browser.js';
 
 type Doc = {
   querySelectorAll(sel: string): Iterable<{ dataset: Record<string, string | undefined> }>;
@@ -33,32 +22,17 @@ const STATES = (): string[] => {
 };
 
 describe('the page uses the public API', () => {
-  let admin: ClickHouseClient;
-  let d: RunningDashboard;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    const db = await freshDatabase('apiv1p');
-    admin = clickhouse('admin');
-    await insertHistory(admin, db, fixture());
-    d = await startDashboard(admin, db);
-    browser = await chromium.launch(CHROMIUM_LAUNCH);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await d?.app.stop();
-    await admin?.close();
-  });
+  const dash = dashboardInBrowser('apiv1p');
 
   it.each([1280, 375])('at %i px: every panel from /api/v1, all ready', async (width) => {
-    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    const page = await dash.newPage(width);
     const answers: string[] = [];
     page.on('response', (r) => {
       const u = new URL(r.url());
       if (u.pathname.startsWith('/api/')) answers.push(`${r.status()} ${u.pathname}`);
     });
     try {
-      await page.goto(`${d.base}/?from=${FROM}&to=${END}&granularity=week&top=8`);
+      await page.goto(dash.pageUrl);
       await page.waitForFunction(SETTLED, undefined, { timeout: 30_000 });
       const states = await page.evaluate(STATES);
       expect(states.filter((s) => !s.endsWith(':ready'))).toEqual([]);

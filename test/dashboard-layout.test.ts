@@ -5,19 +5,8 @@
  * table's last column whole (issue 28, item 5: "failure rate" and "app fails" were cut off). At
  * 1400 px every table shows all its columns without scrolling.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClickHouseClient } from '@clickhouse/client';
-import { chromium, type Browser } from 'playwright-core';
-import { clickhouse, freshDatabase } from './setup/env.js';
-import { CHROMIUM_LAUNCH } from '@parsl-usage/kit/chromium';
-import {
-  END,
-  fixture,
-  FROM,
-  insertHistory,
-  startDashboard,
-  type RunningDashboard,
-} from './dashboard-support.js';
+import { describe, expect, it } from 'vitest';
+import { dashboardInBrowser } from './dashboard-in-browser.js';
 
 /** One table as the page lays it out (widths in CSS px). */
 interface TableFit {
@@ -127,27 +116,12 @@ const ALL_READY = (): boolean =>
 const DESKTOP = 1280;
 
 describe('dashboard tables fit their cards or scroll inside them', () => {
-  let admin: ClickHouseClient;
-  let d: RunningDashboard;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    const db = await freshDatabase('dashl');
-    admin = clickhouse('admin');
-    await insertHistory(admin, db, fixture());
-    d = await startDashboard(admin, db);
-    browser = await chromium.launch(CHROMIUM_LAUNCH);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await d?.app.stop();
-    await admin?.close();
-  });
+  const dash = dashboardInBrowser('dashl');
 
   it.each([1400, 375])('at %i px wide', async (width) => {
-    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    const page = await dash.newPage(width);
     try {
-      await page.goto(`${d.base}/?from=${FROM}&to=${END}&granularity=week&top=8`);
+      await page.goto(dash.pageUrl);
       await page.waitForFunction(ALL_READY, undefined, { timeout: 30_000 });
       const tables = await page.evaluate(MEASURE);
       console.log(

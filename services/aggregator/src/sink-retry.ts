@@ -42,6 +42,7 @@ export async function untilDone<T>(
 }
 
 const KEEP_ALIVE_MS = 2_000; // ms: under kafkajs' 3 s heartbeat interval
+const COORDINATION_RETRY_MS = 1_000; // ms: the longest wait between retries while coordination is lost
 
 async function retrying<T>(
   deps: Pick<SinkRetryDeps, 'metrics' | 'logger' | 'coordination'>,
@@ -52,12 +53,14 @@ async function retrying<T>(
   // A read succeeds on a server without ZooKeeper, so only an insert's success, or that of an
   // operation that itself failed for lack of coordination, says the loss is over.
   let lostHere = false;
+  let lostNow = false;
   const result = await withRetry(op, {
     attempts: Number.POSITIVE_INFINITY,
     baseDelayMs: 200, // ms
     maxDelayMs: 30_000, // ms
     onRetry: (err, attempt) => {
-      if (deps.coordination?.failed(what, err)) lostHere = true;
+      lostNow = deps.coordination?.failed(what, err) ?? false;
+      if (lostNow) lostHere = true;
       deps.metrics.inc('aggregator_sink_retries_total', 'retried ClickHouse operations', 1, { op: what });
       deps.logger.warn(
         { err, attempt, partition: ctx.partition, op: what },
@@ -65,7 +68,10 @@ async function retrying<T>(
       );
     },
     sleep: async (ms) => {
-      await new Promise((r) => setTimeout(r, ms));
+      // Without coordination ClickHouse refuses at once, so a retry every second costs nothing,
+      // and the pause then ends with the read-only time instead of up to 30 s of back-off after
+      // it (issue 29: the back-off added 0.3-4.9 s to each pause of the cluster's fault runs).
+      await new Promise((r) => setTimeout(r, lostNow ? Math.min(ms, COORDINATION_RETRY_MS) : ms));
       // Retriable, so that kafkajs restarts the consumer instead of leaving it crashed.
       if (!ctx.isActive()) throw new TransientError('consumer stopping; abandoning batch');
       await ctx.heartbeat();

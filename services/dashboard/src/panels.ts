@@ -297,6 +297,19 @@ async function adoption(p: PanelParams, c: PanelContext): Promise<PanelAnswer> {
 /** Baseline history looked at before the judged range: enough for the previous releases' curves. */
 const HEALTH_LOOKBACK_DAYS = 180;
 
+/** The release-health panel's columns (the public API's document lists the same, api-v1/endpoints.ts). */
+export const RELEASE_HEALTH_COLUMNS = [
+  'release',
+  'seen',
+  'age_days',
+  'window_runs',
+  'own_runs',
+  'observed_share',
+  'expected_share',
+  'status',
+  'reason',
+] as const;
+
 async function health(p: PanelParams, c: PanelContext): Promise<PanelAnswer> {
   const data = new ReleaseRuns(
     await dayReleaseRuns(c, clampDay(addDays(p.from, -HEALTH_LOOKBACK_DAYS)), p.to),
@@ -305,17 +318,7 @@ async function health(p: PanelParams, c: PanelContext): Promise<PanelAnswer> {
   return {
     panel: 'release-health',
     params: paramsOf(p, ['from', 'to']),
-    columns: [
-      'release',
-      'seen',
-      'age_days',
-      'window_runs',
-      'own_runs',
-      'observed_share',
-      'expected_share',
-      'status',
-      'reason',
-    ],
+    columns: [...RELEASE_HEALTH_COLUMNS],
     rows: verdicts.map((v) => [
       releaseName(v.release),
       v.seen,

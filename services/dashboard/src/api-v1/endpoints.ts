@@ -5,6 +5,7 @@
  * parameter check and the OpenAPI document are all made from this one table.
  */
 import type { Dimension, Panel } from '../params.js';
+import { RELEASE_HEALTH_COLUMNS } from '../panels.js';
 
 export const V1_PREFIX = '/api/v1';
 
@@ -140,17 +141,7 @@ export const V1_ENDPOINTS: readonly V1Endpoint[] = [
     panel: 'release-health',
     params: PERIOD,
     summary: 'Releases that send less data than releases of their age did (Parsl issue #4038)',
-    columns: [
-      'release',
-      'seen',
-      'age_days',
-      'window_runs',
-      'own_runs',
-      'observed_share',
-      'expected_share',
-      'status',
-      'reason',
-    ],
+    columns: [...RELEASE_HEALTH_COLUMNS],
     figures: {
       flagged: int('releases judged missing or collapsed'),
       judged: int('releases judged'),
