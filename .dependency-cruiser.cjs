@@ -37,6 +37,22 @@ module.exports = {
       to: { path: ['^services/(relay|dashboard)/', '^@parsl-usage/(relay|dashboard)(/|$)'] },
     },
     {
+      name: 'workspaces-meet-only-through-public-entries',
+      severity: 'error',
+      comment:
+        "Shipped code uses another workspace only through its public entry (src/index.ts; common's cli-frame and chromium; schemas' migrations-model): a service's internals (@parsl-usage/<service>/internal/...) are for tests, benchmarks and the kit (issue 26).",
+      from: { path: '^(schemas|services/[^/]+)/src/', pathNot: '\\.(test|fixture)\\.ts$' },
+      to: {
+        path: '^(schemas|services/[^/]+)/(src|dist)/',
+        pathNot: [
+          '^$1/',
+          '^(schemas|services/[^/]+)/(src|dist)/index\\.(ts|js|d\\.ts)$',
+          '^services/common/(src|dist)/(cli-frame|chromium)\\.(ts|js|d\\.ts)$',
+          '^schemas/(src|dist)/migrations-model(-files)?\\.(ts|js|d\\.ts)$',
+        ],
+      },
+    },
+    {
       name: 'platform-imports-no-service',
       severity: 'error',
       comment: 'schemas/ and services/common/ are shared by every service, so they import none.',
@@ -90,5 +106,10 @@ module.exports = {
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.eslint.json' },
     combinedDependencies: true,
+    // Resolve workspace packages as node does, through their package.json "exports".
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'types', 'default'],
+    },
   },
 };

@@ -12,9 +12,14 @@ export default defineConfig({
       { find: /^@parsl-usage\/schemas\/(.+)$/, replacement: here('./schemas/src') + '/$1.ts' },
       { find: /^@parsl-usage\/common\/(.+)$/, replacement: here('./services/common/src') + '/$1.ts' },
       { find: /^@parsl-usage\/kit\/(.+)$/, replacement: here('./kit/src') + '/$1.ts' },
+      // A service's public API (src/index.ts), and its modules for white-box tests (issue 26).
       {
-        find: /^@parsl-usage\/(relay|aggregator|ops|dashboard)\/(.+)$/,
+        find: /^@parsl-usage\/(relay|aggregator|ops|dashboard)\/internal\/(.+)$/,
         replacement: here('./services') + '/$1/src/$2.ts',
+      },
+      {
+        find: /^@parsl-usage\/(relay|aggregator|ops|dashboard)$/,
+        replacement: here('./services') + '/$1/src/index.ts',
       },
     ],
   },

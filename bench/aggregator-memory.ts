@@ -5,8 +5,8 @@
  * the same applyEvent the aggregator uses.
  */
 import { decodeDatagram } from '@parsl-usage/schemas';
-import { JoinWindow } from '../services/aggregator/src/join-window.js';
-import { applyEvent } from '../services/aggregator/src/workflow-state.js';
+import { JoinWindow } from '@parsl-usage/aggregator/internal/join/join-window';
+import { applyEvent } from '@parsl-usage/aggregator/internal/join/workflow-state';
 
 const n = Number(process.argv[2] ?? 1_000_000);
 const mib = (b: number) => (b / 1_048_576).toFixed(0);

@@ -8,10 +8,10 @@
  */
 import { createClient } from '@clickhouse/client';
 import { pino } from 'pino';
-import { applyMigrations } from '../services/aggregator/src/migrate.js';
+import { applyMigrations } from '@parsl-usage/aggregator/internal/provision/migrate';
 import { createApp } from '../services/dashboard/src/app.js';
 import { clickhouseQuery } from '../services/dashboard/src/clickhouse-query.js';
-import { addDays, dayOf } from '@parsl-usage/dashboard/dates';
+import { addDays, dayOf } from '@parsl-usage/dashboard/internal/dates';
 import { demoHistory } from '@parsl-usage/kit/demo-history';
 import { Metrics } from '@parsl-usage/common';
 import { pagePaths } from './dashboard/spawn.js';

@@ -24,7 +24,7 @@ import {
   spawnService,
   type ServiceProcess,
 } from '@parsl-usage/kit/processes';
-import { addDays } from '@parsl-usage/dashboard/dates';
+import { addDays } from '@parsl-usage/dashboard/internal/dates';
 import {
   REPO_ROOT,
   clickhouse,

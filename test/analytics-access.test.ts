@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { applyMigrations } from '@parsl-usage/aggregator/migrate';
+import { applyMigrations } from '@parsl-usage/aggregator/internal/provision/migrate';
 import { MIGRATIONS_DIR } from './setup/env.js';
 import {
   ChangeLog,

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { applyMigrations } from '@parsl-usage/aggregator/migrate';
-import { fetchReportInput } from '@parsl-usage/ops/report-cli';
-import { periodsFor, renderReport, type Period } from '@parsl-usage/ops/report';
+import { applyMigrations } from '@parsl-usage/aggregator/internal/provision/migrate';
+import { fetchReportInput } from '@parsl-usage/ops/internal/report-cli';
+import { periodsFor, renderReport, type Period } from '@parsl-usage/ops/internal/report';
 import { MIGRATIONS_DIR } from './setup/env.js';
 import {
   ChangeLog,

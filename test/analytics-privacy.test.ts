@@ -8,9 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRow } from '@parsl-usage/schemas';
-import { forgetProject } from '@parsl-usage/ops/forget-project-run';
-import { migrationStatements, rollupViews, workTables } from '@parsl-usage/ops/forget-project';
-import { applyRetention } from '@parsl-usage/ops/retention-run';
+import { forgetProject } from '@parsl-usage/ops/internal/forget-project-run';
+import { migrationStatements, rollupViews, workTables } from '@parsl-usage/ops/internal/forget-project';
+import { applyRetention } from '@parsl-usage/ops/internal/retention-run';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clickhouse, freshDatabase, MIGRATIONS_DIR } from './setup/env.js';

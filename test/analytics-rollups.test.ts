@@ -9,7 +9,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyMigrations } from '@parsl-usage/aggregator/migrate';
+import { applyMigrations } from '@parsl-usage/aggregator/internal/provision/migrate';
 import { clickhouse, freshDatabase, freshName, MIGRATIONS_DIR } from './setup/env.js';
 import {
   ChangeLog,

@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { classifyFailure } from '@parsl-usage/ops/backup-errors';
+import { classifyFailure } from '@parsl-usage/ops/internal/backup-errors';
 import {
   ClickHouseHttpError,
   IdleTimeoutError,
   queryGzip,
   type ClickHouseHttp,
-} from '@parsl-usage/ops/backup-http';
+} from '@parsl-usage/ops/internal/backup-http';
 import { CH_USERS, clickhouse, clickhouseUrl, freshName } from './setup/env.js';
 
 /**

@@ -12,7 +12,7 @@ import { CH_USERS, freshName, kafkaBrokers, MIGRATIONS_DIR } from './setup/env.j
  * The short form of bench/cluster/faults.sh's replica kill, on one server (issue 14): ClickHouse
  * is SIGKILLed three times while the aggregator inserts, and started again. An insert cut
  * between its workflow_changes part and its views' parts must be completed by the view repair
- * (services/aggregator/src/view-repair.ts): afterwards every count is exact and every rollup
+ * (services/aggregator/src/repair/view-repair.ts): afterwards every count is exact and every rollup
  * equals its view over workflow_changes. The first kill makes that cut on purpose (cutInsert),
  * so that every run completes at least one cut insert, which the aggregator's own counters must
  * show (issue 23: this test used to grep the log and require nothing); whether the other two land

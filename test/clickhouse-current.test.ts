@@ -26,9 +26,9 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { STATE_COLUMNS } from '@parsl-usage/aggregator/clickhouse-sink';
+import { STATE_COLUMNS } from '@parsl-usage/aggregator/internal/sink/clickhouse-sink';
 import type { RollupTarget } from '@parsl-usage/schemas/migrations-model';
-import { loadViewDefinitions } from '@parsl-usage/aggregator/view-definitions';
+import { loadViewDefinitions } from '@parsl-usage/aggregator/internal/repair/view-definitions';
 import {
   diffQuery,
   insertDiffStatement,
@@ -38,7 +38,7 @@ import {
   storedRowsQuery,
   type DiffRow,
   type OffsetRange,
-} from '@parsl-usage/aggregator/view-repair-sql';
+} from '@parsl-usage/aggregator/internal/repair/view-repair-sql';
 import { generateChunkSql } from '@parsl-usage/kit/rollup-history';
 import { clickhouse, freshDatabase, MIGRATIONS_DIR, REPO_ROOT, SETUP_CACHE } from './setup/env.js';
 import {
@@ -214,7 +214,7 @@ function zeroRow(t: RollupTarget): DiffRow {
 }
 
 /**
- * The view repair's SQL (services/aggregator/src/view-repair-sql.ts) over a slice of the history:
+ * The view repair's SQL (services/aggregator/src/repair/view-repair-sql.ts) over a slice of the history:
  * its reads, compared like the views, and its writes, which must run (they change no sum).
  */
 async function repairSql(

@@ -1,5 +1,5 @@
 /**
- * The migrations in the cluster shape (services/aggregator/src/replicated-ddl.ts) on two real
+ * The migrations in the cluster shape (services/aggregator/src/provision/replicated-ddl.ts) on two real
  * ClickHouse 18.16 replicas and one ZooKeeper (localhost/parsl-usage/zookeeper:3.8), configured
  * as infra/cluster does it (infra/cluster/clickhouse). Checks: every table is a Replicated*
  * engine on both replicas; the recorded checksums equal the single-node ones; a second run
@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyMigrations, loadMigrations } from '@parsl-usage/aggregator/migrate';
-import { DEFAULT_ZOOKEEPER_PREFIX } from '@parsl-usage/aggregator/replicated-ddl';
+import { applyMigrations, loadMigrations } from '@parsl-usage/aggregator/internal/provision/migrate';
+import { DEFAULT_ZOOKEEPER_PREFIX } from '@parsl-usage/aggregator/internal/provision/replicated-ddl';
+import { createClickHouseSink } from '@parsl-usage/aggregator/internal/sink/clickhouse-sink';
 import { CH_USERS, MIGRATIONS_DIR, REPO_ROOT, eventually } from './setup/env.js';
 import { zookeeperOk } from './support/zookeeper.js';
 
@@ -128,8 +129,11 @@ describe('migrations in the cluster shape on two 18.16 replicas', () => {
   const replicas: Replica[] = [];
   let oldDir: string;
 
+  let zkClientPort = 0;
+
   beforeAll(async () => {
     const zkPort = await freePort();
+    zkClientPort = zkPort;
     zk = await new GenericContainer(ZOOKEEPER_IMAGE)
       .withNetworkMode('host')
       .withEnvironment({ ZOO_CLIENT_PORT: String(zkPort) })
@@ -254,5 +258,38 @@ describe('migrations in the cluster shape on two 18.16 replicas', () => {
       return a.join() === b.join() ? a : undefined;
     });
     expect(sums.length).toBe(tables.length);
+  }, 60_000);
+
+  // What the aggregator waits on after an insert answered 319 (sink-retry.ts): parts a replica
+  // holds that ZooKeeper does not list for it. A part whose node is removed stands for one whose
+  // commit never reached ZooKeeper.
+  it('counts the parts a replica holds that ZooKeeper does not list for it, and only those', async () => {
+    for (const r of replicas) {
+      const seen = await createClickHouseSink(r.client, DB).unconfirmedParts();
+      expect(seen.at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+      expect(seen.parts).toBe(0);
+    }
+    const [replica] = await rows<{ path: string }>(
+      first().client,
+      `SELECT replica_path AS path FROM system.replicas WHERE database = '${DB}' AND table = 'workflow_changes'`,
+    );
+    const [part] = await rows<{ name: string }>(
+      first().client,
+      `SELECT name FROM system.parts WHERE database = '${DB}' AND table = 'workflow_changes' AND active LIMIT 1`,
+    );
+    expect(part).toBeDefined();
+    const removed = await zk.exec([
+      '/usr/share/zookeeper/bin/zkCli.sh',
+      '-server',
+      `127.0.0.1:${zkClientPort}`,
+      'deleteall',
+      `${replica!.path}/parts/${part!.name}`,
+    ]);
+    expect(removed.exitCode).toBe(0);
+    const later = await createClickHouseSink(first().client, DB).unconfirmedParts();
+    expect(later.parts).toBe(1);
+    // Written after `at`: not this insert's, so not waited on.
+    const before = await createClickHouseSink(first().client, DB).unconfirmedParts('2000-01-01 00:00:00');
+    expect(before.parts).toBe(0);
   }, 60_000);
 });

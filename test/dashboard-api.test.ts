@@ -9,11 +9,11 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { applyMigrations } from '@parsl-usage/aggregator/migrate';
-import { addDays, daysBetween, type IsoDay } from '@parsl-usage/dashboard/dates';
-import { bucketMiddle } from '@parsl-usage/dashboard/histogram';
-import { PANELS } from '@parsl-usage/dashboard/params';
-import { sqlFor } from '@parsl-usage/dashboard/queries';
+import { applyMigrations } from '@parsl-usage/aggregator/internal/provision/migrate';
+import { addDays, daysBetween, type IsoDay } from '@parsl-usage/dashboard/internal/dates';
+import { bucketMiddle } from '@parsl-usage/dashboard/internal/histogram';
+import { PANELS } from '@parsl-usage/dashboard/internal/params';
+import { sqlFor } from '@parsl-usage/dashboard/internal/queries';
 import type { RunFacts } from '@parsl-usage/kit/demo-history';
 import { clickhouse, freshDatabase, MIGRATIONS_DIR } from './setup/env.js';
 import {

@@ -5,12 +5,12 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { pino } from 'pino';
-import { createApp, type DashboardApp } from '@parsl-usage/dashboard/app';
-import { clickhouseQuery } from '@parsl-usage/dashboard/clickhouse-query';
-import { addDays, dayOf, type IsoDay } from '@parsl-usage/dashboard/dates';
+import { createApp, type DashboardApp } from '@parsl-usage/dashboard/internal/app';
+import { clickhouseQuery } from '@parsl-usage/dashboard/internal/clickhouse-query';
+import { addDays, dayOf, type IsoDay } from '@parsl-usage/dashboard/internal/dates';
 import { demoHistory, type RunFacts } from '@parsl-usage/kit/demo-history';
 import { Metrics } from '@parsl-usage/common';
-import type { QueryFn } from '@parsl-usage/dashboard/panels';
+import type { QueryFn } from '@parsl-usage/dashboard/internal/panel-computation';
 import { ChangeLog, writeHistory } from './analytics-support.js';
 
 export const TODAY = dayOf(Date.now());

@@ -21,11 +21,11 @@ import type { Producer } from 'kafkajs';
 import { pino } from 'pino';
 import { decodeDatagram } from '@parsl-usage/schemas';
 import { Metrics } from '@parsl-usage/common';
-import { createApp } from '@parsl-usage/aggregator/app';
-import { runBackup, verifyBackup } from '@parsl-usage/ops/backup-run';
-import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
-import { applyMigrations } from '@parsl-usage/aggregator/migrate';
-import { runRestore } from '@parsl-usage/ops/restore-run';
+import { createApp } from '@parsl-usage/aggregator/internal/app';
+import { runBackup, verifyBackup } from '@parsl-usage/ops/internal/backup-run';
+import { createClickHouseSink } from '@parsl-usage/aggregator/internal/sink/clickhouse-sink';
+import { applyMigrations } from '@parsl-usage/aggregator/internal/provision/migrate';
+import { runRestore } from '@parsl-usage/ops/internal/restore-run';
 import { CH_USERS, MIGRATIONS_DIR, eventually, freshName, freshTopics, kafka } from './setup/env.js';
 import { legacyClosure, legacyLaunch, v1Closure, v1Launch } from '@parsl-usage/kit/datagrams';
 

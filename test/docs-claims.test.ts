@@ -88,7 +88,7 @@ function createdObjects(): Set<string> {
   const sources = [
     ...readdirSync(join(ROOT, 'infra/clickhouse/migrations')).map((f) => `infra/clickhouse/migrations/${f}`),
     // Tables the code creates itself (the migration ledger).
-    'services/aggregator/src/migrate.ts',
+    'services/aggregator/src/provision/migrate.ts',
   ];
   for (const f of sources) {
     for (const m of read(f).matchAll(

@@ -19,11 +19,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteString, readRows } from '@parsl-usage/common';
 import { MAX_ID_CHARS, decodeDatagram, sniff } from '@parsl-usage/schemas';
-import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
-import { runBackup } from '@parsl-usage/ops/backup-run';
-import { forgetProject } from '@parsl-usage/ops/forget-project-run';
-import { clickHouseEventSource, derivedTables, reprocessFromEvents } from '@parsl-usage/ops/reprocess';
-import { runRestore } from '@parsl-usage/ops/restore-run';
+import { createClickHouseSink } from '@parsl-usage/aggregator/internal/sink/clickhouse-sink';
+import { runBackup } from '@parsl-usage/ops/internal/backup-run';
+import { forgetProject } from '@parsl-usage/ops/internal/forget-project-run';
+import {
+  clickHouseEventSource,
+  derivedTables,
+  reprocessFromEvents,
+} from '@parsl-usage/ops/internal/reprocess';
+import { runRestore } from '@parsl-usage/ops/internal/restore-run';
 import { v1Closure, v1Launch } from '@parsl-usage/kit/datagrams';
 import { viewDisagreements } from '@parsl-usage/kit/view-check';
 import {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { clickhouse, eventually, freshDatabase, freshTopics, kafka } from './setup/env.js';
-import { applyMigrations } from '@parsl-usage/aggregator/migrate';
+import { applyMigrations } from '@parsl-usage/aggregator/internal/provision/migrate';
 import { MIGRATIONS_DIR } from './setup/env.js';
 
 describe('test harness: real Kafka and ClickHouse', () => {

@@ -1,5 +1,5 @@
 /**
- * The stored-id filter's hashes (services/aggregator/src/id-hash.ts) equal ClickHouse's
+ * The stored-id filter's hashes (services/aggregator/src/join/id-hash.ts) equal ClickHouse's
  * murmurHash3_32 and murmurHash2_32 for every id the relay accepts, on the 18.16 server of the
  * test run and on current ClickHouse (chDB): a filter rebuilt from the server's hashes then
  * holds every id the aggregator hashes in memory, which is what keeps the join exact.
@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quoteString, readRows } from '@parsl-usage/common';
 import { MAX_ID_CHARS } from '@parsl-usage/schemas';
-import { ID_HASHES_SQL, murmur2, murmur3 } from '@parsl-usage/aggregator/id-hash';
+import { ID_HASHES_SQL, murmur2, murmur3 } from '@parsl-usage/aggregator/internal/join/id-hash';
 import { clickhouse, SETUP_CACHE } from './setup/env.js';
 
 const VISIBLE = Array.from({ length: 0x7e - 0x20 + 1 }, (_, i) => String.fromCharCode(0x20 + i));

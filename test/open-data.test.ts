@@ -26,13 +26,13 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Metrics } from '@parsl-usage/common';
-import { createApp, type DashboardApp } from '@parsl-usage/dashboard/app';
-import { clickhouseQuery } from '@parsl-usage/dashboard/clickhouse-query';
-import { dayOf } from '@parsl-usage/dashboard/dates';
-import { exportOpenData, type ExportResult } from '@parsl-usage/dashboard/open-data/export-run';
-import type { Manifest } from '@parsl-usage/dashboard/open-data/manifest';
-import { ROLLUP_FILES } from '@parsl-usage/dashboard/open-data/rollup-files';
-import { forgetProject } from '@parsl-usage/ops/forget-project-run';
+import { createApp, type DashboardApp } from '@parsl-usage/dashboard/internal/app';
+import { clickhouseQuery } from '@parsl-usage/dashboard/internal/clickhouse-query';
+import { dayOf } from '@parsl-usage/dashboard/internal/dates';
+import { exportOpenData, type ExportResult } from '@parsl-usage/dashboard/internal/open-data/export-run';
+import type { Manifest } from '@parsl-usage/dashboard/internal/open-data/manifest';
+import { ROLLUP_FILES } from '@parsl-usage/dashboard/internal/open-data/rollup-files';
+import { forgetProject } from '@parsl-usage/ops/internal/forget-project-run';
 import { ChangeLog, daysAgo, facts, writeHistory, type WorkflowFacts } from './analytics-support.js';
 import {
   CH_USERS,

@@ -10,13 +10,13 @@ import fc from 'fast-check';
 import type { Message, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeDatagram } from '@parsl-usage/schemas';
-import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
+import { createClickHouseSink } from '@parsl-usage/aggregator/internal/sink/clickhouse-sink';
 import {
   clickHouseEventSource,
   derivedTables,
   reprocessFromEvents,
   type EventSource,
-} from '@parsl-usage/ops/reprocess';
+} from '@parsl-usage/ops/internal/reprocess';
 import { clickhouse, eventually, freshDatabase, freshName, freshTopics, kafka } from './setup/env.js';
 import { startAggregator } from './support/aggregator.js';
 import { v1Closure, v1Launch } from '@parsl-usage/kit/datagrams';

@@ -23,7 +23,7 @@ import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { applyMigrations } from '@parsl-usage/aggregator/migrate';
+import { applyMigrations } from '@parsl-usage/aggregator/internal/provision/migrate';
 import { clickhouseUrl, MIGRATIONS_DIR, REPO_ROOT, SETUP_CACHE } from './setup/env.js';
 
 const execFileP = promisify(execFile);

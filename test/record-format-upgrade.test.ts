@@ -11,8 +11,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteString, readRows } from '@parsl-usage/common';
 import { decodeDatagram } from '@parsl-usage/schemas';
-import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
-import { clickHouseEventSource, derivedTables, reprocessFromEvents } from '@parsl-usage/ops/reprocess';
+import { createClickHouseSink } from '@parsl-usage/aggregator/internal/sink/clickhouse-sink';
+import {
+  clickHouseEventSource,
+  derivedTables,
+  reprocessFromEvents,
+} from '@parsl-usage/ops/internal/reprocess';
 import { v1Closure, v1Launch } from '@parsl-usage/kit/datagrams';
 import { clickhouse, eventually, freshDatabase, freshName, freshTopics, kafka } from './setup/env.js';
 import { startAggregator } from './support/aggregator.js';

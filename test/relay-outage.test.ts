@@ -10,7 +10,7 @@ import { openRecord, sniff } from '@parsl-usage/schemas';
 /** The JSON body of a v1 datagram inside a raw-topic record (envelope or not). */
 const body = (v: Buffer | null) =>
   JSON.parse(openRecord(v!).datagram.subarray(1).toString('utf8')) as { seq: number; correlator: string };
-import { ensureTopics, pipelineTopics } from '@parsl-usage/aggregator/topics';
+import { ensureTopics, pipelineTopics } from '@parsl-usage/aggregator/internal/provision/topics';
 import { pino } from 'pino';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -9,11 +9,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeReport } from '@parsl-usage/ops/report-cli';
-import { fetchReportHistory, fetchReportInput } from '@parsl-usage/ops/report-fetch';
-import { buildCharts } from '@parsl-usage/ops/report-charts';
-import { renderHtml, reportPages } from '@parsl-usage/ops/report-html';
-import { periodsFor } from '@parsl-usage/ops/report';
+import { writeReport } from '@parsl-usage/ops/internal/report-cli';
+import { fetchReportHistory, fetchReportInput } from '@parsl-usage/ops/internal/report-fetch';
+import { buildCharts } from '@parsl-usage/ops/internal/report-charts';
+import { renderHtml, reportPages } from '@parsl-usage/ops/internal/report-html';
+import { periodsFor } from '@parsl-usage/ops/internal/report';
 import { ChangeLog, facts, release, type WorkflowFacts } from './analytics-support.js';
 import { CH_USERS, clickhouse, clickhouseUrl, freshDatabase } from './setup/env.js';
 

@@ -1,5 +1,5 @@
 /**
- * The aggregator's RowBinary inserts (services/aggregator/src/row-binary-writer.ts) store what
+ * The aggregator's RowBinary inserts (services/aggregator/src/sink/row-binary-writer.ts) store what
  * the JSONEachRow inserts they replaced stored: generated rows, hostile strings included, are
  * written both ways into the same migrated schema on the real 18.16 server and read back equal.
  * Their column list matches the migrations' types, column by column.
@@ -8,9 +8,9 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readRows } from '@parsl-usage/common';
 import type { EventRow, WorkflowChangeRow } from '@parsl-usage/schemas';
-import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
-import { CHANGE_COLUMNS, EVENT_COLUMNS } from '@parsl-usage/aggregator/insert-columns';
-import { encodeRows, type Column } from '@parsl-usage/aggregator/row-binary-writer';
+import { createClickHouseSink } from '@parsl-usage/aggregator/internal/sink/clickhouse-sink';
+import { CHANGE_COLUMNS, EVENT_COLUMNS } from '@parsl-usage/aggregator/internal/sink/insert-columns';
+import { encodeRows, type Column } from '@parsl-usage/aggregator/internal/sink/row-binary-writer';
 import { clickhouse, freshDatabase } from './setup/env.js';
 
 const typeName = (c: Column): string =>

@@ -2,8 +2,15 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { decodeDatagram, type UsageEvent } from '@parsl-usage/schemas';
-import { createClickHouseSink, type WorkflowSink } from '@parsl-usage/aggregator/clickhouse-sink';
-import { applyEvent, changeRows, type WorkflowState } from '@parsl-usage/aggregator/workflow-state';
+import {
+  createClickHouseSink,
+  type WorkflowSink,
+} from '@parsl-usage/aggregator/internal/sink/clickhouse-sink';
+import {
+  applyEvent,
+  changeRows,
+  type WorkflowState,
+} from '@parsl-usage/aggregator/internal/join/workflow-state';
 import { clickhouse, freshDatabase } from './setup/env.js';
 
 /**

@@ -3,15 +3,22 @@ import { pino } from 'pino';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Metrics } from '@parsl-usage/common';
 import { decodeDatagram, type UsageEvent, type WorkflowChangeRow } from '@parsl-usage/schemas';
-import { createClickHouseSink, type WorkflowSink } from '@parsl-usage/aggregator/clickhouse-sink';
-import { TransientError } from '@parsl-usage/aggregator/errors';
-import type { BatchContext } from '@parsl-usage/aggregator/ports';
+import {
+  createClickHouseSink,
+  type WorkflowSink,
+} from '@parsl-usage/aggregator/internal/sink/clickhouse-sink';
+import { TransientError } from '@parsl-usage/aggregator/internal/errors';
+import type { BatchContext } from '@parsl-usage/aggregator/internal/ports';
 import type { RollupTarget } from '@parsl-usage/schemas/migrations-model';
-import { Serial } from '@parsl-usage/aggregator/serial';
-import { insertChangesOnce, rangeOf } from '@parsl-usage/aggregator/sink-retry';
-import { loadViewDefinitions } from '@parsl-usage/aggregator/view-definitions';
-import { ViewRepairer } from '@parsl-usage/aggregator/view-repair';
-import { applyEvent, changeRows, type WorkflowState } from '@parsl-usage/aggregator/workflow-state';
+import { Serial } from '@parsl-usage/aggregator/internal/pipeline/serial';
+import { insertChangesOnce, rangeOf } from '@parsl-usage/aggregator/internal/sink/sink-retry';
+import { loadViewDefinitions } from '@parsl-usage/aggregator/internal/repair/view-definitions';
+import { ViewRepairer } from '@parsl-usage/aggregator/internal/repair/view-repair';
+import {
+  applyEvent,
+  changeRows,
+  type WorkflowState,
+} from '@parsl-usage/aggregator/internal/join/workflow-state';
 import { viewDisagreements } from '@parsl-usage/kit/view-check';
 import { clickhouse, freshDatabase, MIGRATIONS_DIR } from './setup/env.js';
 

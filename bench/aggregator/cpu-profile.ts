@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { decodeDatagram } from '@parsl-usage/schemas';
-import { JoinWindow } from '../../services/aggregator/src/join-window.js';
-import { processBatch, type RawMessage } from '../../services/aggregator/src/processor.js';
+import { JoinWindow } from '@parsl-usage/aggregator/internal/join/join-window';
+import { processBatch, type RawMessage } from '@parsl-usage/aggregator/internal/pipeline/processor';
 
 const N = Number(process.argv[2] ?? 60_000);
 const fx = (p: string) =>

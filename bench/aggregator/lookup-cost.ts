@@ -5,8 +5,8 @@
  */
 import { createClient } from '@clickhouse/client';
 import { randomUUID } from 'node:crypto';
-import { createClickHouseSink } from '../../services/aggregator/src/clickhouse-sink.js';
-import { IdFilter } from '../../services/aggregator/src/id-filter.js';
+import { createClickHouseSink } from '@parsl-usage/aggregator/internal/sink/clickhouse-sink';
+import { IdFilter } from '@parsl-usage/aggregator/internal/join/id-filter';
 
 const database = process.argv[2];
 if (!database || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(database))

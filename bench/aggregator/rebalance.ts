@@ -26,9 +26,9 @@ import { parseArgs } from 'node:util';
 import { createClient } from '@clickhouse/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { readNumber } from '../../services/common/src/clickhouse-rows.js';
-import { applyMigrations } from '../../services/aggregator/src/migrate.js';
-import { createClickHouseSink } from '../../services/aggregator/src/clickhouse-sink.js';
-import { IdFilter } from '../../services/aggregator/src/id-filter.js';
+import { applyMigrations } from '@parsl-usage/aggregator/internal/provision/migrate';
+import { createClickHouseSink } from '@parsl-usage/aggregator/internal/sink/clickhouse-sink';
+import { IdFilter } from '@parsl-usage/aggregator/internal/join/id-filter';
 import { IdFilter as IdFilterBefore } from './id-filter-before.js';
 import { v1Launch } from '../../kit/src/datagrams.js';
 

@@ -11,7 +11,7 @@
 #   rollup_daily's workflows = workflows, on both replicas;
 #   the replicas identical: count and sum(cityHash64(*)) of every table equal.
 #   every rollup of both replicas equal to its view over workflow_changes (views-exact.ts), and
-#   how often the aggregators' view repair completed a target (services/aggregator/src/view-repair.ts).
+#   how often the aggregators' view repair completed a target (services/aggregator/src/repair/view-repair.ts).
 # CH_KILLS=n SIGKILLs replica 2 n times (FAULT_EVERY apart) instead of once: more inserts cut.
 # Then the coordination faults (COORD_FAULTS=0 leaves them out), FAULT_EVERY apart:
 #   SIGKILL the ZooKeeper leader, started again 5 s later: ingestion goes on (the quorum of two
@@ -75,6 +75,7 @@ longest_pause() {
 }
 
 before=$(raw_total)
+agg_lines=("$(wc -l <"$RUN_DIR/logs/aggregator-1.log")" "$(wc -l <"$RUN_DIR/logs/aggregator-2.log")")
 started_at=$(date -u +%Y-%m-%dT%H:%M:%S)
 # The aggregators' logs grow across runs: count only this run's view repairs.
 repairs() { cat "$RUN_DIR"/logs/aggregator-*.log 2>/dev/null | grep -c "$1"; }
@@ -138,15 +139,19 @@ fi
 
 wait "$sender"
 echo "$(ts) sender done: $(cat "$RUN_DIR/send.json")"
-# Drained: both replicas agree with the topic for 3 polls in a row (at most 3 minutes).
+# Drained: both replicas agree with each other and hold every offset of the topic in events,
+# for 3 polls in a row (at most 8 minutes: after an insert answered 319 the aggregator waits up
+# to 330 s for 18.16 to confirm or remove its part before it looks again; sink-retry.ts).
 accepted=0
-for i in $(seq 1 90); do
+for i in $(seq 1 240); do
   sleep 2
   accepted=$(( $(raw_total) - before ))
   a=$(Q 1 "SELECT count() FROM parsl_usage.workflows"); b=$(Q 2 "SELECT count() FROM parsl_usage.workflows")
-  [[ "$a" == "$b" && -n "$a" ]] && [[ "$(Q 1 'SELECT count() FROM parsl_usage.events')" == "$(Q 2 'SELECT count() FROM parsl_usage.events')" ]] && stable=$((${stable:-0} + 1)) || stable=0
+  held_all() { [[ "$(Q "$1" 'SELECT uniqExact(kafka_partition, kafka_offset) FROM parsl_usage.events')" == "$((before + accepted))" ]]; }
+  [[ "$a" == "$b" && -n "$a" ]] && [[ "$(Q 1 'SELECT count() FROM parsl_usage.events')" == "$(Q 2 'SELECT count() FROM parsl_usage.events')" ]] && held_all 1 && held_all 2 && stable=$((${stable:-0} + 1)) || stable=0
   [[ ${stable:-0} -ge 3 ]] && break
 done
+echo "$(ts) waited $((i * 2)) s for the drain"
 echo "$(ts) drained; accepted during the run: $accepted"
 fail=0
 for r in 1 2; do
@@ -180,6 +185,13 @@ for r in 1 2; do
   echo "replica $r: logged during the run: $(grep -c 'Operation timeout' <<<"$log") coordination operation timeouts," \
     "$(grep -c 'executeQuery: Code: 319' <<<"$log") inserts of unknown status (319)," \
     "$(grep -c 'Renaming unexpected part' <<<"$log") unexpected parts detached"
+done
+# The aggregators' side of it (sink-retry.ts): each insert answered 319 waits until no part
+# written before the answer is unconfirmed (18.16 confirms it, or removes it ~300 s later).
+for i in 1 2; do
+  agg=$(tail -n +"$((${agg_lines[$((i - 1))]} + 1))" "$RUN_DIR/logs/aggregator-$i.log" | grep -a 'unknown status' || true)
+  echo "aggregator $i: waits for parts of unknown status settled (ms): $(grep -o '"waitedMs":[0-9]*' <<<"$agg" | cut -d: -f2 | tr '\n' ' ')" \
+    "; ran out: $(grep -c 'still unconfirmed' <<<"$agg")"
 done
 [[ $fail == 0 ]] && echo "RESULT: pass" || echo "RESULT: FAIL"
 exit $fail

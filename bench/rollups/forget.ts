@@ -5,7 +5,7 @@
  */
 import { createClient } from '@clickhouse/client';
 import { forgetProject } from '../../services/ops/src/forget-project-run.js';
-import { DEFAULT_MIGRATIONS_DIR } from '../../services/aggregator/src/provision.js';
+import { DEFAULT_MIGRATIONS_DIR } from '@parsl-usage/aggregator/internal/provision/provision';
 import { flags } from '@parsl-usage/kit/cli';
 
 const f = flags(process.argv.slice(2));

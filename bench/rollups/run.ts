@@ -12,8 +12,8 @@
  * some sizes). Prints a Markdown table.
  */
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { applyMigrations } from '../../services/aggregator/src/migrate.js';
-import { DEFAULT_MIGRATIONS_DIR } from '../../services/aggregator/src/provision.js';
+import { applyMigrations } from '@parsl-usage/aggregator/internal/provision/migrate';
+import { DEFAULT_MIGRATIONS_DIR } from '@parsl-usage/aggregator/internal/provision/provision';
 import { flags, num } from '@parsl-usage/kit/cli';
 import { generateChunkSql } from '@parsl-usage/kit/rollup-history';
 import { percentile, questions } from './questions.js';

@@ -10,14 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { supervisorEnvSchema } from '@parsl-usage/common';
 import { LOCAL_DEV_USERS, clickhouseEnvSchema } from '@parsl-usage/common/cli-frame';
-import { aggregatorEnvSchema } from '@parsl-usage/aggregator/config';
-import { dashboardEnvSchema } from '@parsl-usage/dashboard/config';
-import { relayEnvSchema } from '@parsl-usage/relay/config';
-import { backupEnvSchema } from '@parsl-usage/ops/backup-command';
-import { forgetEnvSchema } from '@parsl-usage/ops/forget-project-cli';
-import { migrateEnvSchema } from '@parsl-usage/ops/migrate-config';
-import { reportEnvSchema } from '@parsl-usage/ops/report-cli';
-import { restoreEnvSchema } from '@parsl-usage/ops/restore-cli';
+import { aggregatorEnvSchema } from '@parsl-usage/aggregator/internal/config';
+import { dashboardEnvSchema } from '@parsl-usage/dashboard/internal/config';
+import { relayEnvSchema } from '@parsl-usage/relay/internal/config';
+import { backupEnvSchema } from '@parsl-usage/ops/internal/backup-command';
+import { forgetEnvSchema } from '@parsl-usage/ops/internal/forget-project-cli';
+import { migrateEnvSchema } from '@parsl-usage/ops/internal/migrate-config';
+import { reportEnvSchema } from '@parsl-usage/ops/internal/report-cli';
+import { restoreEnvSchema } from '@parsl-usage/ops/internal/restore-cli';
 
 export const REFERENCE_PATH = fileURLToPath(new URL('../../docs/CONFIGURATION.md', import.meta.url));
 

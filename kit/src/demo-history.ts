@@ -5,7 +5,7 @@
  * Parsl's own test runs, and (optionally) releases that send nothing, as Parsl issue #4038.
  */
 import type { WorkflowChangeRow } from '@parsl-usage/schemas';
-import { addDays, daysBetween, type IsoDay } from '@parsl-usage/dashboard/dates';
+import { addDays, daysBetween, type IsoDay } from '@parsl-usage/dashboard/internal/dates';
 
 /** One version of a run's facts, as the aggregator writes it (without the Kafka bookkeeping). */
 export type RunFacts = Omit<

@@ -1,11 +1,11 @@
 /**
  * Whether every rollup agrees with its materialized view over workflow_changes, key by key, and
  * workflow_versions holds every workflow's newest version: the invariant the view repair keeps
- * (services/aggregator/src/view-repair.ts), checked with the repair's own SQL over all offsets.
+ * (services/aggregator/src/repair/view-repair.ts), checked with the repair's own SQL over all offsets.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { loadViewDefinitions } from '@parsl-usage/aggregator/view-definitions';
-import { diffQuery, missingVersionsQuery } from '@parsl-usage/aggregator/view-repair-sql';
+import { loadViewDefinitions } from '@parsl-usage/aggregator/internal/repair/view-definitions';
+import { diffQuery, missingVersionsQuery } from '@parsl-usage/aggregator/internal/repair/view-repair-sql';
 
 /** Per table, how many keys (rollups) or workflows (workflow_versions) disagree; {} when exact. */
 export async function viewDisagreements(

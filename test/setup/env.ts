@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { inject } from 'vitest';
-import { applyMigrations } from '@parsl-usage/aggregator/migrate';
-import { ensureTopics, pipelineTopics } from '@parsl-usage/aggregator/topics';
+import { applyMigrations } from '@parsl-usage/aggregator/internal/provision/migrate';
+import { ensureTopics, pipelineTopics } from '@parsl-usage/aggregator/internal/provision/topics';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../infra/clickhouse/migrations', import.meta.url));

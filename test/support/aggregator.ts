@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { decodeDatagram } from '@parsl-usage/schemas';
-import { createApp, type AggregatorApp } from '@parsl-usage/aggregator/app';
-import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
+import { createApp, type AggregatorApp } from '@parsl-usage/aggregator/internal/app';
+import { createClickHouseSink } from '@parsl-usage/aggregator/internal/sink/clickhouse-sink';
 import { Metrics } from '@parsl-usage/common';
 import { clickhouse, freshName, kafka } from '../setup/env.js';
 

@@ -6,7 +6,7 @@ workflow_changes, and compares what this script prints with the same queries on 
 
 In a fresh chDB data directory, this script:
   1. applies every migration file of --migrations in name order, statement by statement, split
-     as services/aggregator/src/migrate.ts splitStatements does (`${db}` replaced; a statement
+     as services/aggregator/src/provision/migrate.ts splitStatements does (`${db}` replaced; a statement
      ends with a line ending in `;`; lines starting with `--` are left out);
   2. inserts the exported rows into <db>.workflow_changes, so that every materialized view
      (workflow_versions and the rollups) is fed as the aggregator feeds it;
@@ -31,7 +31,7 @@ import time
 
 
 def split_statements(sql: str) -> list[str]:
-    """Port of splitStatements in services/aggregator/src/migrate.ts."""
+    """Port of splitStatements in services/aggregator/src/provision/migrate.ts."""
     out: list[str] = []
     current: list[str] = []
     for line in sql.split("\n"):

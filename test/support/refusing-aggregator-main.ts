@@ -6,8 +6,8 @@
 import { createClient } from '@clickhouse/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
-import { createApp } from '@parsl-usage/aggregator/app';
-import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
+import { createApp } from '@parsl-usage/aggregator/internal/app';
+import { createClickHouseSink } from '@parsl-usage/aggregator/internal/sink/clickhouse-sink';
 import { Metrics } from '@parsl-usage/common';
 import { refusingDecode } from './refusing-decode.js';
 

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { sniff } from '@parsl-usage/schemas';
-import { createApp } from '@parsl-usage/relay/app';
-import { loadConfig } from '@parsl-usage/relay/config';
-import { KafkaPublisher } from '@parsl-usage/relay/publisher';
+import { createApp } from '@parsl-usage/relay/internal/app';
+import { loadConfig } from '@parsl-usage/relay/internal/config';
+import { KafkaPublisher } from '@parsl-usage/relay/internal/publisher';
 import { kafkaBrokers } from '../setup/env.js';
 
 /** A relay running in this process against the harness's Kafka, taking datagrams on loopback. */

@@ -8,8 +8,8 @@ import {
   parseEnv,
   port,
 } from '@parsl-usage/common';
-import { ConfigError } from './errors.js';
-import { DEFAULT_ZOOKEEPER_PREFIX } from './replicated-ddl.js';
+import type { AppConfig } from './app.js';
+import { DEFAULT_ZOOKEEPER_PREFIX } from './provision/replicated-ddl.js';
 
 /**
  * MIGRATIONS_DIR, shared with the operator commands that read the migrations (restore,
@@ -201,9 +201,62 @@ export const aggregatorEnvSchema = z.object({
   LOG_LEVEL: logLevel,
 });
 
-export type AggregatorConfig = z.infer<typeof aggregatorEnvSchema>;
+/** The variables by name, as validated: provisioning takes them so, shared with `npm run migrate`. */
+export type AggregatorEnv = z.infer<typeof aggregatorEnvSchema>;
 
-/** Validates the environment; one error lists every bad variable. */
+/** What the process runs with, by concern; every variable keeps its name and default above. */
+export interface AggregatorConfig {
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    groupId: string;
+    fetch: { maxWaitMs: number; minBytes: number; maxBytesPerPartition: number };
+    sessionTimeoutMs: number;
+  };
+  clickhouse: { url: string; user: string; password: string; database: string; migrationsDir?: string };
+  /** What createApp takes: topics, the join's bounds, group commit, /metrics and /health. */
+  app: Required<AppConfig>;
+  migrateOnStart: boolean;
+  logLevel: AggregatorEnv['LOG_LEVEL'];
+  /** Provisioning's inputs (AGG_MIGRATE_ON_START), the same variables `npm run migrate` reads. */
+  provisioning: AggregatorEnv;
+}
+
+/** Validates the environment; one ConfigError (services/common) lists every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AggregatorConfig {
-  return parseEnv('aggregator', aggregatorEnvSchema, env, (m) => new ConfigError(m));
+  const c = parseEnv('aggregator', aggregatorEnvSchema, env);
+  return {
+    kafka: {
+      brokers: c.KAFKA_BROKERS,
+      clientId: c.KAFKA_CLIENT_ID,
+      groupId: c.AGG_GROUP_ID,
+      fetch: {
+        maxWaitMs: c.AGG_FETCH_MAX_WAIT_MS,
+        minBytes: c.AGG_FETCH_MIN_BYTES,
+        maxBytesPerPartition: c.AGG_FETCH_MAX_BYTES_PER_PARTITION,
+      },
+      sessionTimeoutMs: c.AGG_SESSION_TIMEOUT_MS,
+    },
+    clickhouse: {
+      url: c.CLICKHOUSE_URL,
+      user: c.CLICKHOUSE_USER,
+      password: c.CLICKHOUSE_PASSWORD,
+      database: c.CLICKHOUSE_DATABASE,
+      ...(c.MIGRATIONS_DIR ? { migrationsDir: c.MIGRATIONS_DIR } : {}),
+    },
+    app: {
+      rawTopic: c.AGG_RAW_TOPIC,
+      rejectedTopic: c.AGG_REJECTED_TOPIC,
+      windowMs: c.AGG_WINDOW_MS,
+      maxOpenWorkflows: c.AGG_MAX_OPEN_WORKFLOWS,
+      partitionsConcurrency: c.AGG_PARTITIONS_CONCURRENCY,
+      insertGatherMs: c.AGG_INSERT_GATHER_MS,
+      idFilterCapacity: c.AGG_ID_FILTER_CAPACITY,
+      httpHost: c.AGG_HTTP_HOST,
+      httpPort: c.AGG_HTTP_PORT,
+    },
+    migrateOnStart: c.AGG_MIGRATE_ON_START,
+    logLevel: c.LOG_LEVEL,
+    provisioning: c,
+  };
 }

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@parsl-usage/common';
 import { FatalError, TransientError, isRetriable, settleAll, withRetry } from './errors.js';
 
 describe('isRetriable', () => {
   it.each([
     ['TransientError', new TransientError('down'), true],
     ['FatalError', new FatalError('bad sql'), false],
+    // config.ts throws common's ConfigError: never retried, as the aggregator's own one was not.
+    ['ConfigError', new ConfigError('AGG_HTTP_PORT: bad'), false],
     ['ECONNREFUSED', Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), true],
     ['UND_ERR_SOCKET', Object.assign(new Error('socket'), { code: 'UND_ERR_SOCKET' }), true],
     ['another code', Object.assign(new Error('x'), { code: 'EACCES' }), false],

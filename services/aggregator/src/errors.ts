@@ -16,8 +16,6 @@ export class FatalError extends PipelineError {
   }
 }
 
-export class ConfigError extends FatalError {}
-
 /**
  * ClickHouse refused the data of an insert (clickhouse-errors.ts: a parse or type error in a
  * row). Not retriable as it is: the batch is split until the offending messages are found

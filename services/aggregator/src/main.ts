@@ -11,24 +11,24 @@ import {
 } from '@parsl-usage/common';
 import { decodeDatagram } from '@parsl-usage/schemas';
 import { createApp, type AggregatorApp } from './app.js';
-import { createClickHouseSink } from './clickhouse-sink.js';
+import { createClickHouseSink } from './sink/clickhouse-sink.js';
 import { loadConfig } from './config.js';
-import { LagMonitor, kafkaLagSource } from './lag-monitor.js';
-import { provision } from './provision.js';
+import { LagMonitor, kafkaLagSource } from './pipeline/lag-monitor.js';
+import { provision } from './provision/provision.js';
 
 const config = loadConfig();
-const logger = pino({ level: config.LOG_LEVEL, base: { service: 'aggregator' } });
+const logger = pino({ level: config.logLevel, base: { service: 'aggregator' } });
 const clickhouse = createClient({
-  url: config.CLICKHOUSE_URL,
-  username: config.CLICKHOUSE_USER,
-  password: config.CLICKHOUSE_PASSWORD,
+  url: config.clickhouse.url,
+  username: config.clickhouse.user,
+  password: config.clickhouse.password,
   // Under load the event loop can run late, and a socket idle past the server's keep-alive
   // (3 s on 18.16) was reused and failed with EPIPE: common's reset rule (errors.ts).
   keep_alive: STALE_SOCKET_KEEP_ALIVE,
 });
 const kafka = new Kafka({
-  clientId: config.KAFKA_CLIENT_ID,
-  brokers: config.KAFKA_BROKERS,
+  clientId: config.kafka.clientId,
+  brokers: config.kafka.brokers,
   logLevel: logLevel.WARN,
   logCreator: kafkaLogCreator(logger),
 });
@@ -58,12 +58,14 @@ async function failedStart(err: unknown): Promise<void> {
   process.exit(1);
 }
 
-if (config.AGG_MIGRATE_ON_START) await provision({ config, kafka, clickhouse, logger }).catch(failedStart);
+if (config.migrateOnStart) {
+  await provision({ config: config.provisioning, kafka, clickhouse, logger }).catch(failedStart);
+}
 const metrics = new Metrics({ processMetrics: true });
 metrics.set('aggregator_supervisor_restarts', SUPERVISOR_RESTARTS_HELP, supervisorRestarts());
 const admin = kafka.admin();
 const lagMonitor = new LagMonitor({
-  source: kafkaLagSource(admin, config.AGG_RAW_TOPIC, config.AGG_GROUP_ID),
+  source: kafkaLagSource(admin, config.app.rawTopic, config.kafka.groupId),
   metrics,
   logger,
   intervalMs: 15_000, // ms: a quarter of the shortest alert window
@@ -71,32 +73,22 @@ const lagMonitor = new LagMonitor({
   disconnect: () => admin.disconnect(),
 });
 app = createApp({
-  config: {
-    rawTopic: config.AGG_RAW_TOPIC,
-    rejectedTopic: config.AGG_REJECTED_TOPIC,
-    windowMs: config.AGG_WINDOW_MS,
-    maxOpenWorkflows: config.AGG_MAX_OPEN_WORKFLOWS,
-    partitionsConcurrency: config.AGG_PARTITIONS_CONCURRENCY,
-    insertGatherMs: config.AGG_INSERT_GATHER_MS,
-    idFilterCapacity: config.AGG_ID_FILTER_CAPACITY,
-    httpHost: config.AGG_HTTP_HOST,
-    httpPort: config.AGG_HTTP_PORT,
-  },
+  config: config.app,
   logger,
   consumer: kafka.consumer({
-    groupId: config.AGG_GROUP_ID,
-    maxWaitTimeInMs: config.AGG_FETCH_MAX_WAIT_MS,
-    minBytes: config.AGG_FETCH_MIN_BYTES,
-    maxBytesPerPartition: config.AGG_FETCH_MAX_BYTES_PER_PARTITION,
-    sessionTimeout: config.AGG_SESSION_TIMEOUT_MS,
+    groupId: config.kafka.groupId,
+    maxWaitTimeInMs: config.kafka.fetch.maxWaitMs,
+    minBytes: config.kafka.fetch.minBytes,
+    maxBytesPerPartition: config.kafka.fetch.maxBytesPerPartition,
+    sessionTimeout: config.kafka.sessionTimeoutMs,
     // kafkajs' rule of thumb: a third of the session timeout at most.
-    heartbeatInterval: Math.min(3_000, Math.floor(config.AGG_SESSION_TIMEOUT_MS / 3)),
+    heartbeatInterval: Math.min(3_000, Math.floor(config.kafka.sessionTimeoutMs / 3)),
   }),
   producer: kafka.producer({ allowAutoTopicCreation: false }),
   sink: createClickHouseSink(
     clickhouse,
-    config.CLICKHOUSE_DATABASE,
-    config.MIGRATIONS_DIR ? { migrationsDir: config.MIGRATIONS_DIR } : {},
+    config.clickhouse.database,
+    config.clickhouse.migrationsDir ? { migrationsDir: config.clickhouse.migrationsDir } : {},
   ),
   decode: decodeDatagram,
   metrics,

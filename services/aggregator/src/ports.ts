@@ -1,7 +1,7 @@
 import type { EventRow, WorkflowChangeRow } from '@parsl-usage/schemas';
 import type { RollupTarget } from '@parsl-usage/schemas/migrations-model';
-import type { DiffRow, OffsetRange } from './view-repair-sql.js';
-import type { WorkflowState } from './workflow-state.js';
+import type { DiffRow, OffsetRange } from './repair/view-repair-sql.js';
+import type { WorkflowState } from './join/workflow-state.js';
 
 /**
  * The narrow interfaces the stream processor is written against. The ClickHouse sink
@@ -36,6 +36,13 @@ export interface WorkflowSink {
   storedChanges(r: OffsetRange): Promise<Set<string>>;
   /** What the view repair reads and writes, and the rollups it checks (view-repair.ts). */
   views(): Promise<{ port: ViewRepairPort; targets: readonly RollupTarget[] }>;
+  /**
+   * How many parts of this replica's Replicated tables, written at or before `at` (the server's
+   * time; omitted: now, returned as `at`), its coordination service does not hold: the parts of
+   * inserts answered 319 UNKNOWN_STATUS_OF_INSERT that are not (yet) confirmed. 0 without
+   * replication.
+   */
+  unconfirmedParts(at?: string): Promise<{ at: string; parts: number }>;
 }
 
 /** One partition's batch in hand: what the writers need of kafkajs' EachBatchPayload. */

@@ -1,3 +1,4 @@
+/** The dashboard assembled: its parts wired together and the HTTP server's lifecycle. */
 import type { Server } from 'node:http';
 import { v1Api } from './api-v1/handler.js';
 import type { Logger } from 'pino';
@@ -5,15 +6,15 @@ import type { Metrics } from '@parsl-usage/common';
 import { countedQuery, UNHEALTHY_AFTER_FAILURES } from './counted-query.js';
 import { defaultViewWarmer, warmerHealth } from './default-view-warmer.js';
 import { close, listen } from './http-server.js';
-import { PanelAnswers } from './panel-answers.js';
-import { panelApi } from './panel-api.js';
-import type { QueryFn } from './panels.js';
+import { PanelAnswers } from './panel-answer-cache.js';
+import { panelApi } from './panel-api-handler.js';
+import type { QueryFn } from './panel-computation.js';
 import { closureMetrics } from './closure-metrics.js';
 import { apiRatePerMinute } from './config.js';
 import { releaseHealthMetrics } from './release-health-metrics.js';
 import { requestHandler } from './request-handler.js';
 import { StaticAssets } from './static-assets.js';
-import { systemClock, type WarmerClock } from './warmer.js';
+import { systemClock, type WarmerClock } from './warm-scheduler.js';
 
 export interface DashboardDeps {
   config: {

@@ -1,6 +1,7 @@
+/** The ClickHouse door: SQL text in, JSON rows out, retried once on a reset connection. */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { retryOnReset } from '@parsl-usage/common';
-import type { QueryFn, Row } from './panels.js';
+import type { QueryFn, Row } from './panel-computation.js';
 
 // The reset rule is common's (errors.ts), shared with the aggregator.
 export { isConnectionReset, retryOnReset } from '@parsl-usage/common';

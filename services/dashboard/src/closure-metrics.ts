@@ -8,8 +8,8 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '@parsl-usage/common';
 import { addDays, dayOf } from './dates.js';
-import type { PanelAnswer } from './panels.js';
-import type { PanelRequest } from './panel-answers.js';
+import type { PanelAnswer } from './panel-computation.js';
+import type { PanelRequest } from './panel-answer-cache.js';
 import { parsePanelParams } from './params.js';
 import { RELEASE_HEALTH_DAYS } from './release-health-metrics.js';
 

@@ -1,3 +1,4 @@
+/** The dashboard's settings: the DASH_* environment, validated, as one nested object. */
 import { z } from 'zod';
 import { bool, logLevel, parseEnv, port, sqlIdentifier } from '@parsl-usage/common';
 
@@ -100,9 +101,50 @@ export const dashboardEnvSchema = z.object({
   LOG_LEVEL: logLevel,
 });
 
-export type DashboardConfig = z.infer<typeof dashboardEnvSchema>;
+/** The environment as validated, by variable name (the schema's output). */
+export type DashboardEnv = z.infer<typeof dashboardEnvSchema>;
 
-/** Validates the environment; one error lists every bad variable. */
+export interface DashboardConfig {
+  clickhouse: {
+    url: string;
+    user: string;
+    password: string;
+    /** checked identifier: interpolated into SQL as `db.table` */
+    database: string;
+    timeoutMs: number;
+  };
+  http: { host: string; port: number };
+  cache: { ttlMs: number; maxEntries: number };
+  /** keep the page's default view computed ahead of visitors */
+  warm: boolean;
+  /** K of the privacy rule (docs/PRIVACY.md) */
+  publicMinRuns: number;
+  api: { ratePerMinute: number };
+  /** the open-data export's directory, served under /data/; undefined: /data/ answers 404 */
+  dataDir: string | undefined;
+  logLevel: DashboardEnv['LOG_LEVEL'];
+}
+
+/**
+ * Validates the environment; one error lists every bad variable. Pure over `env` (through
+ * common's parseEnv: empty strings count as unset).
+ */
 export function loadConfig(env: Record<string, string | undefined> = process.env): DashboardConfig {
-  return parseEnv('dashboard', dashboardEnvSchema, env);
+  const c = parseEnv('dashboard', dashboardEnvSchema, env);
+  return {
+    clickhouse: {
+      url: c.DASH_CLICKHOUSE_URL,
+      user: c.DASH_CLICKHOUSE_USER,
+      password: c.DASH_CLICKHOUSE_PASSWORD,
+      database: c.DASH_CLICKHOUSE_DATABASE,
+      timeoutMs: c.DASH_CLICKHOUSE_TIMEOUT_MS,
+    },
+    http: { host: c.DASH_HTTP_HOST, port: c.DASH_HTTP_PORT },
+    cache: { ttlMs: c.DASH_CACHE_TTL_MS, maxEntries: c.DASH_CACHE_MAX_ENTRIES },
+    warm: c.DASH_WARM,
+    publicMinRuns: c.DASH_PUBLIC_MIN_RUNS,
+    api: { ratePerMinute: c.DASH_API_RATE_PER_MINUTE },
+    dataDir: c.DASH_DATA_DIR,
+    logLevel: c.LOG_LEVEL,
+  };
 }

@@ -1,5 +1,6 @@
+/** Every ClickHouse read counted in the metrics, with the failures in a row that /healthz reads. */
 import type { Metrics } from '@parsl-usage/common';
-import type { QueryFn } from './panels.js';
+import type { QueryFn } from './panel-computation.js';
 
 /** consecutive failed ClickHouse queries after which /healthz reports unhealthy */
 export const UNHEALTHY_AFTER_FAILURES = 3;

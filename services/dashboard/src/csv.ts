@@ -1,4 +1,5 @@
-import type { Cell } from './panels.js';
+/** The CSV of a panel's table (the /api/<panel>.csv download). */
+import type { Cell } from './panel-computation.js';
 
 /**
  * RFC 4180 CSV. Text that a spreadsheet would run as a formula (=, +, -, @, tab, CR at the

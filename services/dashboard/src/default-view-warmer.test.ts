@@ -2,11 +2,11 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '@parsl-usage/common';
 import { dayOf } from './dates.js';
-import { defaultViewRequests } from './default-view.js';
+import { defaultViewRequests } from './default-view-requests.js';
 import { defaultViewWarmer, warmerHealth } from './default-view-warmer.js';
-import type { PanelRequest } from './panel-answers.js';
+import type { PanelRequest } from './panel-answer-cache.js';
 import { parsePanelParams } from './params.js';
-import type { WarmerClock } from './warmer.js';
+import type { WarmerClock } from './warm-scheduler.js';
 
 const NOW = Date.parse('2026-12-03T12:00:00Z');
 

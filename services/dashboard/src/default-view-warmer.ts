@@ -1,14 +1,14 @@
 /**
- * The warmer's wiring: the page's default view (default-view.ts), renewed in the cache every
+ * The warmer's wiring: the page's default view (default-view-requests.ts), renewed in the cache every
  * half TTL (so before it expires), with its rounds counted in the metrics and the log.
  */
 import type { Logger } from 'pino';
 import type { Metrics } from '@parsl-usage/common';
 import { dayOf } from './dates.js';
-import { defaultViewRequests } from './default-view.js';
-import type { PanelRequest } from './panel-answers.js';
+import { defaultViewRequests } from './default-view-requests.js';
+import type { PanelRequest } from './panel-answer-cache.js';
 import { parsePanelParams } from './params.js';
-import { createWarmer, type RoundReport, type Warmer, type WarmerClock } from './warmer.js';
+import { createWarmer, type RoundReport, type Warmer, type WarmerClock } from './warm-scheduler.js';
 
 /**
  * Answers the warmer computes at once: the page's own load asks up to 6 at a time (Chromium's

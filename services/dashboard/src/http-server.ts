@@ -1,3 +1,4 @@
+/** Listening and closing: the node:http server of the dashboard, its port, its connections. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 

@@ -1,3 +1,4 @@
+/** The dashboard's process: configuration, ClickHouse client and metrics, the app, signals. */
 import { createClient } from '@clickhouse/client';
 import { pino } from 'pino';
 import { SUPERVISOR_RESTARTS_HELP, exitOnSignals, Metrics, supervisorRestarts } from '@parsl-usage/common';
@@ -7,28 +8,28 @@ import { loadConfig } from './config.js';
 import { UNFINISHED_AFTER_DAYS } from './unfinished.js';
 
 const config = loadConfig();
-const logger = pino({ level: config.LOG_LEVEL, base: { service: 'dashboard' } });
+const logger = pino({ level: config.logLevel, base: { service: 'dashboard' } });
 const clickhouse = createClient({
-  url: config.DASH_CLICKHOUSE_URL,
-  username: config.DASH_CLICKHOUSE_USER,
-  password: config.DASH_CLICKHOUSE_PASSWORD,
-  database: config.DASH_CLICKHOUSE_DATABASE,
-  request_timeout: config.DASH_CLICKHOUSE_TIMEOUT_MS,
+  url: config.clickhouse.url,
+  username: config.clickhouse.user,
+  password: config.clickhouse.password,
+  database: config.clickhouse.database,
+  request_timeout: config.clickhouse.timeoutMs,
 });
 const metrics = new Metrics({ processMetrics: true });
 metrics.set('dashboard_supervisor_restarts', SUPERVISOR_RESTARTS_HELP, supervisorRestarts());
 const app = createApp({
   config: {
-    httpHost: config.DASH_HTTP_HOST,
-    httpPort: config.DASH_HTTP_PORT,
-    database: config.DASH_CLICKHOUSE_DATABASE,
-    cacheTtlMs: config.DASH_CACHE_TTL_MS,
-    cacheMaxEntries: config.DASH_CACHE_MAX_ENTRIES,
-    warm: config.DASH_WARM,
-    publicMinRuns: config.DASH_PUBLIC_MIN_RUNS,
-    apiRatePerMinute: config.DASH_API_RATE_PER_MINUTE,
+    httpHost: config.http.host,
+    httpPort: config.http.port,
+    database: config.clickhouse.database,
+    cacheTtlMs: config.cache.ttlMs,
+    cacheMaxEntries: config.cache.maxEntries,
+    warm: config.warm,
+    publicMinRuns: config.publicMinRuns,
+    apiRatePerMinute: config.api.ratePerMinute,
     unfinishedAfterDays: UNFINISHED_AFTER_DAYS,
-    dataDir: config.DASH_DATA_DIR,
+    dataDir: config.dataDir,
   },
   logger,
   query: clickhouseQuery(clickhouse),

@@ -179,75 +179,94 @@ export function releaseHealth(data: ReleaseRuns, options: ReleaseHealthOptions):
   const seen = data.releases.filter((r) => r <= o.asOf);
   const gaps = seen.slice(1).map((r, i) => daysBetween(seen[i] as IsoDay, r));
   const cadence = Math.max(1, Math.round(median(gaps) ?? 7));
+  const newest = seen[seen.length - 1];
+  const out: ReleaseHealth[] = [];
+  for (const c of healthCandidates(seen, cadence, o)) {
+    if (c.release < o.judgeFrom) continue;
+    out.push(judgeRelease(data, seen, c, { ...o, cadence, newest }));
+  }
+  return out.sort((a, b) => (a.release < b.release ? 1 : a.release > b.release ? -1 : 0));
+}
 
-  const candidates: { release: IsoDay; seen: boolean }[] = seen.map((release) => ({ release, seen: true }));
+interface Candidate {
+  release: IsoDay;
+  seen: boolean;
+}
+
+/** The releases seen, and the first one overdue at the cadence after the newest seen. */
+function healthCandidates(seen: readonly IsoDay[], cadence: number, o: ReleaseHealthOptions): Candidate[] {
+  const candidates: Candidate[] = seen.map((release) => ({ release, seen: true }));
   const newest = seen[seen.length - 1];
   if (newest) {
     // Only the first overdue release: the later ones add no information.
     const due = addDays(newest, cadence);
     if (daysBetween(due, o.asOf) >= o.windowDays) candidates.push({ release: due, seen: false });
   }
+  return candidates;
+}
 
-  const out: ReleaseHealth[] = [];
-  for (const c of candidates) {
-    if (c.release < o.judgeFrom) continue;
-    const age = daysBetween(c.release, o.asOf);
-    const first = (r: IsoDay): IsoDay => {
-      const start = addDays(r, age - o.windowDays + 1);
-      return start < r ? r : start;
-    };
-    const w = data.window(c.release, first(c.release), o.asOf);
-    const observedShare = w.runs > 0 ? w.newer / w.runs : null;
-    const baseline: IsoDay[] = [];
-    const shares: number[] = [];
-    for (const p of seen.filter((r) => r < c.release).reverse()) {
-      if (baseline.length >= o.previous) break;
-      const pw = data.window(p, first(p), addDays(p, age));
-      if (pw.runs === 0) continue;
-      baseline.push(p);
-      shares.push(pw.newer / pw.runs);
-    }
-    const expectedShare = median(shares);
-    const base = {
-      release: c.release,
-      seen: c.seen,
-      ageDays: age,
-      windowRuns: w.runs,
-      ownRuns: w.own,
-      observedShare,
-      expectedShare,
-      baselineReleases: baseline,
-    };
-    const expectation = `the previous ${baseline.length} releases had ${pct(expectedShare)} at day ${age}`;
-    if (age < o.minAgeDays) {
-      out.push({ ...base, status: 'too-early', reason: `${age} days old: judged from day ${o.minAgeDays}` });
-    } else if (baseline.length < o.minBaseline || expectedShare === null) {
-      out.push({
-        ...base,
-        status: 'no-baseline',
-        reason: `only ${baseline.length} earlier releases with data`,
-      });
-    } else if (w.newer === 0 && expectedShare >= o.minExpectedShare) {
-      out.push({
-        ...base,
-        status: 'missing',
-        reason: c.seen
-          ? `no runs in the last ${o.windowDays} days; ${expectation}`
-          : `no run from any release after ${newest ?? '?'} (one was due about ${c.release} at the ${cadence}-day cadence); ${expectation}`,
-      });
-    } else if (
-      observedShare !== null &&
-      expectedShare >= o.minExpectedShare &&
-      observedShare < o.collapseRatio * expectedShare
-    ) {
-      out.push({
-        ...base,
-        status: 'collapsed',
-        reason: `${pct(observedShare)} on it or newer; ${expectation}`,
-      });
-    } else {
-      out.push({ ...base, status: 'ok', reason: `${pct(observedShare)} on it or newer; ${expectation}` });
-    }
+type JudgeOptions = ReleaseHealthOptions & { cadence: number; newest: IsoDay | undefined };
+
+/** One release's window against the same window of up to `previous` earlier releases at its age. */
+function judgeRelease(
+  data: ReleaseRuns,
+  seen: readonly IsoDay[],
+  c: Candidate,
+  o: JudgeOptions,
+): ReleaseHealth {
+  const age = daysBetween(c.release, o.asOf);
+  const first = (r: IsoDay): IsoDay => {
+    const start = addDays(r, age - o.windowDays + 1);
+    return start < r ? r : start;
+  };
+  const w = data.window(c.release, first(c.release), o.asOf);
+  const baseline: IsoDay[] = [];
+  const shares: number[] = [];
+  for (const p of seen.filter((r) => r < c.release).reverse()) {
+    if (baseline.length >= o.previous) break;
+    const pw = data.window(p, first(p), addDays(p, age));
+    if (pw.runs === 0) continue;
+    baseline.push(p);
+    shares.push(pw.newer / pw.runs);
   }
-  return out.sort((a, b) => (a.release < b.release ? 1 : a.release > b.release ? -1 : 0));
+  const base = {
+    release: c.release,
+    seen: c.seen,
+    ageDays: age,
+    windowRuns: w.runs,
+    ownRuns: w.own,
+    observedShare: w.runs > 0 ? w.newer / w.runs : null,
+    expectedShare: median(shares),
+    baselineReleases: baseline,
+  };
+  return { ...base, ...verdict(base, w.newer, c, o) };
+}
+
+/** The status and its reason, from the figures of judgeRelease. */
+function verdict(
+  f: Omit<ReleaseHealth, 'status' | 'reason'>,
+  newer: number,
+  c: Candidate,
+  o: JudgeOptions,
+): { status: HealthStatus; reason: string } {
+  const { ageDays: age, baselineReleases: baseline, observedShare, expectedShare } = f;
+  const expectation = `the previous ${baseline.length} releases had ${pct(expectedShare)} at day ${age}`;
+  if (age < o.minAgeDays)
+    return { status: 'too-early', reason: `${age} days old: judged from day ${o.minAgeDays}` };
+  if (baseline.length < o.minBaseline || expectedShare === null)
+    return { status: 'no-baseline', reason: `only ${baseline.length} earlier releases with data` };
+  if (newer === 0 && expectedShare >= o.minExpectedShare)
+    return {
+      status: 'missing',
+      reason: c.seen
+        ? `no runs in the last ${o.windowDays} days; ${expectation}`
+        : `no run from any release after ${o.newest ?? '?'} (one was due about ${c.release} at the ${o.cadence}-day cadence); ${expectation}`,
+    };
+  if (
+    observedShare !== null &&
+    expectedShare >= o.minExpectedShare &&
+    observedShare < o.collapseRatio * expectedShare
+  )
+    return { status: 'collapsed', reason: `${pct(observedShare)} on it or newer; ${expectation}` };
+  return { status: 'ok', reason: `${pct(observedShare)} on it or newer; ${expectation}` };
 }

@@ -1,8 +1,8 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '@parsl-usage/common';
-import type { Cell } from './panels.js';
-import type { PanelRequest } from './panel-answers.js';
+import type { Cell } from './panel-computation.js';
+import type { PanelRequest } from './panel-answer-cache.js';
 import { flaggedReleases, releaseHealthMetrics } from './release-health-metrics.js';
 
 const COLUMNS = ['release', 'status', 'runs'];

@@ -7,8 +7,8 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '@parsl-usage/common';
 import { addDays, dayOf } from './dates.js';
-import type { PanelAnswer } from './panels.js';
-import type { PanelRequest } from './panel-answers.js';
+import type { PanelAnswer } from './panel-computation.js';
+import type { PanelRequest } from './panel-answer-cache.js';
 import { parsePanelParams } from './params.js';
 
 /** Days of history the release-health metrics judge (the alert's view of "now"). */

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { Metrics } from '@parsl-usage/common';
 import { FakeResponse } from './fake-response.fixture.js';
 import type { V1Api } from './api-v1/handler.js';
-import type { PanelApi } from './panel-api.js';
+import type { PanelApi } from './panel-api-handler.js';
 import { requestHandler, type RequestHandlerOptions } from './request-handler.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';

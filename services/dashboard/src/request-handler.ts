@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '@parsl-usage/common';
 import { V1_ERROR_HEADERS, type V1Api } from './api-v1/handler.js';
-import type { PanelApi } from './panel-api.js';
+import type { PanelApi } from './panel-api-handler.js';
 import { PANELS } from './params.js';
 import { send, sendJson } from './responses.js';
 import { route, routeLabel, type Route } from './routes.js';

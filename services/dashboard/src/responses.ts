@@ -1,3 +1,4 @@
+/** Outgoing answers: every response goes out through send(), with the security headers. */
 import type { ServerResponse } from 'node:http';
 
 const SECURITY_HEADERS = {

@@ -29,7 +29,7 @@ import {
 import { checkNative, sameColumns, type NativeColumn, type NativeSummary } from './backup-native.js';
 import { isSystemFailure } from './backup-errors.js';
 import { queryGzip, type ClickHouseHttp } from './backup-http.js';
-import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
+import { createClickHouseSink } from '@parsl-usage/aggregator';
 import type { Watermark } from './forget-project.js';
 
 async function rows<T>(client: ClickHouseClient, query: string): Promise<T[]> {

@@ -10,9 +10,8 @@
 import { pathToFileURL } from 'node:url';
 import { FORGET_USAGE, forgetArgsSchema } from './forget-project.js';
 import { forgetProject } from './forget-project-run.js';
-import { runMaintenanceCommand } from './maintenance-cli.js';
-import { DEFAULT_MIGRATIONS_DIR } from '@parsl-usage/aggregator/provision';
-import { migrationsDirEnv } from '@parsl-usage/aggregator/config';
+import { runMaintenanceCommand } from './clickhouse-admin-command.js';
+import { DEFAULT_MIGRATIONS_DIR, migrationsDirEnv } from '@parsl-usage/aggregator';
 import { parseEnv } from '@parsl-usage/common';
 import { UsageError } from '@parsl-usage/common/cli-frame';
 import { z } from 'zod';

@@ -12,7 +12,7 @@ import {
   watermarkPredicate,
   workTables,
 } from './forget-project.js';
-import { DEFAULT_MIGRATIONS_DIR } from '@parsl-usage/aggregator/provision';
+import { DEFAULT_MIGRATIONS_DIR } from '@parsl-usage/aggregator';
 
 describe('projectNameSchema', () => {
   it.each(['alpha', `o'brien`, 'a b', 'x'.repeat(256), '项'.repeat(256), 'a\0b', 'a\u0001b'])(

@@ -7,7 +7,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { clickhouseClient, runCli } from '@parsl-usage/common/cli-frame';
-import { provision } from '@parsl-usage/aggregator/provision';
+import { provision } from '@parsl-usage/aggregator';
 import { loadMigrateConfig } from './migrate-config.js';
 
 const HELP = `usage: migrate-cli

@@ -1,6 +1,6 @@
 import { clickhouseConnection, parseEnv } from '@parsl-usage/common';
 import { LOCAL_DEV_USERS, UsageError } from '@parsl-usage/common/cli-frame';
-import { aggregatorEnvSchema, type AggregatorConfig } from '@parsl-usage/aggregator/config';
+import { aggregatorEnvSchema, type AggregatorEnv as AggregatorConfig } from '@parsl-usage/aggregator';
 
 /**
  * The aggregator's variables (migrations need its topics, partitions and cluster shape) with

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { addMonths, historyQueries, trendWindow } from './report-history.js';
 import {
   adoptionCurves,
   ageBuckets,
@@ -13,36 +12,6 @@ import { periodsFor } from './report.js';
 const day = (iso: string): number => Date.parse(`${iso}T00:00:00Z`) / 86_400_000;
 
 describe('months', () => {
-  it.each([
-    ['2026-01', -1, '2025-12'],
-    ['2026-12', 1, '2027-01'],
-    ['2026-06', -17, '2025-01'],
-    ['2026-06', 0, '2026-06'],
-  ])('%s %+d', (m, n, out) => {
-    expect(addMonths(m, n)).toBe(out);
-  });
-
-  it.each([
-    [{ month: '2026-11' }, '2025-12', '2026-11', '2025-12-01', '2026-12-01'],
-    [{ month: '2026-01' }, '2025-02', '2026-01', '2025-02-01', '2026-02-01'],
-    [{ year: '2026' }, '2026-01', '2026-12', '2026-01-01', '2027-01-01'],
-  ])('trend window of %o', (spec, first, last, start, end) => {
-    const w = trendWindow(periodsFor(spec).period);
-    expect([w.months.length, w.months[0], w.months[11], w.start, w.end]).toEqual([
-      12,
-      first,
-      last,
-      start,
-      end,
-    ]);
-  });
-
-  it('queries only a checked database and the window', () => {
-    const q = historyQueries('parsl_usage', periodsFor({ month: '2026-11' }).period);
-    expect(q.monthly).toContain("day >= toDate('2025-12-01') AND day < toDate('2026-12-01')");
-    expect(() => historyQueries('x; DROP', periodsFor({ month: '2026-11' }).period)).toThrow(/identifier/);
-  });
-
   it('fills months without runs with zeros', () => {
     const [feb] = fillMonths(['2026-02'], []);
     const f = fillMonths(['2026-01', '2026-02'], feb ? [{ ...feb, runs: 3 }] : []);

@@ -15,7 +15,7 @@ import {
   clickhouseEnv,
   runCli,
 } from '@parsl-usage/common/cli-frame';
-import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
+import { createClickHouseSink } from '@parsl-usage/aggregator';
 import { clickHouseEventSource, derivedTables, reprocessFromEvents } from './reprocess.js';
 
 const HELP = `usage: reprocess-cli --yes

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeDatagram, type WorkflowChangeRow } from '@parsl-usage/schemas';
-import type { RawMessage } from '@parsl-usage/aggregator/processor';
+import { factsOf, type RawMessage, type WorkflowState } from '@parsl-usage/aggregator';
 import { derivedTables, reprocessFromEvents, type EventSource } from './reprocess.js';
-import { factsOf, type WorkflowState } from '@parsl-usage/aggregator/workflow-state';
 
 describe('derivedTables', () => {
   it.each([

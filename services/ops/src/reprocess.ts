@@ -1,9 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { readRows } from '@parsl-usage/common';
 import type { DecodeOutcome, MessageMeta } from '@parsl-usage/schemas';
-import type { WorkflowSink } from '@parsl-usage/aggregator/clickhouse-sink';
-import { JoinWindow } from '@parsl-usage/aggregator/join-window';
-import { processBatch, type RawMessage } from '@parsl-usage/aggregator/processor';
+import { JoinWindow, processBatch, type RawMessage, type WorkflowSink } from '@parsl-usage/aggregator';
 
 /** Tables that are derived from `events` (everything but the audit trail and the migration log). */
 export function derivedTables(tables: { name: string; engine: string }[]): string[] {

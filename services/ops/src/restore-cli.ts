@@ -11,8 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
 import { runCommand } from './backup-command.js';
-import { DEFAULT_MIGRATIONS_DIR } from '@parsl-usage/aggregator/provision';
-import { migrationsDirEnv } from '@parsl-usage/aggregator/config';
+import { DEFAULT_MIGRATIONS_DIR, migrationsDirEnv } from '@parsl-usage/aggregator';
 import { parseEnv } from '@parsl-usage/common';
 import { runRestore } from './restore-run.js';
 

@@ -22,8 +22,7 @@ import {
 } from './backup-manifest.js';
 import { insertGzip, type ClickHouseHttp } from './backup-http.js';
 import { readManifest, verifyBackup } from './backup-run.js';
-import { createClickHouseSink } from '@parsl-usage/aggregator/clickhouse-sink';
-import { applyMigrations, loadMigrations } from '@parsl-usage/aggregator/migrate';
+import { applyMigrations, createClickHouseSink, loadMigrations } from '@parsl-usage/aggregator';
 import { clickHouseEventSource, derivedTables, reprocessFromEvents } from './reprocess.js';
 
 const rows = readRows;
@@ -286,7 +285,8 @@ async function placeConsumerGroup(
   return plan;
 }
 
-function backupMarks(m: Manifest): Map<number, { changes: bigint; events: bigint }> {
+/** The backup's watermarks per Kafka partition, of both tables; -1 where a table holds none of it. */
+export function backupMarks(m: Manifest): Map<number, { changes: bigint; events: bigint }> {
   const out = new Map<number, { changes: bigint; events: bigint }>();
   const at = (p: number) => {
     let w = out.get(p);

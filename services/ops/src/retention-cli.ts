@@ -6,7 +6,7 @@
  * Exit 0 done, 1 failed, 2 bad arguments. See docs/PRIVACY.md.
  */
 import { pathToFileURL } from 'node:url';
-import { runMaintenanceCommand } from './maintenance-cli.js';
+import { runMaintenanceCommand } from './clickhouse-admin-command.js';
 import { RETENTION_USAGE, retentionArgsSchema } from './retention.js';
 import { applyRetention } from './retention-run.js';
 

@@ -1,3 +1,4 @@
+// The relay's wiring: intake, batcher, delivery, spool and metrics behind start() and stop().
 import { readFileSync } from 'node:fs';
 import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from 'pino';

@@ -1,3 +1,4 @@
+// Gathers accepted and rejected records into batches by size and age, delivered one at a time.
 import type { RelayRecord } from './records.js';
 
 export interface Batch {

@@ -1,3 +1,4 @@
+// Several relay workers on one UDP port (node:cluster): each worker's config, and the primary.
 import cluster, { type Worker } from 'node:cluster';
 import { join } from 'node:path';
 import type { Logger } from 'pino';

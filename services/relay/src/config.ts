@@ -1,3 +1,4 @@
+// The relay's environment (RELAY_*, KAFKA_*), validated into one RelayConfig.
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { bool, kafkaBrokers, logLevel, parseEnv, port } from '@parsl-usage/common';

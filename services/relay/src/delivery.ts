@@ -1,8 +1,9 @@
+// Where a sealed batch goes: published to Kafka, or spooled behind what the spool holds.
 import type { Logger } from 'pino';
 import type { Batch } from './batcher.js';
 import type { RelayMetrics } from './metrics.js';
 import type { Publisher } from './publisher.js';
-import { countPublished } from './published.js';
+import { countPublished } from './published-counts.js';
 import type { Spool } from './spool.js';
 import type { SpoolReplayer } from './spool-replayer.js';
 

@@ -1,3 +1,4 @@
+// The relay's errors; `retriable` chooses between spooling and dropping.
 import { PipelineError } from '@parsl-usage/common';
 
 /**

@@ -1,3 +1,4 @@
+// One datagram's fate, decided synchronously: rate-limited, accepted or rejected.
 import type { RateLimiter } from './rate-limit.js';
 import {
   acceptedRecord,

@@ -1,3 +1,4 @@
+// The relay process: reads the config and starts one app, or a cluster primary and its workers.
 import cluster from 'node:cluster';
 import { SUPERVISOR_RESTARTS_HELP, exitOnSignals, supervisorRestarts } from '@parsl-usage/common';
 import { sniff } from '@parsl-usage/schemas';

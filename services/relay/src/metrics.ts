@@ -1,3 +1,4 @@
+// The relay's Prometheus series: plain-number counters and levels, and histograms.
 import { collectProcessMetrics } from '@parsl-usage/common';
 import {
   Counter as PromCounter,

@@ -1,3 +1,4 @@
+// Kafka's key-hash partitioner in 32-bit arithmetic (the same partitions as kafkajs's).
 import { Partitioners, type ICustomPartitioner } from 'kafkajs';
 
 /**

@@ -1,3 +1,4 @@
+// The Kafka side of the relay: publishing batches and reading the topic back.
 import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { kafkaLogCreator } from '@parsl-usage/common';

@@ -1,5 +1,6 @@
+// Reads a topic back after an uncertain publish: which of the wanted relay_seq values it holds.
 import { randomUUID } from 'node:crypto';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { PublishError } from './errors.js';
 import { relaySeqOf } from '@parsl-usage/schemas';
@@ -11,6 +12,92 @@ import { relaySeqOf } from '@parsl-usage/schemas';
  */
 const CLOCK_MARGIN_MS = 60_000;
 const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** The offsets [from, end) of one partition still to read. */
+export interface OffsetRange {
+  from: bigint;
+  end: bigint;
+}
+
+/**
+ * Per partition, [from, end) offsets still to read; partitions with nothing left are absent.
+ * `ends` are the partitions' offsets now (low, high), `starts` the first offset at or after the
+ * time the read-back starts from (absent where the broker has none).
+ */
+export function rangesToRead(
+  ends: ReadonlyArray<{ partition: number; low: string; high: string }>,
+  starts: ReadonlyArray<{ partition: number; offset: string }>,
+): Map<number, OffsetRange> {
+  const ranges = new Map<number, OffsetRange>();
+  for (const e of ends) {
+    const low = BigInt(e.low);
+    const end = BigInt(e.high);
+    const byTime = starts.find((s) => s.partition === e.partition)?.offset;
+    // Retention may have deleted the start of the range: read from what is left.
+    let from = byTime === undefined ? low : BigInt(byTime);
+    if (from < low) from = low;
+    if (from < end) ranges.set(e.partition, { from, end });
+  }
+  return ranges;
+}
+
+/**
+ * One fetched batch of a partition: adds to `found` the wanted `relay_seq` values of its records
+ * below the range's end. `read` counts those records; `done` says the batch reached the end.
+ */
+export function scanBatch(
+  batch: {
+    messages: ReadonlyArray<{ offset: string; value: Buffer | null; headers?: IHeaders }>;
+    lastOffset: () => string;
+  },
+  range: OffsetRange,
+  wanted: ReadonlySet<string>,
+  found: Set<string>,
+): { read: number; done: boolean } {
+  let read = 0;
+  for (const m of batch.messages) {
+    if (BigInt(m.offset) >= range.end) break;
+    read++;
+    const seq = relaySeqOf(m.value, m.headers);
+    if (seq !== undefined && wanted.has(seq)) found.add(seq);
+  }
+  return { read, done: BigInt(batch.lastOffset()) + 1n >= range.end };
+}
+
+/**
+ * A promise settled by `finish` or `fail`, which fails by itself (with `stalled()`) when no
+ * `touch` came for `timeoutMs`: a stall, not a total, since a long outage can leave a long
+ * range to read.
+ */
+function stallLatch(
+  timeoutMs: number,
+  stalled: () => Error,
+): {
+  done: Promise<void>;
+  finish: () => void;
+  fail: (err: Error) => void;
+  touch: () => void;
+  clear: () => void;
+} {
+  let finish: () => void = () => undefined;
+  let fail: (err: Error) => void = () => undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  const onStall = (): void => fail(stalled());
+  let timer = setTimeout(onStall, timeoutMs);
+  return {
+    done,
+    finish: () => finish(),
+    fail: (err) => fail(err),
+    touch: () => {
+      clearTimeout(timer);
+      timer = setTimeout(onStall, timeoutMs);
+    },
+    clear: () => clearTimeout(timer),
+  };
+}
 
 export interface TopicReadbackOptions {
   kafka: Kafka;
@@ -71,7 +158,7 @@ export class TopicReadback {
     topic: string,
     sinceMs: number,
     settle: () => Promise<void>,
-  ): Promise<Map<number, { from: bigint; end: bigint }>> {
+  ): Promise<Map<number, OffsetRange>> {
     if (this.admin === undefined) {
       const admin = this.opts.kafka.admin();
       await admin.connect();
@@ -83,22 +170,12 @@ export class TopicReadback {
     // Ends before starts: whatever the scan must see was appended before this.
     const ends = await this.admin.fetchTopicOffsets(topic);
     const starts = await this.admin.fetchTopicOffsetsByTimestamp(topic, sinceMs);
-    const ranges = new Map<number, { from: bigint; end: bigint }>();
-    for (const e of ends) {
-      const low = BigInt(e.low);
-      const end = BigInt(e.high);
-      const byTime = starts.find((s) => s.partition === e.partition)?.offset;
-      // Retention may have deleted the start of the range: read from what is left.
-      let from = byTime === undefined ? low : BigInt(byTime);
-      if (from < low) from = low;
-      if (from < end) ranges.set(e.partition, { from, end });
-    }
-    return ranges;
+    return rangesToRead(ends, starts);
   }
 
   private async scan(
     topic: string,
-    ranges: Map<number, { from: bigint; end: bigint }>,
+    ranges: Map<number, OffsetRange>,
     wanted: ReadonlySet<string>,
     found: Set<string>,
   ): Promise<void> {
@@ -107,59 +184,45 @@ export class TopicReadback {
       groupId: `${this.opts.groupPrefix}-${randomUUID()}`,
       allowAutoTopicCreation: false,
     });
-    let finish: () => void = () => undefined;
-    let fail: (err: Error) => void = () => undefined;
-    const done = new Promise<void>((resolve, reject) => {
-      finish = resolve;
-      fail = reject;
-    });
-    // A stall, not a total: a long outage can leave a long range to read.
     const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const stalled = () =>
-      fail(
+    const latch = stallLatch(
+      timeoutMs,
+      () =>
         new PublishError(`reading ${topic} back made no progress for ${timeoutMs} ms`, { retriable: true }),
-      );
-    let timer = setTimeout(stalled, timeoutMs);
+    );
     const t0 = Date.now();
     let read = 0;
-    consumer.on(consumer.events.CRASH, (e) => fail(e.payload.error));
+    consumer.on(consumer.events.CRASH, (e) => latch.fail(e.payload.error));
+    const eachBatch = ({ batch }: EachBatchPayload): Promise<void> => {
+      const range = left.get(batch.partition);
+      if (range === undefined) return Promise.resolve();
+      latch.touch();
+      const scanned = scanBatch(batch, range, wanted, found);
+      read += scanned.read;
+      if (scanned.done) {
+        left.delete(batch.partition);
+        consumer.pause([{ topic, partitions: [batch.partition] }]);
+        if (left.size === 0) latch.finish();
+      }
+      return Promise.resolve();
+    };
     const work = (async () => {
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: false });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: ({ batch }) => {
-          const range = left.get(batch.partition);
-          if (range === undefined) return Promise.resolve();
-          clearTimeout(timer);
-          timer = setTimeout(stalled, timeoutMs);
-          for (const m of batch.messages) {
-            if (BigInt(m.offset) >= range.end) break;
-            read++;
-            const seq = relaySeqOf(m.value, m.headers);
-            if (seq !== undefined && wanted.has(seq)) found.add(seq);
-          }
-          if (BigInt(batch.lastOffset()) + 1n >= range.end) {
-            left.delete(batch.partition);
-            consumer.pause([{ topic, partitions: [batch.partition] }]);
-            if (left.size === 0) finish();
-          }
-          return Promise.resolve();
-        },
-      });
+      await consumer.run({ autoCommit: false, eachBatch });
       for (const [partition, r] of ranges) consumer.seek({ topic, partition, offset: r.from.toString() });
-      await done;
+      await latch.done;
     })();
     // Whichever settles first: a timeout or crash must not wait for a hung connect.
     work.catch(() => undefined);
     try {
-      await Promise.race([work, done]);
+      await Promise.race([work, latch.done]);
       this.opts.logger.info(
         { topic, partitions: ranges.size, read, found: found.size, wanted: wanted.size, ms: Date.now() - t0 },
         'read the topic back after an uncertain publish',
       );
     } finally {
-      clearTimeout(timer);
+      latch.clear();
       await consumer.disconnect().catch(() => undefined);
     }
   }

@@ -1,3 +1,4 @@
+// The Kafka records the relay writes (accepted, rejected) and their unique relay_seq.
 import { randomBytes } from 'node:crypto';
 import type { EnvelopeWriter, RejectReason, SniffOutcome } from '@parsl-usage/schemas';
 

@@ -1,3 +1,4 @@
+// The on-disk spool: append-only, checksummed segment files, read back oldest first.
 import { mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';

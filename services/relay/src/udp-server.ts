@@ -1,3 +1,4 @@
+// The UDP socket: binds it, logs the receive buffer granted, hands each datagram on.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
@@ -8,6 +9,16 @@ export interface UdpServerOptions {
   rcvbufBytes: number;
   logger: Logger;
   onDatagram: (bytes: Buffer, rinfo: RemoteInfo) => void;
+}
+
+/**
+ * The usable receive buffer, in bytes, from what getRecvBufferSize reports. Linux caps the
+ * request at net.core.rmem_max and then reports double (half is kernel bookkeeping), so the
+ * usable size is half of it. That size is how long an event-loop stall the socket absorbs
+ * before the kernel drops datagrams.
+ */
+export function grantedRcvbuf(reportedBytes: number, platform: NodeJS.Platform): number {
+  return platform === 'linux' ? Math.floor(reportedBytes / 2) : reportedBytes;
 }
 
 /**
@@ -36,11 +47,7 @@ export class UdpServer {
     });
     this.bound = true;
     const addr = socket.address();
-    // Linux caps the request at net.core.rmem_max and then reports double (half is kernel
-    // bookkeeping), so the usable size is half of what getRecvBufferSize says. That size is
-    // how long an event-loop stall the socket absorbs before the kernel drops datagrams.
-    const reported = socket.getRecvBufferSize();
-    const granted = process.platform === 'linux' ? Math.floor(reported / 2) : reported;
+    const granted = grantedRcvbuf(socket.getRecvBufferSize(), process.platform);
     const log = {
       address: addr.address,
       port: addr.port,

@@ -5,7 +5,7 @@
  * parameter check and the OpenAPI document are all made from this one table.
  */
 import type { Dimension, Panel } from '../params.js';
-import { RELEASE_HEALTH_COLUMNS } from '../panels.js';
+import { RELEASE_HEALTH_COLUMNS } from '../panel-computation.js';
 
 export const V1_PREFIX = '/api/v1';
 

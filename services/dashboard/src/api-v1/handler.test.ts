@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '@parsl-usage/common';
 import { FakeResponse } from '../fake-response.fixture.js';
-import type { CachedAnswer, PanelRequest } from '../panel-answers.js';
+import type { CachedAnswer, PanelRequest } from '../panel-answer-cache.js';
 import { V1_BY_PATH } from './endpoints.js';
 import { v1Api, type V1Target } from './handler.js';
 

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metrics } from '@parsl-usage/common';
 import type { CacheOutcome } from '../cache.js';
 import { dayOf } from '../dates.js';
-import type { CachedAnswer, PanelRequest } from '../panel-answers.js';
+import type { CachedAnswer, PanelRequest } from '../panel-answer-cache.js';
 import { send, sendJson } from '../responses.js';
 import { V1_ENDPOINTS, V1_PREFIX, type V1Endpoint } from './endpoints.js';
 import { notModified, strongEtag } from './etag.js';
@@ -74,26 +74,81 @@ function sendCached(req: IncomingMessage, res: ServerResponse, b: Body, maxAgeS:
 }
 
 export function v1Api(o: V1ApiOptions): V1Api {
-  const { metrics } = o;
   const buckets = new TokenBuckets({ perMinute: o.ratePerMinute });
   const docJson = Buffer.from(JSON.stringify(openApiDocument()));
   const doc: Body = { json: docJson, etag: strongEtag(docJson) };
+  // Every series exists from the start at 0: no request can add one.
+  o.metrics.inc('dashboard_api_rate_limited_total', 'public API requests refused by the rate limit', 0);
+  for (const e of V1_ENDPOINTS)
+    o.metrics.inc(
+      'dashboard_api_params_rejected_total',
+      'public API requests refused for a bad parameter',
+      0,
+      {
+        endpoint: e.path,
+      },
+    );
+  const answer = endpointAnswerer(o);
+
+  return async (req, res, target, search) => {
+    const refused = refuseEarly(req, res, buckets, o);
+    if (refused !== null) return refused;
+    if (target === 'openapi') return sendCached(req, res, doc, DOCUMENT_MAX_AGE_S);
+    if (target === null) {
+      const endpoints = V1_ENDPOINTS.map((e) => `${V1_PREFIX}${e.path}`).join(', ');
+      sendJson(
+        res,
+        404,
+        { error: `no such endpoint; see ${V1_PREFIX}/openapi.json (${endpoints})` },
+        NO_STORE,
+      );
+      return 404;
+    }
+    return answer(req, res, target, search);
+  };
+}
+
+/**
+ * What is answered before the route: the CORS preflight (204), a method other than GET, HEAD
+ * and OPTIONS (405), a client over its rate (429). The status sent, or null to go on.
+ */
+function refuseEarly(
+  req: IncomingMessage,
+  res: ServerResponse,
+  buckets: TokenBuckets,
+  o: Pick<V1ApiOptions, 'metrics' | 'now'>,
+): number | null {
+  if (req.method === 'OPTIONS') {
+    res.writeHead(204, PREFLIGHT);
+    res.end();
+    return 204;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendJson(res, 405, { error: 'only GET, HEAD and OPTIONS' }, { ...NO_STORE, allow: 'GET, HEAD, OPTIONS' });
+    return 405;
+  }
+  const taken = buckets.take(clientKey(req.socket.remoteAddress), o.now());
+  if (!taken.ok) {
+    o.metrics.inc('dashboard_api_rate_limited_total', 'public API requests refused by the rate limit');
+    const error = `too many requests from this address; retry after ${taken.retryAfterS} s`;
+    sendJson(res, 429, { error }, { ...NO_STORE, 'retry-after': String(taken.retryAfterS) });
+    return 429;
+  }
+  return null;
+}
+
+/** An endpoint's answer: its parameters checked (400), then the panel through the cache. */
+function endpointAnswerer(o: V1ApiOptions) {
+  const { metrics } = o;
   // One public body per cached answer: a warm request hashes and serialises nothing.
   const bodies = new WeakMap<CachedAnswer, Body>();
   const maxAgeS = Math.floor(o.cacheTtlMs / 1000);
-  // Every series exists from the start at 0: no request can add one.
-  metrics.inc('dashboard_api_rate_limited_total', 'public API requests refused by the rate limit', 0);
-  for (const e of V1_ENDPOINTS)
-    metrics.inc('dashboard_api_params_rejected_total', 'public API requests refused for a bad parameter', 0, {
-      endpoint: e.path,
-    });
-
-  const answer = async (
+  return async (
     req: IncomingMessage,
     res: ServerResponse,
     e: V1Endpoint,
     search: URLSearchParams,
-  ) => {
+  ): Promise<number> => {
     const parsed = parseV1Params(e, search, dayOf(o.now()));
     if (!parsed.ok) {
       metrics.inc(
@@ -116,41 +171,5 @@ export function v1Api(o: V1ApiOptions): V1Api {
       bodies.set(value, body);
     }
     return sendCached(req, res, body, maxAgeS);
-  };
-
-  return async (req, res, target, search) => {
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204, PREFLIGHT);
-      res.end();
-      return 204;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendJson(
-        res,
-        405,
-        { error: 'only GET, HEAD and OPTIONS' },
-        { ...NO_STORE, allow: 'GET, HEAD, OPTIONS' },
-      );
-      return 405;
-    }
-    const taken = buckets.take(clientKey(req.socket.remoteAddress), o.now());
-    if (!taken.ok) {
-      metrics.inc('dashboard_api_rate_limited_total', 'public API requests refused by the rate limit');
-      const error = `too many requests from this address; retry after ${taken.retryAfterS} s`;
-      sendJson(res, 429, { error }, { ...NO_STORE, 'retry-after': String(taken.retryAfterS) });
-      return 429;
-    }
-    if (target === 'openapi') return sendCached(req, res, doc, DOCUMENT_MAX_AGE_S);
-    if (target === null) {
-      const endpoints = V1_ENDPOINTS.map((e) => `${V1_PREFIX}${e.path}`).join(', ');
-      sendJson(
-        res,
-        404,
-        { error: `no such endpoint; see ${V1_PREFIX}/openapi.json (${endpoints})` },
-        NO_STORE,
-      );
-      return 404;
-    }
-    return answer(req, res, target, search);
   };
 }

@@ -6,7 +6,7 @@
  * - The time data last arrived is cut to its day: no time finer than a day is published.
  * (Project names under K runs are already left out by the leaderboard's SQL, privacy.ts.)
  */
-import type { Cell, PanelAnswer } from '../panels.js';
+import type { Cell, PanelAnswer } from '../panel-computation.js';
 import { V1_PREFIX, type V1Endpoint } from './endpoints.js';
 
 export interface V1Answer {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { parseIsoDay, type IsoDay } from '../dates.js';
 import { GRANULARITIES, parsePanelParams, TOP_MAX, TOP_MIN } from '../params.js';
-import type { PanelRequest } from '../panel-answers.js';
+import type { PanelRequest } from '../panel-answer-cache.js';
 import type { V1Endpoint, V1Param } from './endpoints.js';
 
 /** Longer values and names are refused before anything else looks at them. */

@@ -61,23 +61,23 @@ async function run(values: Record<string, unknown>): Promise<void> {
   const args = checkArgs(argsSchema, values);
   let config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
   }
   const client = createClient({
-    url: config.DASH_CLICKHOUSE_URL,
-    username: config.DASH_CLICKHOUSE_USER,
-    password: config.DASH_CLICKHOUSE_PASSWORD,
-    database: config.DASH_CLICKHOUSE_DATABASE,
-    request_timeout: config.DASH_CLICKHOUSE_TIMEOUT_MS,
+    url: config.clickhouse.url,
+    username: config.clickhouse.user,
+    password: config.clickhouse.password,
+    database: config.clickhouse.database,
+    request_timeout: config.clickhouse.timeoutMs,
   });
   try {
     const result = await exportOpenData({
       out: resolve(args.out),
-      database: config.DASH_CLICKHOUSE_DATABASE,
-      k: config.DASH_PUBLIC_MIN_RUNS,
+      database: config.clickhouse.database,
+      k: config.publicMinRuns,
       today: dayOf(Date.now()),
       settleDays: args['settle-days'],
       query: clickhouseQuery(client),

@@ -7,7 +7,7 @@
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { addDays, type IsoDay } from '../dates.js';
-import type { QueryFn } from '../panels.js';
+import type { QueryFn } from '../panel-computation.js';
 import { csvBytes, parquetBytes, sha256 } from './encode.js';
 import {
   MANIFEST_NAME,
@@ -175,13 +175,15 @@ async function withdrawGone(run: Run, days: ReadonlySet<string>, lastClosed: Iso
 
 const LOCK_NAME = '.export.lock';
 
-function latestDay(day: IsoDay, others: ReadonlySet<string>): IsoDay {
+/** The newest of `day` and `others` (ISO days order as text). */
+export function latestDay(day: IsoDay, others: ReadonlySet<string>): IsoDay {
   let latest: string = day;
   for (const d of others) if (d > latest) latest = d;
   return latest as IsoDay;
 }
 
-function byMonth(days: readonly string[]): string[][] {
+/** Days grouped by calendar month, months in their first-seen order: one ClickHouse read each. */
+export function byMonth(days: readonly string[]): string[][] {
   const months = new Map<string, string[]>();
   for (const d of days) months.set(d.slice(0, 7), [...(months.get(d.slice(0, 7)) ?? []), d]);
   return [...months.values()];
