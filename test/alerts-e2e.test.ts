@@ -335,7 +335,8 @@ describe('alerts reach a person: pipeline, Prometheus, Alertmanager, receiver', 
     const exposed = new Set(names.data);
     const sources = ['relay', 'aggregator', 'dashboard', 'common']
       .flatMap((s) =>
-        readdirSync(join(REPO_ROOT, 'services', s, 'src')).map((f) =>
+        // Recursive: a service's modules sit in folders by concern (services/aggregator/src/*/).
+        readdirSync(join(REPO_ROOT, 'services', s, 'src'), { recursive: true, encoding: 'utf8' }).map((f) =>
           join(REPO_ROOT, 'services', s, 'src', f),
         ),
       )
