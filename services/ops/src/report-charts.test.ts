@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { buildCharts, sparkline, type Chart, type ReportCharts } from './report-charts.js';
 import { trendWindow, type MonthFigures, type ReportHistory } from './report-history.js';
-import { periodsFor, type ComponentCount, type ReportInput, type Totals } from './report.js';
+import { periodsFor, type ComponentCount, type ReportInput } from './report.js';
+import { totals } from './report.fixture.js';
 
 const { period, previous } = periodsFor({ month: '2026-11' });
 const MONTHS = trendWindow(period).months;
-
-const totals = (runs: number): Totals => ({
-  runs,
-  runsWithClosure: 0,
-  unfinished: 0,
-  apps: 0,
-  appFails: 0,
-  points: 0,
-  namedProjects: 0,
-});
 
 function input(over: Partial<ReportInput> = {}): ReportInput {
   return {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Chart, ReportCharts } from './report-charts.js';
 import type { MonthFigures, ReportHistory } from './report-history.js';
 import { esc, renderHtml, reportPages } from './report-html.js';
-import { periodsFor, type ReportInput, type Totals } from './report.js';
+import { periodsFor, type ReportInput } from './report.js';
+import { totals } from './report.fixture.js';
 
 describe('esc', () => {
   it.each([
@@ -17,17 +18,6 @@ describe('esc', () => {
   ])('%j', (s, want) => {
     expect(esc(s)).toBe(want);
   });
-});
-
-const totals = (runs: number, over: Partial<Totals> = {}): Totals => ({
-  runs,
-  runsWithClosure: 0,
-  unfinished: 0,
-  apps: 0,
-  appFails: 0,
-  points: 0,
-  namedProjects: 0,
-  ...over,
 });
 
 function input(spec: { month: string } | { year: string }, over: Partial<ReportInput> = {}): ReportInput {

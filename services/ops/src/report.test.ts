@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  growthPct,
-  periodsFor,
-  renderReport,
-  reportQueries,
-  type ReportInput,
-  type Totals,
-} from './report.js';
+import { growthPct, periodsFor, renderReport, reportQueries, type ReportInput } from './report.js';
 import { parseReportArgs } from './report-cli.js';
+import { totals } from './report.fixture.js';
 
-const zeroTotals: Totals = {
-  runs: 0,
-  runsWithClosure: 0,
-  unfinished: 0,
-  apps: 0,
-  appFails: 0,
-  points: 0,
-  namedProjects: 0,
-};
+const zeroTotals = totals(0);
 
 function input(over: Partial<ReportInput> = {}): ReportInput {
   const { period, previous } = periodsFor({ month: '2026-10' });
