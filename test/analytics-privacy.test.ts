@@ -215,6 +215,7 @@ async function writeEvents(client: ClickHouseClient, db: string): Promise<number
     return {
       kafka_partition: Number(p),
       kafka_offset: o,
+      kafka_index: 0,
       received_at: `${day} 12:00:00`,
       workflow_id: id,
       phase: closure === '1' ? 'closure' : 'launch',
@@ -428,6 +429,7 @@ describe('raw event retention', () => {
     const events: EventRow[] = days.map((d, i) => ({
       kafka_partition: 0,
       kafka_offset: String(i + 1),
+      kafka_index: 0,
       received_at: `${d} 23:59:59`,
       workflow_id: `e${i}`,
       phase: 'launch',

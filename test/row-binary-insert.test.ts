@@ -88,6 +88,7 @@ const changeRow: fc.Arbitrary<WorkflowChangeRow> = fc.record({
 const eventRow: fc.Arbitrary<EventRow> = fc.record({
   kafka_partition: fc.integer({ min: 0, max: 65_535 }),
   kafka_offset: offset,
+  kafka_index: fc.integer({ min: 0, max: 65_535 }),
   received_at: recentDateTime,
   workflow_id: text,
   phase: fc.constantFrom('launch', 'closure'),

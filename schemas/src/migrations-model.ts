@@ -123,6 +123,27 @@ const SOURCE_TABLE = 'workflow_changes';
 /** The one view target whose rows replace each other rather than add up. */
 const VERSIONS_TABLE = 'workflow_versions';
 
+const ALTER_TABLE = /^ALTER TABLE \S+\.([A-Za-z0-9_]+)\s+([\s\S]*)$/;
+const ADD_COLUMN = /^ADD COLUMN\s+([A-Za-z_][A-Za-z0-9_]*)\s+(.+?)(?:\s+AFTER\s+([A-Za-z_][A-Za-z0-9_]*))?$/;
+
+/**
+ * A table's CREATE TABLE text with the columns an ALTER TABLE adds written in, each after the
+ * column it names (else last), so that the model reads as the migrated table. Other commands
+ * of the ALTER (MODIFY ORDER BY) change no column.
+ */
+function withAddedColumns(create: string, commands: string): string {
+  let out = create;
+  for (const command of topLevelItems(commands)) {
+    const add = ADD_COLUMN.exec(command.replace(/\s+/g, ' '));
+    if (!add?.[1] || !add[2]) continue;
+    const line = `    ${add[1]} ${add[2]},\n`;
+    const after = add[3] === undefined ? null : new RegExp(`^\\s*${add[3]}\\s.*\\n`, 'm').exec(out);
+    const at = after ? after.index + after[0].length : out.search(/\n\)\s*ENGINE\s*=/) + 1;
+    out = out.slice(0, at) + line + out.slice(at);
+  }
+  return out;
+}
+
 /** Tables and materialized views of the statements (parseMigration's, or migrationStatements'). */
 export function schemaModel(statements: readonly string[], database: string): SchemaModel {
   const tables = new Map<string, string>();
@@ -131,6 +152,9 @@ export function schemaModel(statements: readonly string[], database: string): Sc
     const stmt = s.trim();
     const table = CREATE_TABLE.exec(stmt);
     if (table?.[1]) tables.set(table[1], s);
+    const alter = ALTER_TABLE.exec(stmt);
+    const altered = alter?.[1] === undefined ? undefined : tables.get(alter[1]);
+    if (alter?.[1] && alter[2] && altered !== undefined) tables.set(alter[1], withAddedColumns(altered, alter[2]));
     const mv = MV.exec(stmt);
     if (mv?.[1] && mv[2] && mv[3]) views.push({ view: mv[1], target: mv[2], select: mv[3].trim() });
   }

@@ -51,7 +51,10 @@ export interface WorkflowChangeRow {
   points: number;
   kafka_partition: number;
   kafka_offset: string;
-  /** order of this row within the message (a retract and an add share an offset) */
+  /**
+   * order of this row within the record: 2 * index + 0 for a retraction, 2 * index + 1 for the
+   * new version, index being the datagram's place in its record (0 unless it is a pack)
+   */
   seq: number;
 }
 
@@ -59,6 +62,8 @@ export interface WorkflowChangeRow {
 export interface EventRow {
   kafka_partition: number;
   kafka_offset: string;
+  /** the datagram's place in its Kafka record: 0 unless the record is a pack (envelope.ts) */
+  kafka_index: number;
   received_at: string;
   workflow_id: string;
   phase: 'launch' | 'closure';

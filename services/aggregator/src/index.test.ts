@@ -13,6 +13,8 @@ describe('the public API (what services/ops uses)', () => {
     'DEFAULT_MIGRATIONS_DIR',
     'provision',
     'createClickHouseSink',
+    'offsetOf',
+    'positionOf',
   ])('exports %s', (name) => {
     expect(aggregator).toHaveProperty(name);
     expect((aggregator as Record<string, unknown>)[name]).toBeDefined();
@@ -29,6 +31,8 @@ describe('the public API (what services/ops uses)', () => {
         'factsOf',
         'loadMigrations',
         'migrationsDirEnv',
+        'offsetOf',
+        'positionOf',
         'processBatch',
         'provision',
       ].sort(),

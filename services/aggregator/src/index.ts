@@ -8,6 +8,7 @@ export { aggregatorEnvSchema, migrationsDirEnv, type AggregatorEnv } from './con
 export { JoinWindow } from './join/join-window.js';
 export { factsOf, type WorkflowState } from './join/workflow-state.js';
 export { processBatch, type RawMessage } from './pipeline/processor.js';
+export { offsetOf, positionOf } from './position.js';
 export { applyMigrations, loadMigrations } from './provision/migrate.js';
 export { DEFAULT_MIGRATIONS_DIR, provision } from './provision/provision.js';
 export { createClickHouseSink, type WorkflowSink } from './sink/clickhouse-sink.js';

@@ -9,7 +9,10 @@ import type { WorkflowState } from './join/workflow-state.js';
  * Kept apart from both so that neither imports the other.
  */
 
-/** Where the sink stands for one partition: the highest offsets `workflow_changes` and `events` hold. */
+/**
+ * Where the sink stands for one partition: the highest positions (offset and index in the
+ * record, position.ts) `workflow_changes` and `events` hold.
+ */
 export interface Watermark {
   changes: bigint;
   events: bigint;
@@ -23,7 +26,7 @@ export interface WorkflowSink {
   insertEvents(rows: EventRow[]): Promise<void>;
   /** The current facts of these workflows, as last written. */
   lookup(ids: string[]): Promise<Map<string, WorkflowState>>;
-  /** Highest Kafka offsets per partition that the sink already holds (-1 when none). */
+  /** Highest positions (position.ts) per partition that the sink already holds (-1 when none). */
   watermarks(): Promise<Map<number, Watermark>>;
   /**
    * Calls `each` with the two filter hashes of every workflow id stored (some more than once;

@@ -29,7 +29,7 @@ import {
 import { checkNative, sameColumns, type NativeColumn, type NativeSummary } from './backup-native.js';
 import { isSystemFailure } from './backup-errors.js';
 import { queryGzip, type ClickHouseHttp } from './backup-http.js';
-import { createClickHouseSink } from '@parsl-usage/aggregator';
+import { createClickHouseSink, offsetOf } from '@parsl-usage/aggregator';
 import type { Watermark } from './forget-project.js';
 
 async function rows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
@@ -57,8 +57,9 @@ export async function takeCut(
   const wm = await createClickHouseSink(client, database).watermarks();
   const marks: Record<string, Watermark[]> = { events: [], workflow_changes: [] };
   for (const [partition, w] of [...wm.entries()].sort((a, b) => a[0] - b[0])) {
-    if (w.events >= 0n) marks.events?.push({ partition, offset: w.events.toString() });
-    if (w.changes >= 0n) marks.workflow_changes?.push({ partition, offset: w.changes.toString() });
+    // The sink's watermarks are positions (offset and index in a pack); the cut is by offset.
+    if (w.events >= 0n) marks.events?.push({ partition, offset: offsetOf(w.events).toString() });
+    if (w.changes >= 0n) marks.workflow_changes?.push({ partition, offset: offsetOf(w.changes).toString() });
   }
   // The client sends `INSERT INTO db.table FORMAT ...`; this query's own text does not start so.
   const inserts = `SELECT query_id FROM system.processes

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeDatagram, type WorkflowChangeRow } from '@parsl-usage/schemas';
-import { factsOf, type RawMessage, type WorkflowState } from '@parsl-usage/aggregator';
+import { factsOf, positionOf, type RawMessage, type WorkflowState } from '@parsl-usage/aggregator';
 import { derivedTables, reprocessFromEvents, type EventSource } from './reprocess.js';
 
 describe('derivedTables', () => {
@@ -91,20 +91,36 @@ describe('reprocessFromEvents: the same rows in any order the audit table return
   }
 
   /** A source that serves each page's offsets (the lowest after `after`) in a shuffled order. */
-  function source(order: (xs: RawMessage[]) => RawMessage[], partitionsReversed: boolean): EventSource {
+  function source(
+    order: (xs: RawMessage[]) => RawMessage[],
+    partitionsReversed: boolean,
+    held: Map<number, RawMessage[]>,
+  ): EventSource {
+    const at = (m: RawMessage) => positionOf(m.offset, m.index ?? 0);
     return {
       partitions: () => Promise.resolve(partitionsReversed ? [1, 0] : [0, 1]),
       page: (partition, after, limit) =>
-        Promise.resolve(
-          order((messages.get(partition) ?? []).filter((m) => BigInt(m.offset) > after).slice(0, limit)),
-        ),
+        Promise.resolve(order((held.get(partition) ?? []).filter((m) => at(m) > after).slice(0, limit))),
     };
   }
 
-  async function rebuild(order: (xs: RawMessage[]) => RawMessage[], reversed: boolean, pageSize: number) {
+  /** The same messages as the relay packs them: three to a Kafka record, indexed 0-2. */
+  const packed = new Map(
+    [...messages].map(([p, list]) => [
+      p,
+      list.map((m, i) => ({ ...m, offset: String(Math.floor(i / 3)), index: i % 3 })),
+    ]),
+  );
+
+  async function rebuild(
+    order: (xs: RawMessage[]) => RawMessage[],
+    reversed: boolean,
+    pageSize: number,
+    held = messages,
+  ) {
     const mem = memorySink();
     const r = await reprocessFromEvents({
-      source: source(order, reversed),
+      source: source(order, reversed, held),
       sink: mem.sink,
       decode: decodeDatagram,
       pageSize,
@@ -145,5 +161,16 @@ describe('reprocessFromEvents: the same rows in any order the audit table return
       project_name: 'beta',
       status: 'completed',
     });
+  });
+
+  it.each([
+    ['in order, pages of 2 (a page ends inside a pack)', (xs: RawMessage[]) => xs, 2],
+    ['pages reversed, pages of 4', reverse, 4],
+  ])('packed three to a record (%s): every entry once, the same facts as unpacked', async (_n, order, pageSize) => {
+    const expected = await rebuild((xs) => xs, false, 20_000);
+    const got = await rebuild(order, false, pageSize, packed);
+    expect(got.r.messages).toBe(stored.length);
+    expect(got.facts.map(factsOf)).toEqual(expected.facts.map(factsOf));
+    expect(got.survivors.map(([, n]) => n)).toEqual(got.facts.map(() => 1));
   });
 });

@@ -1,7 +1,17 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { readRows } from '@parsl-usage/common';
 import type { DecodeOutcome, MessageMeta } from '@parsl-usage/schemas';
-import { JoinWindow, processBatch, type RawMessage, type WorkflowSink } from '@parsl-usage/aggregator';
+import {
+  JoinWindow,
+  offsetOf,
+  positionOf,
+  processBatch,
+  type RawMessage,
+  type WorkflowSink,
+} from '@parsl-usage/aggregator';
+
+/** Past every position: `events` already holds every message reprocess reads. */
+const EVERY_POSITION = 1n << 80n;
 
 /** Tables that are derived from `events` (everything but the audit trail and the migration log). */
 export function derivedTables(tables: { name: string; engine: string }[]): string[] {
@@ -14,10 +24,11 @@ export function derivedTables(tables: { name: string; engine: string }[]): strin
 export interface EventSource {
   partitions(): Promise<number[]>;
   /**
-   * Up to `limit` stored messages of `partition` after `afterOffset`: the lowest offsets, in any
-   * order within the page (the result does not depend on it).
+   * Up to `limit` stored messages of `partition` after position `after` (offset and index in
+   * the record, positionOf): the lowest positions, in any order within the page (the result
+   * does not depend on it).
    */
-  page(partition: number, afterOffset: bigint, limit: number): Promise<RawMessage[]>;
+  page(partition: number, after: bigint, limit: number): Promise<RawMessage[]>;
 }
 
 export function clickHouseEventSource(client: ClickHouseClient, database: string): EventSource {
@@ -29,16 +40,21 @@ export function clickHouseEventSource(client: ClickHouseClient, database: string
       );
       return rows.map((r) => Number(r.p));
     },
-    async page(partition, afterOffset, limit) {
-      const rows = await readRows<{ o: string; t: number; raw: string }>(
+    async page(partition, after, limit) {
+      const o = offsetOf(after).toString();
+      const i = (after & 0xffffn).toString();
+      const rows = await readRows<{ o: string; i: number; t: number; raw: string }>(
         client,
         // FINAL: a message recorded twice (a crash between the events insert and the commit) counts once.
-        `SELECT toString(kafka_offset) AS o, toUnixTimestamp(received_at) AS t, raw FROM ${database}.events FINAL
-         WHERE kafka_partition = ${Math.trunc(partition)} AND kafka_offset > ${afterOffset.toString()}
-         ORDER BY kafka_offset LIMIT ${Math.trunc(limit)}`,
+        `SELECT toString(kafka_offset) AS o, kafka_index AS i, toUnixTimestamp(received_at) AS t, raw
+         FROM ${database}.events FINAL
+         WHERE kafka_partition = ${Math.trunc(partition)}
+           AND (kafka_offset > ${o} OR (kafka_offset = ${o} AND kafka_index > ${i}))
+         ORDER BY kafka_offset, kafka_index LIMIT ${Math.trunc(limit)}`,
       );
       return rows.map((r) => ({
         offset: r.o,
+        index: Number(r.i),
         value: Buffer.from(r.raw, 'utf8'),
         receivedAtMs: Number(r.t) * 1000,
       }));
@@ -85,7 +101,7 @@ export async function reprocessFromEvents(deps: {
         { decode: deps.decode, sink: deps.sink, window },
         partition,
         messages,
-        { changes: -1n, events: BigInt(Number.MAX_SAFE_INTEGER) },
+        { changes: -1n, events: EVERY_POSITION },
         now(),
       );
       await deps.sink.insertChanges(r.rows);
@@ -94,9 +110,12 @@ export async function reprocessFromEvents(deps: {
       result.messages += messages.length;
       result.rows += r.rows.length;
       result.rejected += r.rejected.length;
-      // The highest offset, not the last: a page is a range of offsets, whatever its order.
-      for (const m of messages) if (BigInt(m.offset) > after) after = BigInt(m.offset);
-      deps.onProgress?.({ partition, offset: after.toString(), messages: result.messages });
+      // The highest position, not the last: a page is a range of positions, whatever its order.
+      for (const m of messages) {
+        const p = positionOf(m.offset, m.index ?? 0);
+        if (p > after) after = p;
+      }
+      deps.onProgress?.({ partition, offset: offsetOf(after).toString(), messages: result.messages });
     }
   }
   return result;

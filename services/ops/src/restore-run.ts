@@ -22,7 +22,7 @@ import {
 } from './backup-manifest.js';
 import { insertGzip, type ClickHouseHttp } from './backup-http.js';
 import { readManifest, verifyBackup } from './backup-run.js';
-import { applyMigrations, createClickHouseSink, loadMigrations } from '@parsl-usage/aggregator';
+import { applyMigrations, createClickHouseSink, loadMigrations, offsetOf } from '@parsl-usage/aggregator';
 import { clickHouseEventSource, derivedTables, reprocessFromEvents } from './reprocess.js';
 
 const rows = readRows;
@@ -260,15 +260,26 @@ async function rebuildFromEvents(
   return { messages: r.messages, rows: r.rows };
 }
 
-/** Moves the consumer group to the first offset after what the tables now hold. */
+/**
+ * The sink's watermarks are positions (offset and index in a pack, positionOf): the record of
+ * each one may hold entries past it, so it counts as not yet done, and the group reads it again.
+ * The aggregator skips what the tables hold of it, so nothing lands twice.
+ */
+function heldThrough(
+  marks: ReadonlyMap<number, { changes: bigint; events: bigint }>,
+): Map<number, { changes: bigint; events: bigint }> {
+  const through = (p: bigint): bigint => (p < 0n ? -1n : offsetOf(p) - 1n);
+  return new Map([...marks].map(([p, w]) => [p, { changes: through(w.changes), events: through(w.events) }]));
+}
+
+/** Moves the consumer group to the first offset whose record the tables may not hold whole. */
 async function placeConsumerGroup(
   client: ClickHouseClient,
   db: string,
   kafka: KafkaTarget,
   log: Log,
 ): Promise<OffsetPlan> {
-  const marks = await createClickHouseSink(client, db).watermarks();
-  const plan = offsetsAfterRestore(marks, await topicOffsets(kafka));
+  const plan = offsetsAfterRestore(heldThrough(await createClickHouseSink(client, db).watermarks()), await topicOffsets(kafka));
   if (plan.impossible.length > 0)
     throw new Error(`cannot place the consumer group: ${plan.impossible.join('; ')}`);
   await checkGroupIdle(kafka);

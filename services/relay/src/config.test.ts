@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       topics: { raw: 'parsl.usage.raw', rejected: 'parsl.usage.rejected' },
       rejectedMaxBytes: 2048,
       batch: { maxMessages: 1000, maxMs: 5 },
+      pack: { maxDatagrams: 1000, maxBytes: 256 * 1024 },
       rateLimit: { ratePerSec: 50, burst: 200, maxSources: 100_000 },
       spool: { dir: './.run/spool', maxBytes: 1024 ** 3, fsync: true },
       readbackSettleMs: 10_000,

@@ -48,6 +48,14 @@ export const relayEnvSchema = z.object({
     .default(2048)
     .describe('bytes of a rejected datagram kept in its rejected record'),
   RELAY_BATCH_MAX_MESSAGES: positiveInt.default(1000).describe('datagrams per Kafka produce request at most'),
+  RELAY_PACK_MAX_DATAGRAMS: positiveInt
+    .max(32_767)
+    .default(1000)
+    .describe('datagrams one Kafka record carries at most (a pack); 1 sends each in its own record'),
+  RELAY_PACK_MAX_BYTES: positiveInt
+    .max(1024 * 1024)
+    .default(256 * 1024)
+    .describe("bytes of datagrams one Kafka record carries at most; keep under the topic's max.message.bytes"),
   RELAY_BATCH_MAX_MS: positiveInt.default(5).describe('ms a datagram may wait for its batch to fill'),
   RELAY_RATE_PER_SOURCE: z.coerce
     .number()
@@ -100,6 +108,7 @@ export interface RelayConfig {
   topics: { raw: string; rejected: string };
   rejectedMaxBytes: number;
   batch: { maxMessages: number; maxMs: number };
+  pack: { maxDatagrams: number; maxBytes: number };
   rateLimit: { ratePerSec: number; burst: number; maxSources: number };
   spool: { dir: string; maxBytes: number; fsync: boolean };
   readbackSettleMs: number;
@@ -128,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     topics: { raw: c.RELAY_RAW_TOPIC, rejected: c.RELAY_REJECTED_TOPIC },
     rejectedMaxBytes: c.RELAY_REJECTED_MAX_BYTES,
     batch: { maxMessages: c.RELAY_BATCH_MAX_MESSAGES, maxMs: c.RELAY_BATCH_MAX_MS },
+    pack: { maxDatagrams: c.RELAY_PACK_MAX_DATAGRAMS, maxBytes: c.RELAY_PACK_MAX_BYTES },
     rateLimit: {
       ratePerSec: c.RELAY_RATE_PER_SOURCE,
       burst: c.RELAY_BURST_PER_SOURCE,

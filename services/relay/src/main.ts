@@ -15,7 +15,12 @@ if (config.workers > 1 && cluster.isPrimary) {
   runPrimary(config, logger);
 } else {
   const wc = workerConfig(config);
-  const publisher = new KafkaPublisher({ brokers: wc.kafka.brokers, clientId: wc.kafka.clientId, logger });
+  const publisher = new KafkaPublisher({
+    brokers: wc.kafka.brokers,
+    clientId: wc.kafka.clientId,
+    logger,
+    pack: wc.pack,
+  });
   const app = createApp({ config: wc, logger, publisher, sniff, processMetrics: true });
   const restarts = supervisorRestarts();
   app.metrics.addGauge('relay_supervisor_restarts', SUPERVISOR_RESTARTS_HELP, () => restarts);

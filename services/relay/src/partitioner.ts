@@ -29,19 +29,46 @@ export function murmur2(data: Uint8Array): number {
   return h;
 }
 
+/** The partition kafkajs's DefaultPartitioner gives `key` among `partitions`. */
+export function partitionOfKey(key: Buffer, partitions: number): number {
+  return (murmur2(key) & 0x7fffffff) % partitions;
+}
+
+/**
+ * The partition counts kafkajs last showed the partitioner, by topic. A pack must hold only
+ * datagrams of one partition (launch and closure of a run meet there), and kafkajs shows no
+ * metadata to its producer's callers: the partitioner sees it on every send.
+ */
+export class PartitionCounts {
+  private readonly counts = new Map<string, number>();
+
+  seen(topic: string, partitions: number): void {
+    if (partitions > 0) this.counts.set(topic, partitions);
+  }
+
+  of(topic: string): number | undefined {
+    return this.counts.get(topic);
+  }
+}
+
 /**
  * The partition kafkajs's DefaultPartitioner would choose, for the same key and partition
  * count, so records land exactly where they did before (and where a Java producer would put
- * them); keyless records (the rejected topic) are left to that partitioner's round robin.
+ * them); keyless records (the rejected topic) are left to that partitioner's round robin, and
+ * a record that names its partition (a pack) goes there. Every call tells `counts` the topic's
+ * partition count.
  */
-export const keyHashPartitioner: ICustomPartitioner = () => {
-  const fallback = Partitioners.DefaultPartitioner();
-  return (args) => {
-    const { message, partitionMetadata } = args;
-    if (message.partition !== null && message.partition !== undefined) return message.partition;
-    const key = message.key;
-    if (key === null || key === undefined) return fallback(args);
-    const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
-    return (murmur2(bytes) & 0x7fffffff) % partitionMetadata.length;
+export function keyHashPartitioner(counts?: PartitionCounts): ICustomPartitioner {
+  return () => {
+    const fallback = Partitioners.DefaultPartitioner();
+    return (args) => {
+      const { topic, message, partitionMetadata } = args;
+      counts?.seen(topic, partitionMetadata.length);
+      if (message.partition !== null && message.partition !== undefined) return message.partition;
+      const key = message.key;
+      if (key === null || key === undefined) return fallback(args);
+      const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+      return partitionOfKey(bytes, partitionMetadata.length);
+    };
   };
-};
+}

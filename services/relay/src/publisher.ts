@@ -3,7 +3,8 @@ import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { kafkaLogCreator } from '@parsl-usage/common';
 import { PublishError } from './errors.js';
-import { keyHashPartitioner } from './partitioner.js';
+import { keyHashPartitioner, PartitionCounts } from './partitioner.js';
+import { packedMessages, type PackLimits } from './packing.js';
 import { TopicReadback } from './readback.js';
 import type { RelayRecord } from './records.js';
 
@@ -56,18 +57,26 @@ export function isPermanentKafkaError(err: unknown): boolean {
 }
 
 /**
- * The records grouped per topic for sendBatch. A RelayRecord already is a kafkajs Message (key,
- * value, headers; kafkajs ignores `topic`), so it is passed as it is: no copy per record.
+ * The records grouped per topic for sendBatch, packed (packing.ts). A RelayRecord already is a
+ * kafkajs Message (key, value, headers; kafkajs ignores `topic`), so one that is not packed is
+ * passed as it is: no copy per record.
  */
-function byTopic(records: readonly RelayRecord[]): { topic: string; messages: Message[] }[] {
-  const groups = new Map<string, Message[]>();
+function byTopic(
+  records: readonly RelayRecord[],
+  counts: PartitionCounts,
+  limits: PackLimits,
+): { topic: string; messages: Message[] }[] {
+  const groups = new Map<string, RelayRecord[]>();
   for (const r of records) {
     const list = groups.get(r.topic);
     if (list === undefined) groups.set(r.topic, [r]);
     else list.push(r);
   }
-  return [...groups].map(([topic, messages]) => ({ topic, messages }));
+  return [...groups].map(([topic, list]) => ({ topic, messages: packedMessages(list, counts.of(topic), limits) }));
 }
+
+/** Default pack limits: 256 KiB stays far below Kafka's 1 MiB default record batch limit. */
+export const DEFAULT_PACK_LIMITS: PackLimits = { maxDatagrams: 1_000, maxBytes: 256 * 1024 };
 
 export interface KafkaPublisherOptions {
   brokers: string[];
@@ -77,6 +86,8 @@ export interface KafkaPublisherOptions {
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
   retries?: number;
+  /** how many datagrams one Kafka record carries (packing.ts) */
+  pack?: PackLimits;
 }
 
 /**
@@ -92,6 +103,8 @@ export interface KafkaPublisherOptions {
 export class KafkaPublisher implements Publisher {
   private readonly producer: Producer;
   private readonly readback: TopicReadback;
+  private readonly counts = new PartitionCounts();
+  private readonly pack: PackLimits;
   private connected = false;
   private connecting: Promise<void> | undefined;
 
@@ -112,8 +125,9 @@ export class KafkaPublisher implements Publisher {
       idempotent: false,
       retry: { ...retry, retries: 0 },
       // kafkajs's DefaultPartitioner, with the key's hash in 32-bit arithmetic (partitioner.ts)
-      createPartitioner: keyHashPartitioner,
+      createPartitioner: keyHashPartitioner(this.counts),
     });
+    this.pack = opts.pack ?? DEFAULT_PACK_LIMITS;
     this.readback = new TopicReadback({
       kafka,
       groupPrefix: `${opts.clientId}-readback`,
@@ -144,7 +158,7 @@ export class KafkaPublisher implements Publisher {
     if (records.length === 0) return;
     if (!this.connected) await this.connect();
     try {
-      await this.producer.sendBatch({ acks: -1, topicMessages: byTopic(records) });
+      await this.producer.sendBatch({ acks: -1, topicMessages: byTopic(records, this.counts, this.pack) });
     } catch (err) {
       const permanent = isPermanentKafkaError(err);
       // A broker that vanished after connect leaves kafkajs "connected"; health must not say so.

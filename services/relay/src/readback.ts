@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { PublishError } from './errors.js';
-import { relaySeqOf } from '@parsl-usage/schemas';
+import { relaySeqsOf } from '@parsl-usage/schemas';
 
 /**
  * Record timestamps are the producer's clock (kafkajs stamps a batch when it encodes it), so
@@ -58,8 +58,7 @@ export function scanBatch(
   for (const m of batch.messages) {
     if (BigInt(m.offset) >= range.end) break;
     read++;
-    const seq = relaySeqOf(m.value, m.headers);
-    if (seq !== undefined && wanted.has(seq)) found.add(seq);
+    for (const seq of relaySeqsOf(m.value, m.headers)) if (wanted.has(seq)) found.add(seq);
   }
   return { read, done: BigInt(batch.lastOffset()) + 1n >= range.end };
 }

@@ -303,10 +303,12 @@ export function applyEvent(
 export function changeRows(
   prev: WorkflowState | null,
   next: WorkflowState,
-  at: { kafkaPartition: number; kafkaOffset: string },
+  at: { kafkaPartition: number; kafkaOffset: string; index?: number },
 ): WorkflowChangeRow[] {
-  const add = rowOf(next, 1, at, 1);
-  return prev ? [rowOf(prev, -1, at, 0), add] : [add];
+  // Numbered within the record: a pack's entry i owns 2i (retraction) and 2i + 1 (new version).
+  const base = 2 * (at.index ?? 0);
+  const add = rowOf(next, 1, at, base + 1);
+  return prev ? [rowOf(prev, -1, at, base), add] : [add];
 }
 
 /**

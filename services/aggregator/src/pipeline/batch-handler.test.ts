@@ -11,6 +11,7 @@ import { JoinWindow } from '../join/join-window.js';
 import { StoredIds } from '../join/stored-ids.js';
 import { RefusedError } from '../errors.js';
 import type { Watermark, WorkflowSink } from '../ports.js';
+import { positionOf } from '../position.js';
 
 /**
  * The batch handler with its real collaborators (writer, lanes, join window, stored ids, the
@@ -74,14 +75,16 @@ function fakeSink(log: string[], opts: SinkOptions) {
   /** errors the next change inserts throw, in order */
   const failChanges: Error[] = [];
   let hold: Promise<void> = Promise.resolve();
+  // Positions (position.ts), as the sink's: a change row's entry is seq / 2, an event's its index.
+  // `opts.held` is in offsets, of records that are not packs.
+  const positionOfRow = (r: WorkflowChangeRow | EventRow): bigint =>
+    positionOf(r.kafka_offset, 'seq' in r ? r.seq >> 1 : r.kafka_index);
   const held = (partition: number, table: 'changes' | 'events'): bigint => {
-    const rows: { kafka_partition: number; kafka_offset: string }[] = stored[table];
+    const rows: (WorkflowChangeRow | EventRow)[] = stored[table];
+    const given = opts.held?.get(partition)?.[table] ?? -1n;
     return rows
       .filter((r) => r.kafka_partition === partition)
-      .reduce(
-        (m, r) => (BigInt(r.kafka_offset) > m ? BigInt(r.kafka_offset) : m),
-        opts.held?.get(partition)?.[table] ?? -1n,
-      );
+      .reduce((m, r) => (positionOfRow(r) > m ? positionOfRow(r) : m), given < 0n ? -1n : positionOf(given, 0));
   };
   const sink: WorkflowSink = {
     async insertChanges(rows) {

@@ -6,7 +6,8 @@ import type { BatchWriter } from './batch-writer.js';
 import type { JoinWindow } from '../join/join-window.js';
 import type { BatchContext, Watermark, WorkflowSink } from '../ports.js';
 import { processBatch, type BatchResult, type RawMessage } from './processor.js';
-import { rawMessage } from './raw-message.js';
+import { rawMessages } from './raw-message.js';
+import { offsetOf, positionOf } from '../position.js';
 import { untilDone } from '../sink/sink-retry.js';
 import { RefusedError } from '../errors.js';
 import type { IsolationOutcome } from './isolation.js';
@@ -158,7 +159,7 @@ export class BatchHandler {
       this.watermarks ??= read;
     }
     await this.checkUncommitted(ctx, batch.messages[0]?.offset, this.watermarks);
-    const messages: RawMessage[] = batch.messages.map(rawMessage);
+    const messages: RawMessage[] = rawMessages(batch.messages);
     const backlog = BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n;
     const release = this.deps.writer.begin(batch.partition, backlog);
     const batchCtx: BatchInHand = { ctx, payload, lane, messages, marks: this.watermarks, release };
@@ -205,11 +206,11 @@ export class BatchHandler {
     if (first === undefined || this.checked.has(ctx.partition)) return;
     this.checked.add(ctx.partition);
     const stored = marks.get(ctx.partition)?.changes ?? -1n;
-    if (BigInt(first) > stored) return;
+    if (positionOf(first, 0) > stored) return;
     const out = await this.deps.writer.checkStored(ctx, {
       partition: ctx.partition,
       from: BigInt(first),
-      to: stored,
+      to: offsetOf(stored),
     });
     // The stored-id filter was built without the versions just completed: their closures would
     // skip the look-up and be taken for closure-only runs. Rebuild it (rare: a cut insert).

@@ -6,11 +6,13 @@ import { BatchWriter } from './batch-writer.js';
 import { TransientError } from '../errors.js';
 import type { BatchContext, Watermark, WorkflowSink } from '../ports.js';
 import type { BatchResult } from './processor.js';
+import { positionOf } from '../position.js';
 
 /**
  * The batch writer against a fake sink that keeps ClickHouse's contract for the writer: an
  * insert lands whole or not at all (or lands and then reports a failure, as a timed-out
- * request can), and the watermarks are the highest offsets held.
+ * request can), and the watermarks are the highest positions held (position.ts; these rows are
+ * all index 0).
  */
 function fakeSink(
   script: { changes?: ('fail' | 'land-then-fail')[]; events?: ('fail' | 'land-then-fail')[] } = {},
@@ -18,7 +20,7 @@ function fakeSink(
   const inserted = { changes: [] as string[][], events: [] as string[][] };
   const attempts = { changes: 0, events: 0 };
   const held = (table: 'changes' | 'events'): bigint =>
-    inserted[table].flat().reduce((m, o) => (BigInt(o) > m ? BigInt(o) : m), -1n);
+    inserted[table].flat().reduce((m, o) => (positionOf(o, 0) > m ? positionOf(o, 0) : m), -1n);
   const insert = (table: 'changes' | 'events', offsets: string[]): Promise<void> => {
     const step = (script[table] ?? [])[attempts[table]];
     attempts[table] += 1;
@@ -82,13 +84,14 @@ const ctx = (partition = 0): BatchContext & { commits: string[] } => {
 function result(offsets: string[]): BatchResult {
   return {
     rows: offsets.map((o) => ({ kafka_offset: o, seq: 0 }) as WorkflowChangeRow),
-    events: offsets.map((o) => ({ kafka_offset: o }) as EventRow),
+    events: offsets.map((o) => ({ kafka_offset: o, kafka_index: 0 }) as EventRow),
     rejected: [],
     skipped: 0,
     lookedUp: 0,
     applied: offsets.length,
     unchanged: 0,
     lastOffset: offsets[offsets.length - 1] ?? null,
+    lastPosition: offsets.length > 0 ? positionOf(offsets[offsets.length - 1] as string, 0) : -1n,
   };
 }
 
@@ -128,7 +131,7 @@ describe('BatchWriter', () => {
     expect(metrics.get('aggregator_sink_retries_total', { op: 'insert changes' })).toBe(changeAttempts - 1);
     const mark = await w.commit(c, r, { changes: 9n, events: 9n }, null);
     expect(c.commits).toEqual(['11']);
-    expect(mark).toEqual<Watermark>({ changes: 11n, events: 11n });
+    expect(mark).toEqual<Watermark>({ changes: positionOf('11', 0), events: positionOf('11', 0) });
   });
 
   it('an insert that landed but reported a failure is not sent again (the watermarks say it landed)', async () => {

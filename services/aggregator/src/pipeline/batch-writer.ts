@@ -195,7 +195,7 @@ export class BatchWriter {
         refused: async (m, table, err) => {
           const detail = `ClickHouse refused the ${table} insert (code ${err.clickhouseCode}): ${err.message}`;
           logger.warn(
-            { partition, offset: m.offset, table, code: err.clickhouseCode },
+            { partition, offset: m.offset, index: m.index, table, code: err.clickhouseCode },
             'message refused by ClickHouse',
           );
           await untilDone(deps, ctx, 'publish rejected', () =>
@@ -206,6 +206,7 @@ export class BatchWriter {
                 detail: detail.slice(0, 1_000),
                 partition,
                 offset: m.offset,
+                index: m.index ?? 0,
               },
             ]),
           );
@@ -232,7 +233,7 @@ export class BatchWriter {
     isolated: IsolationOutcome | null,
   ): Promise<Watermark> {
     if (result.lastOffset === null) return watermark;
-    const last = BigInt(result.lastOffset);
+    const last = result.lastPosition;
     await ctx.commit(result.lastOffset);
     if (isolated !== null) return isolated.watermark;
     return {

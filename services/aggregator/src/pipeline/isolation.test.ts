@@ -3,10 +3,11 @@ import type { EventRow, WorkflowChangeRow } from '@parsl-usage/schemas';
 import { RefusedError } from '../errors.js';
 import { isolate, type IsolationDeps } from './isolation.js';
 import type { BatchResult, RawMessage, Watermark } from './processor.js';
+import { positionOf } from '../position.js';
 
 /**
  * A fake sink with ClickHouse's contract for one partition: an insert lands whole or not at
- * all, refuses any row whose text holds a marker, and the watermarks are the highest offsets
+ * all, refuses any row whose text holds a marker, and the watermarks are the highest positions
  * held. `process` stands in for processBatch: one change row and one event row per message
  * above the watermarks.
  */
@@ -16,19 +17,21 @@ function fakeSink(opts: { refuseChanges?: string; refuseEvents?: string; crashOn
   const rejected: string[] = [];
   const log: string[] = [];
   let crashes = opts.crashOnRefused ?? 0;
-  const mark = (held: string[]): bigint => held.reduce((m, o) => (BigInt(o) > m ? BigInt(o) : m), -1n);
+  // Positions, as the sink's (position.ts); every message here is index 0.
+  const mark = (held: string[]): bigint =>
+    held.reduce((m, o) => (positionOf(o, 0) > m ? positionOf(o, 0) : m), -1n);
   const deps: IsolationDeps = {
     forgetUnflushed: () => log.push('forget'),
     flushed: () => log.push('flushed'),
     readWatermark: () => Promise.resolve<Watermark>({ changes: mark(changes), events: mark(events) }),
     process: (messages, wm) => {
       const rows = messages
-        .filter((m) => BigInt(m.offset) > wm.changes)
+        .filter((m) => positionOf(m.offset, 0) > wm.changes)
         .map(
           (m) => ({ kafka_offset: m.offset, project_name: String(m.value) }) as unknown as WorkflowChangeRow,
         );
       const ev = messages
-        .filter((m) => BigInt(m.offset) > wm.events)
+        .filter((m) => positionOf(m.offset, 0) > wm.events)
         .map((m) => ({ kafka_offset: m.offset, raw: String(m.value) }) as unknown as EventRow);
       return Promise.resolve({ rows, events: ev } as BatchResult);
     },
@@ -81,7 +84,8 @@ describe('isolate', () => {
     expect(sink.events).toEqual(offsets(100, last, bad));
     expect(sink.rejected).toEqual(bad.map((o) => `${o}:changes`));
     expect(out).toMatchObject({ refused: bad.length, chunks });
-    expect(out.watermark.changes).toBe(BigInt(Math.max(-1, ...offsets(100, last, bad).map(Number))));
+    const highest = Math.max(-1, ...offsets(100, last, bad).map(Number));
+    expect(out.watermark.changes).toBe(highest < 0 ? -1n : positionOf(String(highest), 0));
     // states of a refused attempt are never kept as if they had landed
     expect(sink.log[0]).toBe('forget');
   });

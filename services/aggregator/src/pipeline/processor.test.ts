@@ -5,6 +5,7 @@ import { decodeDatagram } from '@parsl-usage/schemas';
 import { IdFilter } from '../join/id-filter.js';
 import { JoinWindow } from '../join/join-window.js';
 import { processBatch, type RawMessage } from './processor.js';
+import { positionOf } from '../position.js';
 import type { WorkflowState } from '../join/workflow-state.js';
 
 const fixture = (p: string) =>
@@ -94,5 +95,56 @@ describe('processBatch with the stored-id filter', () => {
     expect(r.unchanged).toBe(1);
     // One +1 row for the launch, then -1/+1 for the closure's update: a sum of sign of 1.
     expect(r.rows.reduce((n, row) => n + row.sign, 0)).toBe(1);
+  });
+});
+
+describe('processBatch with packs (several datagrams in one Kafka record)', () => {
+  const sink = { lookup: () => Promise.resolve(new Map<string, WorkflowState>()) };
+  const entry = (offset: number, index: number, template: string, id: string): RawMessage => ({
+    ...msg(offset, template, id),
+    index,
+  });
+
+  it('numbers change rows 2 * index + 0..1 and events by index, so no two share a key', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    const r = await processBatch(
+      { decode: decodeDatagram, sink, window: newWindow() },
+      0,
+      [entry(7, 0, LAUNCH, a), entry(7, 1, LAUNCH, b), entry(7, 2, CLOSURE, a)],
+      NONE,
+      NOW,
+    );
+    expect(r.rows.map((x) => [x.workflow_id === a ? 'a' : 'b', x.sign, x.seq])).toEqual([
+      ['a', 1, 1],
+      ['b', 1, 3],
+      ['a', -1, 4],
+      ['a', 1, 5],
+    ]);
+    expect(r.events.map((e) => [e.kafka_offset, e.kafka_index])).toEqual([
+      ['7', 0],
+      ['7', 1],
+      ['7', 2],
+    ]);
+    expect([r.lastOffset, r.lastPosition]).toEqual(['7', positionOf('7', 2)]);
+  });
+
+  it.each([
+    // [case, watermark, entries applied again, entries recorded again]
+    ['nothing held', NONE, 3, 3],
+    ['the first two entries held in both tables', { changes: positionOf('7', 1), events: positionOf('7', 1) }, 1, 1],
+    ['all held in changes, one in events', { changes: positionOf('7', 2), events: positionOf('7', 0) }, 0, 2],
+    ['the record before it held', { changes: positionOf('6', 9), events: positionOf('6', 9) }, 3, 3],
+  ])('a watermark inside a pack (%s): only the entries past it', async (_c, mark, applied, recorded) => {
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    const r = await processBatch(
+      { decode: decodeDatagram, sink, window: newWindow() },
+      0,
+      ids.map((id, i) => entry(7, i, LAUNCH, id)),
+      mark,
+      NOW,
+    );
+    expect(r.applied).toBe(applied);
+    expect(r.events).toHaveLength(recorded);
+    expect(r.skipped).toBe(3 - applied);
   });
 });

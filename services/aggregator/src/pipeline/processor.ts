@@ -9,9 +9,12 @@ import type { Watermark, WorkflowSink } from '../ports.js';
 import type { IdFilter } from '../join/id-filter.js';
 import type { JoinWindow } from '../join/join-window.js';
 import { applyEvent, changeRows, isoDateTime } from '../join/workflow-state.js';
+import { positionOf } from '../position.js';
 
 export interface RawMessage {
   offset: string;
+  /** the datagram's place in its record: 0 (or absent) unless the record is a pack */
+  index?: number;
   value: Buffer | null;
   /** ms; from the relay's received_at_ms header, else the Kafka timestamp */
   receivedAtMs: number;
@@ -23,6 +26,7 @@ export interface RejectedMessage {
   detail: string;
   partition: number;
   offset: string;
+  index: number;
 }
 
 export interface BatchResult {
@@ -37,7 +41,10 @@ export interface BatchResult {
   applied: number;
   /** events that changed nothing (duplicates) */
   unchanged: number;
+  /** the Kafka offset to commit through */
   lastOffset: string | null;
+  /** the last message's position (position.ts) */
+  lastPosition: bigint;
 }
 
 export interface ProcessorDeps {
@@ -53,10 +60,11 @@ export interface ProcessorDeps {
 
 export type { Watermark } from '../ports.js';
 
-export function eventRow(e: UsageEvent, raw: Buffer, insertedAt: string): EventRow {
+export function eventRow(e: UsageEvent, index: number, raw: Buffer, insertedAt: string): EventRow {
   return {
     kafka_partition: e.kafkaPartition,
     kafka_offset: e.kafkaOffset,
+    kafka_index: index,
     received_at: isoDateTime(e.receivedAtMs),
     workflow_id: e.workflowId,
     phase: e.phase,
@@ -92,9 +100,11 @@ export async function processBatch(
     applied: 0,
     unchanged: 0,
     lastOffset: null,
+    lastPosition: -1n,
   };
-  const decoded = decodeBatch(deps, partition, messages, watermark, isoDateTime(now), result);
-  const ids = new Set(decoded.map((e) => e.workflowId));
+  const decoded: Decoded = { events: [], indexes: [] };
+  decodeBatch(deps, partition, messages, watermark, isoDateTime(now), result, decoded);
+  const ids = new Set(decoded.events.map((e) => e.workflowId));
   const unknown = unknownIds(deps, partition, ids);
   result.lookedUp = unknown.length;
   if (unknown.length > 0) {
@@ -106,9 +116,15 @@ export async function processBatch(
   return result;
 }
 
+/** The events whose change rows are still to be made, each with its index in its record. */
+interface Decoded {
+  events: UsageEvent[];
+  indexes: number[];
+}
+
 /**
- * Decodes the messages past the watermark: their events rows and rejections go into `result`;
- * returns the events whose change rows are still to be made.
+ * Decodes the messages past the watermark: their events rows and rejections go into `result`,
+ * the events whose change rows are still to be made into `decoded`.
  */
 function decodeBatch(
   deps: ProcessorDeps,
@@ -117,13 +133,15 @@ function decodeBatch(
   watermark: Watermark,
   insertedAt: string,
   result: BatchResult,
-): UsageEvent[] {
-  const decoded: UsageEvent[] = [];
+  decoded: Decoded,
+): void {
   for (const m of messages) {
     result.lastOffset = m.offset;
-    const offset = BigInt(m.offset);
-    const applied = offset <= watermark.changes;
-    const recorded = offset <= watermark.events;
+    const index = m.index ?? 0;
+    const position = positionOf(m.offset, index);
+    result.lastPosition = position;
+    const applied = position <= watermark.changes;
+    const recorded = position <= watermark.events;
     if (applied && recorded) {
       result.skipped++;
       continue;
@@ -143,15 +161,18 @@ function decodeBatch(
           detail: out.detail,
           partition,
           offset: m.offset,
+          index,
         });
       }
       continue;
     }
-    if (!recorded) result.events.push(eventRow(out.event, bytes, insertedAt));
+    if (!recorded) result.events.push(eventRow(out.event, index, bytes, insertedAt));
     if (applied) result.skipped++;
-    else decoded.push(out.event);
+    else {
+      decoded.events.push(out.event);
+      decoded.indexes.push(index);
+    }
   }
-  return decoded;
 }
 
 /** The ids the window lacks and the sink may hold (every one, without a stored-id filter). */
@@ -166,11 +187,13 @@ function unknownIds(deps: ProcessorDeps, partition: number, ids: Set<string>): s
 function applyDecoded(
   deps: ProcessorDeps,
   partition: number,
-  decoded: UsageEvent[],
+  decoded: Decoded,
   now: number,
   result: BatchResult,
 ): void {
-  for (const e of decoded) {
+  const { events, indexes } = decoded;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as UsageEvent;
     result.applied++;
     const prev = deps.window.get(partition, e.workflowId) ?? null;
     const r = applyEvent(prev, e);
@@ -178,7 +201,8 @@ function applyDecoded(
       result.unchanged++;
       continue;
     }
-    result.rows.push(...changeRows(prev, r.next, { kafkaPartition: partition, kafkaOffset: e.kafkaOffset }));
+    const at = { kafkaPartition: partition, kafkaOffset: e.kafkaOffset, index: indexes[i] as number };
+    result.rows.push(...changeRows(prev, r.next, at));
     deps.window.put(partition, r.next, now);
   }
 }

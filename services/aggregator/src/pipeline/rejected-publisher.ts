@@ -30,6 +30,7 @@ export function createRejectedPublisher(deps: {
           source_topic: deps.rawTopic,
           source_partition: String(r.partition),
           source_offset: r.offset,
+          source_index: String(r.index),
         },
       })),
     });

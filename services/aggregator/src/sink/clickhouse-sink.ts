@@ -5,6 +5,7 @@ import { quoteString, readRows } from '@parsl-usage/common';
 import { classify } from './clickhouse-errors.js';
 import { createClickHouseViewRepairPort, storedChangeKeys } from '../repair/clickhouse-view-repair.js';
 import type { Watermark, WorkflowSink } from '../ports.js';
+import { CHANGE_POSITION_SQL, EVENT_POSITION_SQL } from '../position.js';
 import { loadViewDefinitions } from '../repair/view-definitions.js';
 import { ID_HASHES_SQL } from '../join/id-hash.js';
 import { readHashPairs } from './row-binary.js';
@@ -169,7 +170,8 @@ async function watermarks(client: ClickHouseClient, database: string): Promise<M
   const read = (table: string) =>
     readRows<{ p: number; o: string }>(
       client,
-      `SELECT kafka_partition AS p, toString(max(kafka_offset)) AS o FROM ${database}.${table} GROUP BY kafka_partition`,
+      `SELECT kafka_partition AS p, toString(max(${table === 'events' ? EVENT_POSITION_SQL : CHANGE_POSITION_SQL})) AS o
+       FROM ${database}.${table} GROUP BY kafka_partition`,
     );
   const out = new Map<number, Watermark>();
   const at = (p: number): Watermark => {

@@ -10,6 +10,7 @@ const PROTOCOL = { enum8: { v1: 1, legacy: 2 } } as const;
 export const EVENT_COLUMNS: readonly Column[] = [
   { name: 'kafka_partition', type: 'UInt16' },
   { name: 'kafka_offset', type: 'UInt64' },
+  { name: 'kafka_index', type: 'UInt16' },
   { name: 'received_at', type: 'DateTime' },
   { name: 'workflow_id', type: 'String' },
   { name: 'phase', type: { enum8: { launch: 1, closure: 2 } } },

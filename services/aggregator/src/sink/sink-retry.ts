@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { positionOf } from '../position.js';
 import type { Metrics } from '@parsl-usage/common';
 import { TransientError, withRetry } from '../errors.js';
 import type { WorkflowChangeRow } from '@parsl-usage/schemas';
@@ -149,18 +150,19 @@ async function retrying<T>(
 }
 
 /**
- * Inserts audit rows once: after a failed attempt, the watermark says whether they landed
+ * Inserts audit rows once: after a failed attempt, the watermark (a position, position.ts) says whether they landed
  * (`events` has no views, and one insert is one part per month, replaced on merge if repeated).
  */
 export async function insertOnce(
   deps: SinkRetryDeps,
   ctx: BatchContext,
   what: 'events',
-  rows: { kafka_offset: string }[],
+  rows: { kafka_offset: string; kafka_index: number }[],
   insert: () => Promise<void>,
 ): Promise<void> {
-  if (rows.length === 0) return;
-  const last = BigInt(rows[rows.length - 1]?.kafka_offset ?? '-1');
+  const lastRow = rows[rows.length - 1];
+  if (lastRow === undefined) return;
+  const last = positionOf(lastRow.kafka_offset, lastRow.kafka_index);
   let attempted = false;
   const t0 = deps.now();
   await untilDone(deps, ctx, `insert ${what}`, async () => {
