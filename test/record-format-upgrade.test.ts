@@ -1,11 +1,12 @@
 /**
  * An existing deployment upgrades without replaying its topic: the raw topic holds records of
- * format 1 (metadata in four headers, written by relays before 2026-12) followed by records of
- * format 2 (the envelope, schemas/src/envelope.ts). An aggregator that committed part of the
- * old records stops; the new relay sends closures of those runs and new launches; the
- * aggregator starts again from its committed offsets and joins across the two formats. Each
- * receive time comes from its own record's format, and reprocess from `events` rebuilds the
- * same rows.
+ * format 1 (metadata in four headers, written by relays before 2026-12), then of format 2 (the
+ * envelope, schemas/src/envelope.ts), then of format 3 (packs of several envelopes). An
+ * aggregator that committed part of the old records stops; a relay that does not pack sends
+ * closures of half of those runs, then a relay that packs sends the other closures and new
+ * launches; the aggregator starts again from its committed offsets and joins across the three
+ * formats. Each receive time comes from its own record's format, and reprocess from `events`
+ * rebuilds the same rows.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -40,7 +41,7 @@ async function facts(ch: ClickHouseClient, db: string) {
   );
 }
 
-describe('raw topic: format 1 then format 2', () => {
+describe('raw topic: format 1, then format 2, then format 3 (packs)', () => {
   const admin = clickhouse('admin');
   afterAll(() => admin.close());
 
@@ -84,29 +85,54 @@ describe('raw topic: format 1 then format 2', () => {
 
     // The relay keeps running until the end: stopping it closes the socket, and datagrams still
     // in the kernel's buffer would go with it.
-    const relay = await startRelay(topics);
+    // A burst falls into one produce request (50 ms batches), so the packing relay packs it.
+    const unpacked = await startRelay(topics, { RELAY_PACK_MAX_DATAGRAMS: '1' });
+    const packing = await startRelay(topics, { RELAY_BATCH_MAX_MS: '50' });
     const sentAt = Date.now();
     const after = await startAggregator({ database: db, topics, groupId });
-    try {
-      await relay.send([...oldIds.map((id) => v1Closure(id)), ...newIds.map((id) => v1Launch(id))]);
-      await eventually(
+    const completed = (k: number) =>
+      eventually(
         async () =>
-          (await n(admin, `SELECT count() AS n FROM ${db}.workflows WHERE status = 'completed'`)) === OLD &&
-          (await n(admin, `SELECT count() AS n FROM ${db}.workflows`)) === OLD + NEW
+          (await n(admin, `SELECT count() AS n FROM ${db}.workflows WHERE status = 'completed'`)) === k
             ? true
             : undefined,
-        { what: 'old runs completed by new closures, new runs launched' },
+        { what: `${k} old runs completed by new closures` },
+      );
+    try {
+      await unpacked.send(oldIds.slice(0, OLD / 2).map((id) => v1Closure(id)));
+      await completed(OLD / 2);
+      // The packing relay's first request teaches it the partition count (packing.ts).
+      await packing.send([v1Closure(oldIds[OLD / 2] as string)]);
+      await completed(OLD / 2 + 1);
+      await packing.send([
+        ...oldIds.slice(OLD / 2 + 1).map((id) => v1Closure(id)),
+        ...newIds.map((id) => v1Launch(id)),
+      ]);
+      await completed(OLD);
+      await eventually(
+        async () =>
+          (await n(admin, `SELECT count() AS n FROM ${db}.workflows`)) === OLD + NEW ? true : undefined,
+        { what: 'new runs launched' },
       );
     } finally {
       await after.stop();
-      await relay.stop();
+      await unpacked.stop();
+      await packing.stop();
     }
+    // Format 3 did land: entries past the first of their record, and every datagram once.
+    expect(await n(admin, `SELECT count() AS n FROM ${db}.events WHERE kafka_index > 0`)).toBeGreaterThan(0);
+    expect(
+      await n(
+        admin,
+        `SELECT count() AS n FROM (SELECT kafka_partition, kafka_offset, kafka_index FROM ${db}.events FINAL)`,
+      ),
+    ).toBe(2 * OLD + NEW);
 
     const live = await facts(admin, db);
     const oldAt = new Date(OLD_AT).toISOString().slice(0, 19).replace('T', ' ');
     for (const f of live.filter((x) => x.workflow_id?.startsWith('old-'))) {
       expect(f.status).toBe('completed');
-      // The launch's time from its header; the closure's from its envelope.
+      // The launch's time from its header; the closure's from its envelope (alone or in a pack).
       expect(f.l).toBe(oldAt);
       expect(Date.parse(`${f.c}Z`)).toBeGreaterThanOrEqual(Math.floor(sentAt / 1000) * 1000 - 1000);
     }

@@ -9,8 +9,14 @@ import { loadConfig } from '@parsl-usage/relay/internal/config';
 import { KafkaPublisher } from '@parsl-usage/relay/internal/publisher';
 import { kafkaBrokers } from '../setup/env.js';
 
-/** A relay running in this process against the harness's Kafka, taking datagrams on loopback. */
-export async function startRelay(topics: { raw: string; rejected: string }): Promise<{
+/**
+ * A relay running in this process against the harness's Kafka, taking datagrams on loopback;
+ * `env` adds to or overrides its configuration.
+ */
+export async function startRelay(
+  topics: { raw: string; rejected: string },
+  env: Record<string, string> = {},
+): Promise<{
   send: (datagrams: readonly Buffer[]) => Promise<void>;
   stop: () => Promise<void>;
 }> {
@@ -25,12 +31,18 @@ export async function startRelay(topics: { raw: string; rejected: string }): Pro
     // The tests send every datagram from one socket: no per-source limit here.
     RELAY_RATE_PER_SOURCE: '100000',
     RELAY_BURST_PER_SOURCE: '100000',
+    ...env,
   });
   const logger = pino({ level: 'silent' });
   const app = createApp({
     config,
     logger,
-    publisher: new KafkaPublisher({ brokers: config.kafka.brokers, clientId: 'test-relay', logger }),
+    publisher: new KafkaPublisher({
+      brokers: config.kafka.brokers,
+      clientId: 'test-relay',
+      logger,
+      pack: config.pack,
+    }),
     sniff,
   });
   const { udpPort } = await app.start();
