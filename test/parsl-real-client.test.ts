@@ -26,6 +26,7 @@ import {
 } from './setup/env.js';
 import { aggregatorEnv, relayEnv } from './support/pipeline.js';
 import { freeTcpPort, freeUdpPort, spawnService, type ServiceProcess } from '@parsl-usage/kit/processes';
+import { datagramMessages } from './support/datagram-messages.js';
 
 const run = promisify(execFile);
 const VENV = join(SETUP_CACHE, 'parsl-venv');
@@ -150,12 +151,14 @@ describe('real Parsl 2025.03.17 client -> relay -> Kafka -> aggregator -> ClickH
     await consumer.connect();
     await consumer.subscribe({ topic: topics.raw, fromBeginning: true });
     await consumer.run({
-      eachMessage: ({ message }) => {
-        const key = message.key?.toString() ?? '';
-        const set = seen.get(key) ?? new Set<string>();
-        // The datagram as Parsl built it, behind the relay's envelope (schemas/src/envelope.ts).
-        set.add(message.value ? openRecord(message.value).datagram.toString('base64') : '');
-        seen.set(key, set);
+      eachMessage: ({ message: record }) => {
+        for (const message of datagramMessages(record)) {
+          const key = message.key?.toString() ?? '';
+          const set = seen.get(key) ?? new Set<string>();
+          // The datagram as Parsl built it, behind the relay's envelope (schemas/src/envelope.ts).
+          set.add(message.value ? openRecord(message.value).datagram.toString('base64') : '');
+          seen.set(key, set);
+        }
         return Promise.resolve();
       },
     });

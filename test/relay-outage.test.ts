@@ -20,6 +20,7 @@ import { KafkaPublisher } from '../services/relay/src/publisher.js';
 import { v1Launch } from '@parsl-usage/kit/datagrams';
 import { freeTcpPort } from '@parsl-usage/kit/processes';
 import { eventually, freshName } from './setup/env.js';
+import { datagramMessages } from './support/datagram-messages.js';
 
 /*
  * A real broker outage under load. The shared harness broker must stay up for the other
@@ -343,8 +344,11 @@ async function consumeAll(broker: string, topic: string, n: number): Promise<Kaf
       eachMessage: ({ partition, message }) => {
         let list = byPartition.get(partition);
         if (list === undefined) byPartition.set(partition, (list = []));
-        list.push(message);
-        total++;
+        // One message per datagram, in the pack's order: a pack (record format 3) holds several.
+        for (const m of datagramMessages(message)) {
+          list.push(m);
+          total++;
+        }
         return Promise.resolve();
       },
     });
@@ -363,6 +367,7 @@ async function consumeAll(broker: string, topic: string, n: number): Promise<Kaf
   } finally {
     await consumer.disconnect();
   }
+  // A stable sort: the entries of one pack share its offset and keep their order.
   return [...byPartition.values()].flatMap((list) =>
     list.sort((a, b) => Number(BigInt(a.offset) - BigInt(b.offset))),
   );

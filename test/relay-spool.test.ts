@@ -12,6 +12,7 @@ import { loadConfig } from '../services/relay/src/config.js';
 import { KafkaPublisher } from '../services/relay/src/publisher.js';
 import { v1Launch } from '@parsl-usage/kit/datagrams';
 import { eventually, freshName, freshTopics, kafka, kafkaBrokers } from './setup/env.js';
+import { datagramMessages } from './support/datagram-messages.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -36,7 +37,7 @@ async function consume(topic: string, n: number): Promise<KafkaMessage[]> {
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       eachMessage: ({ message }) => {
-        seen.push(message);
+        seen.push(...datagramMessages(message));
         return Promise.resolve();
       },
     });

@@ -20,6 +20,8 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { KINDS } from '@parsl-usage/kit/generator';
+import { envelopeWriter, packEnvelopes } from '@parsl-usage/schemas';
+import { partitionOfKey } from '@parsl-usage/relay/internal/partitioner';
 import { compareRollups, createRollupPeer, peerProgress, peerSettled } from '../peer/rollup-peer.js';
 import { ROOT, containerPid, freeTcpPort, pidSample, processTree, sleep } from '@parsl-usage/kit/proc';
 
@@ -31,6 +33,11 @@ const DUP_PAIRS = Number(process.env.BENCH_DUP_PAIRS ?? 50_000);
 const FRESH_RATE = Number(process.env.BENCH_FRESH_RATE ?? 5_000); // events/s
 const FRESH_SECONDS = Number(process.env.BENCH_FRESH_SECONDS ?? 60);
 const OPEN = Number(process.env.BENCH_OPEN ?? 1_000_000);
+// Datagrams per Kafka record in the aggregator's preloaded topic, as the relay packs them
+// (format 3, schemas/src/envelope.ts); 1 writes one bare datagram per record (format 1). The
+// Kafka-engine peer reads datagrams one per record, so with packs it gets its own topic of the
+// same datagrams.
+const PACK = Number(process.env.BENCH_PACK ?? 1);
 const PHASES = new Set(
   (process.env.BENCH_PHASES ?? 'throughput,engine,peer,replay,duplicates,fresh,fresh-engine').split(','),
 );
@@ -42,7 +49,7 @@ const RUN = Date.now().toString(36); // names of this run's topics, databases an
 const HEX = randomBytes(2).toString('hex'); // id prefix: ids stay UUID-shaped (hex)
 const kafka = new Kafka({ clientId: 'bench-agg', brokers: [BROKER], logLevel: logLevel.WARN });
 const admin = kafka.admin();
-const results: Record<string, unknown> = { run: RUN, date: new Date().toISOString() };
+const results: Record<string, unknown> = { run: RUN, date: new Date().toISOString(), pack: PACK };
 
 // ---------------------------------------------------------------- ClickHouse over HTTP
 
@@ -101,8 +108,39 @@ async function createTopic(topic: string): Promise<void> {
   });
 }
 
+const benchEnvelopes = envelopeWriter('bench');
+let benchSeq = 0;
+
+/**
+ * The messages as the relay writes them with packing: per partition (the key's, among the 6),
+ * packs of up to `pack` envelopes, each datagram's received_at_ms inside its envelope.
+ */
+function packed(messages: Msg[], pack: number): { partition: number; value: Buffer }[] {
+  const byPartition = new Map<number, Buffer[]>();
+  for (const m of messages) {
+    const p = partitionOfKey(Buffer.from(m.key), 6);
+    const protocol = m.value[0] === 0x7b ? 'legacy' : 'v1'; // '{' begins a legacy datagram
+    const env = benchEnvelopes.wrap(m.value, protocol, Number(m.headers.received_at_ms), `b-${benchSeq++}`);
+    const list = byPartition.get(p);
+    if (list === undefined) byPartition.set(p, [env]);
+    else list.push(env);
+  }
+  const out: { partition: number; value: Buffer }[] = [];
+  for (const [partition, list] of byPartition)
+    for (let i = 0; i < list.length; i += pack)
+      out.push({ partition, value: packEnvelopes(list.slice(i, i + pack)) });
+  return out;
+}
+
 /** Writes `pairs` workflows: per chunk of 2,000, the launches then the closures (as they arrive). */
-async function preload(producer: Producer, topic: string, tag: string, pairs: number, copies: number) {
+async function preload(
+  producer: Producer,
+  topic: string,
+  tag: string,
+  pairs: number,
+  copies: number,
+  pack = 1,
+) {
   const t0 = performance.now();
   let sent = 0;
   for (let start = 0; start < pairs; start += 2_000) {
@@ -114,8 +152,8 @@ async function preload(producer: Producer, topic: string, tag: string, pairs: nu
       closures.push(c);
     }
     for (let k = 0; k < copies; k++) {
-      await producer.send({ topic, acks: 1, messages: launches });
-      await producer.send({ topic, acks: 1, messages: closures });
+      await producer.send({ topic, acks: 1, messages: pack > 1 ? packed(launches, pack) : launches });
+      await producer.send({ topic, acks: 1, messages: pack > 1 ? packed(closures, pack) : closures });
       sent += launches.length + closures.length;
     }
   }
@@ -332,7 +370,7 @@ async function aggCounts(db: string) {
 // ---------------------------------------------------------------- phases
 
 async function throughput(producer: Producer, topic: string, db: string) {
-  const sent = await preload(producer, topic, `${HEX}aaaa`, PAIRS, 1);
+  const sent = await preload(producer, topic, `${HEX}aaaa`, PAIRS, 1, PACK);
   const ends = await endOffsets(topic);
   const chm = chMeter();
   const agg = await startAggregator(db, topic, `${topic}-agg`);
@@ -625,6 +663,7 @@ try {
     await agg.stop();
   }
   if (PHASES.has('engine')) {
+    if (PACK > 1) throw new Error('phase engine reads the aggregator topic, which BENCH_PACK > 1 packs');
     results.engine = await engineThroughput(topicA, dbE, PAIRS * 2);
     // The engine writes a preloaded topic in one block, so only start-to-done times compare.
     const t = results.throughput as { eventsPerSecondFromSpawn: number } | undefined;
@@ -633,7 +672,14 @@ try {
   }
   const dbP = `bench_${RUN}_peer`;
   if (PHASES.has('peer')) {
-    results.peer = await peerThroughput(topicA, dbP, dbA);
+    let peerTopic = topicA;
+    if (PACK > 1) {
+      // The same datagrams, one per record, for the engine (it cannot read a pack).
+      peerTopic = `bench-${RUN}-p`;
+      await createTopic(peerTopic);
+      await preload(producer, peerTopic, `${HEX}aaaa`, PAIRS, 1);
+    }
+    results.peer = await peerThroughput(peerTopic, dbP, dbA);
     const t = results.throughput as { eventsPerSecondFromSpawn: number } | undefined;
     const p = results.peer as { eventsPerSecondFromCreate: number };
     if (t) results.ratioAggregatorOverPeer = t.eventsPerSecondFromSpawn / p.eventsPerSecondFromCreate;

@@ -24,8 +24,9 @@
  *   measure who wins the scheduler);
  * - search: short screening trials from the highest rate down until each forwarder passes
  *   (loss < 0.1 %), then a full-length confirmation at that rate, stepping down on failure;
- * - loss = sent - messages that reached Kafka (end-offset deltas, after the forwarder stops
- *   moving); kernel drops = the receiving socket's `drops` in /proc/net/udp; CPU and RSS from
+ * - loss = sent - datagrams that reached Kafka (end-offset deltas, after the forwarder stops
+ *   moving; for the relay, which packs several datagrams into one record, the records read back
+ *   and their entries counted, topic-datagrams.ts); kernel drops = the receiving socket's `drops` in /proc/net/udp; CPU and RSS from
  *   /proc/<pid>; relay publish p99 from its relay_batch_latency_seconds histogram.
  * Results go to stdout and bench/relay-vs-rsyslog/<out> (default results.json).
  */
@@ -38,6 +39,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { datagramsBetween, partitionEnds, type PartitionEnds } from './topic-datagrams.js';
 
 const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -142,6 +144,14 @@ interface Target {
   topic: string;
   pid: () => number;
   httpPort?: number;
+  /**
+   * Counts the datagrams a trial added, for a forwarder that packs several into one record
+   * (topic-datagrams.ts); without it, records are datagrams (end-offset deltas).
+   */
+  packed?: {
+    ends: () => Promise<PartitionEnds>;
+    count: (from: PartitionEnds, to: PartitionEnds) => Promise<number>;
+  };
 }
 
 interface Trial {
@@ -166,6 +176,7 @@ interface Trial {
 
 async function trial(admin: Admin, t: Target, rate: number, seconds: number): Promise<Trial> {
   const off0 = await endOffsets(admin, t.topic);
+  const ends0 = t.packed ? await t.packed.ends() : undefined;
   const drops0 = await socketDrops(t.port);
   const rcv0 = await rcvbufErrors();
   const p0 = await procStats(t.pid());
@@ -203,6 +214,7 @@ async function trial(admin: Admin, t: Target, rate: number, seconds: number): Pr
   const wallS = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   const p1 = await procStats(t.pid());
+  if (t.packed && ends0) last = await t.packed.count(ends0, await t.packed.ends());
   const h1 = t.httpPort ? await relayHistogram(t.httpPort, 'relay_batch_latency_seconds') : undefined;
   const lost = s.sent - last;
   const drops = (await socketDrops(t.port)) - drops0;
@@ -358,6 +370,10 @@ async function main(): Promise<void> {
         topic: topics.relay,
         pid: () => relay.child.pid!,
         httpPort: relay.http,
+        packed: {
+          ends: () => partitionEnds(kafka, topics.relay),
+          count: (from, to) => datagramsBetween(kafka, topics.relay, from, to),
+        },
       },
       { name: 'rsyslog', port: rsyslogUdp, topic: topics.rsyslog, pid: () => rsyslog.pid! },
     ];

@@ -6,6 +6,7 @@
  * - vs what reached Kafka's raw topic, which must match ClickHouse exactly.
  */
 import { Kafka, logLevel } from 'kafkajs';
+import { openRecord, recordEntries, sniff } from '@parsl-usage/schemas';
 import { decodeCode, expectedOf, KINDS, NS, type Ledger, type Status } from './generator.js';
 
 export interface Totals {
@@ -78,7 +79,14 @@ export interface TopicContents {
   rejected: Map<string, number>;
 }
 
-/** Reads a topic from the beginning to its current end. */
+/** The workflow id of a datagram that came without a key (an entry of a pack), as the relay sniffed it. */
+function keyOf(value: Buffer | null): Buffer | null {
+  if (value === null) return null;
+  const sniffed = sniff(openRecord(value).datagram);
+  return sniffed.kind === 'ok' ? Buffer.from(sniffed.id) : null;
+}
+
+/** Reads a topic from the beginning to its current end, one call per datagram. */
 async function readTopic(
   kafka: Kafka,
   topic: string,
@@ -107,8 +115,11 @@ async function readTopic(
           const last = remaining.get(batch.partition);
           for (const m of batch.messages) {
             if (last === undefined || BigInt(m.offset) > last) break;
-            n += 1;
-            onMessage(m.key, m.value, m.headers ?? {});
+            // One call per datagram: a pack (record format 3) holds several.
+            for (const value of m.value === null ? [null] : recordEntries(m.value)) {
+              n += 1;
+              onMessage(m.key ?? keyOf(value), value, m.headers ?? {});
+            }
           }
           if (last !== undefined && BigInt(batch.lastOffset()) >= last) {
             remaining.delete(batch.partition);

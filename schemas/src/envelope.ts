@@ -174,6 +174,16 @@ export function openRecords(value: Buffer, headers?: Headers): OpenedRecord[] {
   return out;
 }
 
+/**
+ * The format-2 envelopes a pack holds, as views of its value; any other record (or a malformed
+ * pack) as itself. For readers that take a topic one datagram at a time, such as tests.
+ */
+export function recordEntries(value: Buffer): Buffer[] {
+  if (!isPack(value)) return [value];
+  const entries = packEntries(value);
+  return typeof entries === 'string' ? [value] : entries;
+}
+
 /** A pack's entries as views of its value, or why it is malformed. */
 function packEntries(value: Buffer): Buffer[] | string {
   if (value.length < PACK_HEADER_BYTES) return `pack of ${value.length} bytes`;

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   MigrationsModelError,
+  addedColumn,
   columnTypes,
   migrationStatements,
   parseMigration,
@@ -165,5 +166,24 @@ describe('columnTypes', () => {
   ])('%j -> %s %s', (line, name, type) => {
     const types = columnTypes(`CREATE TABLE x\n(\n${line}\n)\nENGINE = MergeTree()`);
     expect(types.get(name)).toBe(type);
+  });
+});
+
+describe('addedColumn', () => {
+  it.each([
+    [
+      'ALTER TABLE db.events\n    ADD COLUMN kafka_index UInt16 AFTER kafka_offset,\n    MODIFY ORDER BY (a, b)',
+      { table: 'events', column: 'kafka_index' },
+    ],
+    ['ALTER TABLE db.t ADD COLUMN c String', { table: 't', column: 'c' }],
+    ['ALTER TABLE db.t DELETE WHERE 1', null],
+    ['CREATE TABLE IF NOT EXISTS db.t (a UInt8) ENGINE = Memory', null],
+  ])('%j', (stmt, want) => {
+    expect(addedColumn(stmt)).toEqual(want);
+  });
+
+  it('the model reads the migrated events table, kafka_index after kafka_offset', () => {
+    const cols = [...columnTypes(schema.tables.get('events') ?? '').keys()];
+    expect(cols.slice(0, 3)).toEqual(['kafka_partition', 'kafka_offset', 'kafka_index']);
   });
 });

@@ -144,6 +144,20 @@ function withAddedColumns(create: string, commands: string): string {
   return out;
 }
 
+/**
+ * The column an `ALTER TABLE db.t ADD COLUMN c ...` statement adds, if it is one. 18.16 has no
+ * ADD COLUMN IF NOT EXISTS, so runners skip such a statement when the column exists: every
+ * migration statement stays safe to run twice (a migration cut off before its record is
+ * written runs again).
+ */
+export function addedColumn(statement: string): { table: string; column: string } | null {
+  const alter = ALTER_TABLE.exec(statement.trim());
+  if (!alter?.[1] || !alter[2]) return null;
+  const first = topLevelItems(alter[2])[0]?.replace(/\s+/g, ' ') ?? '';
+  const add = ADD_COLUMN.exec(first);
+  return add?.[1] ? { table: alter[1], column: add[1] } : null;
+}
+
 /** Tables and materialized views of the statements (parseMigration's, or migrationStatements'). */
 export function schemaModel(statements: readonly string[], database: string): SchemaModel {
   const tables = new Map<string, string>();
@@ -154,7 +168,8 @@ export function schemaModel(statements: readonly string[], database: string): Sc
     if (table?.[1]) tables.set(table[1], s);
     const alter = ALTER_TABLE.exec(stmt);
     const altered = alter?.[1] === undefined ? undefined : tables.get(alter[1]);
-    if (alter?.[1] && alter[2] && altered !== undefined) tables.set(alter[1], withAddedColumns(altered, alter[2]));
+    if (alter?.[1] && alter[2] && altered !== undefined)
+      tables.set(alter[1], withAddedColumns(altered, alter[2]));
     const mv = MV.exec(stmt);
     if (mv?.[1] && mv[2] && mv[3]) views.push({ view: mv[1], target: mv[2], select: mv[3].trim() });
   }

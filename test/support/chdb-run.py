@@ -89,6 +89,9 @@ def sql_string(s: str) -> str:
     return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+ADD_COLUMN = re.compile(r"^ALTER TABLE \S+\.([A-Za-z0-9_]+)\s+ADD COLUMN\s+([A-Za-z_][A-Za-z0-9_]*)\s")
+
+
 def apply_migrations(ch: ChDB, files: list[str], db: str, failures: list[dict], run: int) -> list[dict]:
     applied = []
     for path in files:
@@ -97,6 +100,15 @@ def apply_migrations(ch: ChDB, files: list[str], db: str, failures: list[dict], 
         ok = 0
         for i, stmt in enumerate(statements):
             try:
+                # As the runner (migrate.ts, addedColumn): an ADD COLUMN whose column exists is
+                # skipped, since 18.16 has no ADD COLUMN IF NOT EXISTS.
+                added = ADD_COLUMN.match(stmt.strip())
+                if added and ch.lines(
+                    f"SELECT name FROM system.columns WHERE database = {sql_string(db)} "
+                    f"AND table = {sql_string(added.group(1))} AND name = {sql_string(added.group(2))}"
+                ):
+                    ok += 1
+                    continue
                 ch.query(stmt)
                 ok += 1
             except QueryError as e:

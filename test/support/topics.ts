@@ -1,3 +1,4 @@
+import { recordEntries } from '@parsl-usage/schemas';
 import { eventually, freshName, kafka } from '../setup/env.js';
 
 export interface TopicMessage {
@@ -7,7 +8,8 @@ export interface TopicMessage {
 
 /**
  * Reads a topic from the beginning with a fresh group until `enough(messages)` holds (or fails
- * after 60 s), e.g. the rejected topic with its reason headers.
+ * after 60 s), e.g. the rejected topic with its reason headers; a pack gives one message per
+ * datagram, each the format-2 envelope of it.
  */
 export async function readTopic(
   topic: string,
@@ -22,7 +24,8 @@ export async function readTopic(
       eachMessage: ({ message }) => {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = v?.toString() ?? '';
-        got.push({ value: message.value ?? Buffer.alloc(0), headers });
+        // One message per datagram: a pack (record format 3) holds several.
+        for (const value of recordEntries(message.value ?? Buffer.alloc(0))) got.push({ value, headers });
         return Promise.resolve();
       },
     });

@@ -312,7 +312,7 @@ export class BatchHandler {
     );
     this.evict();
     this.lastBatchAt = this.deps.now();
-    this.count(payload.batch.messages.length, result);
+    this.count(result.datagrams, result);
     this.deps.logger.debug(
       {
         partition,
@@ -336,8 +336,8 @@ export class BatchHandler {
 
   private count(messages: number, result: BatchResult): void {
     const { metrics } = this.deps;
-    metrics.inc('aggregator_messages_total', 'messages consumed', messages);
-    metrics.observe('aggregator_batch_messages', 'messages per batch', messages, {}, BATCH_MESSAGES_BUCKETS);
+    metrics.inc('aggregator_messages_total', 'datagrams consumed (a pack counts each of its entries)', messages);
+    metrics.observe('aggregator_batch_messages', 'datagrams per batch', messages, {}, BATCH_MESSAGES_BUCKETS);
     metrics.inc('aggregator_events_total', 'decoded events applied', result.applied);
     metrics.inc('aggregator_duplicates_total', 'events that changed nothing', result.unchanged);
     metrics.inc('aggregator_replayed_skipped_total', 'messages already in ClickHouse', result.skipped);

@@ -83,6 +83,7 @@ const ctx = (partition = 0): BatchContext & { commits: string[] } => {
 
 function result(offsets: string[]): BatchResult {
   return {
+    datagrams: offsets.length,
     rows: offsets.map((o) => ({ kafka_offset: o, seq: 0 }) as WorkflowChangeRow),
     events: offsets.map((o) => ({ kafka_offset: o, kafka_index: 0 }) as EventRow),
     rejected: [],

@@ -30,6 +30,8 @@ export interface RejectedMessage {
 }
 
 export interface BatchResult {
+  /** datagrams in the batch (a pack counts its entries) */
+  datagrams: number;
   rows: WorkflowChangeRow[];
   /** decoded messages not yet in `events` */
   events: EventRow[];
@@ -92,6 +94,7 @@ export async function processBatch(
   now: number,
 ): Promise<BatchResult> {
   const result: BatchResult = {
+    datagrams: messages.length,
     rows: [],
     events: [],
     rejected: [],

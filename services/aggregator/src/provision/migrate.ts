@@ -1,5 +1,10 @@
 import { SQL_IDENTIFIER } from '@parsl-usage/common';
-import { MigrationsModelError, parseMigrations, type Migration } from '@parsl-usage/schemas/migrations-model';
+import {
+  MigrationsModelError,
+  addedColumn,
+  parseMigrations,
+  type Migration,
+} from '@parsl-usage/schemas/migrations-model';
 import { readMigrationFiles } from '@parsl-usage/schemas/migrations-model-files';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -67,6 +72,24 @@ async function runStatement(
   for (const other of cluster.otherReplicas) await other.command({ query: withoutPopulate(rewritten.sql) });
 }
 
+/** Whether `stmt` adds a column that `database` already has (addedColumn in the schema model). */
+async function columnAlreadyAdded(
+  client: ClickHouseClient,
+  database: string,
+  stmt: string,
+): Promise<boolean> {
+  const added = addedColumn(stmt);
+  if (added === null) return false;
+  const rows = await (
+    await client.query({
+      // Inlined, not query parameters (18.16 has none); both names are identifiers by the regex.
+      query: `SELECT count() AS n FROM system.columns WHERE database = '${database}' AND table = '${added.table}' AND name = '${added.column}'`,
+      format: 'JSONEachRow',
+    })
+  ).json<{ n: string | number }>();
+  return Number(rows[0]?.n ?? 0) > 0;
+}
+
 /** Waits until this replica holds every part its Replicated* tables of `database` are due. */
 async function syncReplicas(client: ClickHouseClient, database: string): Promise<void> {
   const rows = await (
@@ -123,6 +146,7 @@ export async function applyMigrations(
     }
     for (const stmt of m.statements) {
       try {
+        if (await columnAlreadyAdded(client, db, stmt)) continue;
         await runStatement(client, stmt, cluster, db);
       } catch (err) {
         if (err instanceof FatalError) throw err;
