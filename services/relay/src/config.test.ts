@@ -29,6 +29,8 @@ describe('loadConfig', () => {
     ['RELAY_RATE_PER_SOURCE', '0.5', { rateLimit: { ratePerSec: 0.5 } }],
     ['RELAY_UDP_PORT', '', { udp: { port: 50_077 } }],
     ['RELAY_READBACK_SETTLE_MS', '0', { readbackSettleMs: 0 }],
+    ['RELAY_PACK_MAX_DATAGRAMS', '1', { pack: { maxDatagrams: 1 } }],
+    ['RELAY_PACK_MAX_BYTES', '65536', { pack: { maxBytes: 65_536 } }],
   ])('%s=%j is read', (name, value, expected) => {
     expect(loadConfig({ [name]: value })).toMatchObject(expected);
   });
@@ -50,6 +52,10 @@ describe('loadConfig', () => {
     ['RELAY_HTTP_PORT', '-3'],
     ['LOG_LEVEL', 'loud'],
     ['RELAY_READBACK_SETTLE_MS', '-1'],
+    ['RELAY_PACK_MAX_DATAGRAMS', '0'],
+    ['RELAY_PACK_MAX_DATAGRAMS', '40000'],
+    ['RELAY_PACK_MAX_BYTES', '2000000'],
+    ['RELAY_PACK_MAX_BYTES', 'x'],
   ])('rejects %s=%j, naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
